@@ -1,0 +1,32 @@
+using PinGlass.AppHost;
+using PinGlass.AppHost.Infrastructure;
+using PinGlass.Domain;
+
+var builder = DistributedApplication.CreateBuilder(args);
+
+// PostgreSQL, Redis and the blob store: containers where a container runtime answers, local processes otherwise.
+var stores = Stores.Add(builder, InfrastructureSettings.From(builder));
+
+// Replicate: the real API when REPLICATE_API_TOKEN is set, the offline emulator otherwise.
+var replicate = ReplicateEndpoint.Add(builder);
+
+var migrations = builder.AddProject<Projects.PinGlass_Migrations>(ResourceNames.Migrations)
+    .WithReference(stores.Database).WaitFor(stores.Database)
+    .WithReference(stores.Blobs).WaitFor(stores.Blobs);
+
+builder.AddProject<Projects.PinGlass_Api>(ResourceNames.Api)
+    .WithReference(stores.Database).WithReference(stores.Cache).WaitFor(stores.Cache).WithReference(stores.Blobs)
+    .WithReplicate(replicate)
+    .WaitForCompletion(migrations)
+    .WithHttpHealthCheck("/health")
+    .WithOperatorUrl("/scalar", "API reference");
+
+builder.AddProject<Projects.PinGlass_Jobs>(ResourceNames.Jobs)
+    .WithReplicas(2)
+    .WithReference(stores.Database).WithReference(stores.Cache).WaitFor(stores.Cache).WithReference(stores.Blobs)
+    .WithReplicate(replicate)
+    .WaitForCompletion(migrations)
+    .WithHttpHealthCheck("/health")
+    .WithOperatorUrl("/hangfire", "Hangfire dashboard");
+
+builder.Build().Run();

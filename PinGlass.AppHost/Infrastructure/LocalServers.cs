@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using System.Runtime.Versioning;
+using System.Security.Cryptography;
+
+namespace PinGlass.AppHost.Infrastructure;
+
+/// <summary>
+/// PostgreSQL, Redis and Azurite as local processes, for machines without a container runtime. Each keeps its data in a folder
+/// under <see cref="InfrastructureSettings.DataRoot"/>, so a restart finds what the last run left; each gets a port from Aspire.
+/// </summary>
+[UnsupportedOSPlatform("windows")]
+public static class LocalServers
+{
+    private const string PortVariable = "PINGLASS_SERVER_PORT";
+
+    public static IResourceBuilder<LocalServerResource> AddLocalPostgres(
+        this IDistributedApplicationBuilder builder, string name, InfrastructureSettings settings)
+    {
+        var dataDirectory = Path.Combine(settings.DataRoot, name);
+        var password = builder.AddParameter($"{name}-password", ReadOrCreateSecret(settings.DataRoot, $"{name}-password"), secret: true);
+        var (command, prefix) = AsPostgresUser(Path.Combine(settings.PostgresBinDirectory, "postgres"));
+
+        var server = new LocalServerResource(name, command, settings.DataRoot, endpoint => ReferenceExpression.Create(
+            $"Host={endpoint.Property(EndpointProperty.Host)};Port={endpoint.Property(EndpointProperty.Port)};Username=postgres;Password={password}"));
+
+        builder.Eventing.Subscribe<BeforeResourceStartedEvent>(server, async (_, ct) =>
+            await InitializePostgresCluster(settings, dataDirectory, password.Resource, ct));
+
+        return builder.AddResource(server)
+            .WithEndpoint(name: LocalServerResource.EndpointName, scheme: "tcp", env: PortVariable)
+            .WithArgs(context =>
+            {
+                foreach (var arg in prefix)
+                {
+                    context.Args.Add(arg);
+                }
+
+                context.Args.Add("-D");
+                context.Args.Add(dataDirectory);
+                context.Args.Add("-p");
+                context.Args.Add(server.Endpoint.Property(EndpointProperty.TargetPort));
+                context.Args.Add("-c");
+                context.Args.Add("listen_addresses=127.0.0.1");
+                // TCP only: no socket file to collide with another cluster on this machine.
+                context.Args.Add("-c");
+                context.Args.Add("unix_socket_directories=");
+                // Two Hangfire servers with 20 workers each, the Api and the pools of every replica.
+                context.Args.Add("-c");
+                context.Args.Add("max_connections=300");
+            })
+            .WithServerHealthCheck(ServerHealthChecks.Postgres)
+            .WithIconName("Database");
+    }
+
+    public static IResourceBuilder<LocalServerResource> AddLocalRedis(
+        this IDistributedApplicationBuilder builder, string name, InfrastructureSettings settings)
+    {
+        var dataDirectory = Path.Combine(settings.DataRoot, name);
+        var secret = ReadOrCreateSecret(settings.DataRoot, $"{name}-password");
+        var password = builder.AddParameter($"{name}-password", secret, secret: true);
+        var configFile = Path.Combine(dataDirectory, "redis.conf");
+
+        var server = new LocalServerResource(name, "redis-server", dataDirectory, endpoint => ReferenceExpression.Create(
+            $"{endpoint.Property(EndpointProperty.Host)}:{endpoint.Property(EndpointProperty.Port)},password={password}"));
+
+        // The password goes in a file only this user can read, not on the command line where `ps` shows it.
+        builder.Eventing.Subscribe<BeforeResourceStartedEvent>(server, (_, _) =>
+        {
+            Directory.CreateDirectory(dataDirectory);
+            WritePrivateFile(configFile, $"""
+                bind 127.0.0.1
+                protected-mode yes
+                requirepass {secret}
+                dir {dataDirectory}
+                appendonly yes
+                save ""
+                """);
+            return Task.CompletedTask;
+        });
+
+        return builder.AddResource(server)
+            .WithEndpoint(name: LocalServerResource.EndpointName, scheme: "tcp", env: PortVariable)
+            .WithArgs(context =>
+            {
+                context.Args.Add(configFile);
+                context.Args.Add("--port");
+                context.Args.Add(server.Endpoint.Property(EndpointProperty.TargetPort));
+            })
+            .WithServerHealthCheck(ServerHealthChecks.Redis)
+            .WithIconName("Memory");
+    }
+
+    public static IResourceBuilder<LocalServerResource> AddLocalAzurite(
+        this IDistributedApplicationBuilder builder, string name, InfrastructureSettings settings)
+    {
+        var dataDirectory = Path.Combine(settings.DataRoot, name);
+        var server = new LocalServerResource(name, settings.AzuriteCommand, settings.DataRoot, AzuriteConnectionString.For);
+
+        builder.Eventing.Subscribe<BeforeResourceStartedEvent>(server, (_, _) =>
+        {
+            if (!File.Exists(settings.AzuriteCommand))
+            {
+                throw new DistributedApplicationException(
+                    $"Azurite is not installed at {settings.AzuriteCommand}. Run eng/run.sh (or `npm ci` in eng/dev-servers) first.");
+            }
+
+            Directory.CreateDirectory(dataDirectory);
+            return Task.CompletedTask;
+        });
+
+        return builder.AddResource(server)
+            .WithEndpoint(name: LocalServerResource.EndpointName, scheme: "tcp", env: PortVariable)
+            .WithArgs(context =>
+            {
+                context.Args.Add("--blobHost");
+                context.Args.Add("127.0.0.1");
+                context.Args.Add("--blobPort");
+                context.Args.Add(server.Endpoint.Property(EndpointProperty.TargetPort));
+                context.Args.Add("--location");
+                context.Args.Add(dataDirectory);
+                // The Azure SDK may speak a newer storage API version than this Azurite release knows.
+                context.Args.Add("--skipApiVersionCheck");
+            })
+            .WithServerHealthCheck(ServerHealthChecks.Blobs)
+            .WithIconName("Storage");
+    }
+
+    /// <summary>Creates the cluster once (initdb as the postgres user), with the superuser password from the data folder.</summary>
+    private static async Task InitializePostgresCluster(
+        InfrastructureSettings settings, string dataDirectory, ParameterResource password, CancellationToken cancellationToken)
+    {
+        if (File.Exists(Path.Combine(dataDirectory, "PG_VERSION")))
+        {
+            return;
+        }
+
+        var initdb = Path.Combine(settings.PostgresBinDirectory, "initdb");
+        if (!File.Exists(initdb))
+        {
+            throw new DistributedApplicationException(
+                $"PostgreSQL's initdb is not at {initdb}. Install PostgreSQL 15 (apt-get install postgresql) or set Infrastructure:PostgresBinDirectory.");
+        }
+
+        // initdb wants an empty data folder it owns, and a password file it can read.
+        Directory.CreateDirectory(dataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var passwordFile = $"{dataDirectory}.initdb-password";
+        WritePrivateFile(passwordFile, await password.GetValueAsync(cancellationToken) ?? "");
+        try
+        {
+            if (Environment.IsPrivilegedProcess)
+            {
+                await RunAsync("chown", ["postgres:postgres", dataDirectory, passwordFile], cancellationToken);
+            }
+
+            var (command, prefix) = AsPostgresUser(initdb);
+            await RunAsync(command, [.. prefix, "-D", dataDirectory, "-U", "postgres", "--pwfile", passwordFile,
+                "--auth-host=scram-sha-256", "--auth-local=peer", "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions"],
+                cancellationToken);
+        }
+        finally
+        {
+            File.Delete(passwordFile);
+        }
+    }
+
+    // PostgreSQL refuses to run as root: as root, run its programs as the postgres user. setpriv execs in place, so stop signals
+    // reach the postmaster itself.
+    private static (string Command, string[] Prefix) AsPostgresUser(string program) => Environment.IsPrivilegedProcess
+        ? ("setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", program])
+        : (program, []);
+
+    /// <summary>Reads a generated password kept beside the data it protects, creating it on first use.</summary>
+    private static string ReadOrCreateSecret(string dataRoot, string name)
+    {
+        var path = Path.Combine(dataRoot, "secrets", name);
+        if (File.Exists(path))
+        {
+            return File.ReadAllText(path).Trim();
+        }
+
+        var secret = RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 32);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        WritePrivateFile(path, secret);
+        return secret;
+    }
+
+    private static void WritePrivateFile(string path, string content)
+    {
+        using var stream = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        });
+        using var writer = new StreamWriter(stream);
+        writer.Write(content);
+        writer.Write('\n');
+    }
+
+    private static async Task RunAsync(string fileName, IEnumerable<string> arguments, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(fileName, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(start) ?? throw new DistributedApplicationException($"Could not start {fileName}.");
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        if (process.ExitCode != 0)
+        {
+            throw new DistributedApplicationException(
+                $"{Path.GetFileName(fileName)} exited with {process.ExitCode}: {await error}{await output}");
+        }
+    }
+}

@@ -1,0 +1,35 @@
+using PinGlass.Domain;
+
+namespace PinGlass.AppHost.Infrastructure;
+
+/// <summary>The stores the services reference; the same names and connection strings whichever way they run.</summary>
+public sealed record Stores(
+    IResourceBuilder<IResourceWithConnectionString> Database,
+    IResourceBuilder<IResourceWithConnectionString> Cache,
+    IResourceBuilder<IResourceWithConnectionString> Blobs)
+{
+    public static Stores Add(IDistributedApplicationBuilder builder, InfrastructureSettings settings)
+    {
+        if (settings.Mode == InfrastructureMode.Containers)
+        {
+            var postgres = builder.AddPostgres(ResourceNames.Postgres).WithDataVolume();
+            return new Stores(
+                postgres.AddDatabase(ResourceNames.Database),
+                builder.AddRedis(ResourceNames.Cache).WithDataVolume(),
+                builder.AddAzuriteContainer(ResourceNames.Blobs));
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            throw new DistributedApplicationException("Local-process infrastructure runs on Linux; use Infrastructure:Mode=Containers.");
+        }
+
+        var server = builder.AddLocalPostgres(ResourceNames.Postgres, settings);
+        var database = builder.AddConnectionString(ResourceNames.Database, ReferenceExpression.Create($"{server.Resource};Database={ResourceNames.Database}"))
+            .WithParentRelationship(server);
+        return new Stores(
+            database,
+            builder.AddLocalRedis(ResourceNames.Cache, settings),
+            builder.AddLocalAzurite(ResourceNames.Blobs, settings));
+    }
+}

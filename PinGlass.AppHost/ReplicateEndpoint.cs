@@ -1,0 +1,66 @@
+using Microsoft.Extensions.Configuration;
+using PinGlass.Domain;
+
+namespace PinGlass.AppHost;
+
+/// <summary>
+/// Where the services send Replicate calls: the real API when <c>REPLICATE_API_TOKEN</c> is set, otherwise PinGlass's own Replicate
+/// emulator. Either way the services see a <c>replicate</c> service and a <c>Replicate:ApiToken</c>.
+/// </summary>
+public sealed class ReplicateEndpoint
+{
+    public const string RealApi = "https://api.replicate.com/";
+
+    /// <summary>The token the emulator accepts; it guards nothing of value, it only makes clients send a bearer token.</summary>
+    public const string EmulatorToken = "r8_pinglass_emulator_local_token";
+
+    private const string EmulatorSection = "ReplicateEmulator";
+
+    private readonly Action<IResourceBuilder<ProjectResource>> reference;
+
+    private ReplicateEndpoint(IResourceBuilder<ParameterResource> token, Action<IResourceBuilder<ProjectResource>> reference) =>
+        (Token, this.reference) = (token, reference);
+
+    public IResourceBuilder<ParameterResource> Token { get; }
+
+    public static ReplicateEndpoint Add(IDistributedApplicationBuilder builder)
+    {
+        if (builder.Configuration["REPLICATE_API_TOKEN"] is { Length: > 0 })
+        {
+            var realToken = builder.AddParameterFromConfiguration("replicate-api-token", "REPLICATE_API_TOKEN", secret: true);
+            var realApi = builder.AddExternalService(ResourceNames.Replicate, RealApi);
+            return new(realToken, project => project.WithReference(realApi));
+        }
+
+        var token = builder.AddParameter("replicate-api-token", EmulatorToken, secret: true);
+        var emulator = builder.AddProject<Projects.PinGlass_ReplicateEmulator>(ResourceNames.Replicate)
+            .WithEnvironment($"{EmulatorSection}__ApiToken", token)
+            .WithHttpHealthCheck("/health");
+
+        // Emulator settings given to the AppHost (ReplicateEmulator:TimeScale=10, faults, …) pass straight through.
+        foreach (var (key, value) in builder.Configuration.GetSection(EmulatorSection).AsEnumerable())
+        {
+            if (value is not null && !key.EndsWith(":ApiToken", StringComparison.OrdinalIgnoreCase))
+            {
+                emulator.WithEnvironment(key.Replace(":", "__"), value);
+            }
+        }
+
+        return new(token, project => project.WithReference(emulator).WaitFor(emulator));
+    }
+
+    public void ApplyTo(IResourceBuilder<ProjectResource> project)
+    {
+        reference(project);
+        project.WithEnvironment("Replicate__ApiToken", Token);
+    }
+}
+
+public static class ReplicateEndpointExtensions
+{
+    public static IResourceBuilder<ProjectResource> WithReplicate(this IResourceBuilder<ProjectResource> project, ReplicateEndpoint replicate)
+    {
+        replicate.ApplyTo(project);
+        return project;
+    }
+}

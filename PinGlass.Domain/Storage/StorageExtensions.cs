@@ -1,0 +1,31 @@
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using PinGlass.Domain.Health;
+
+namespace PinGlass.Domain.Storage;
+
+public static class StorageExtensions
+{
+    /// <summary>
+    /// Registers PostgreSQL (<see cref="Npgsql.NpgsqlDataSource"/>), Redis and the blob store from the AppHost's connection strings,
+    /// each with health checks and telemetry, plus a round-trip check that writes to and reads from all three.
+    /// </summary>
+    public static TBuilder AddPinGlassStores<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.AddNpgsqlDataSource(ResourceNames.Database);
+        builder.AddRedisClient(ResourceNames.Cache);
+        builder.Services.AddSingleton(new BlobServiceClient(builder.Configuration.GetRequiredConnectionString(ResourceNames.Blobs)));
+
+        builder.Services.AddSingleton(ServiceInstance.From(builder));
+        builder.Services.AddHealthChecks().AddCheck<StoreRoundTripHealthCheck>("store-round-trip");
+        return builder;
+    }
+
+    public static string GetRequiredConnectionString(this IConfiguration configuration, string name) =>
+        configuration.GetConnectionString(name) is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException(
+                $"ConnectionStrings:{name} is not configured. Start PinGlass through PinGlass.AppHost, or set ConnectionStrings__{name}.");
+}

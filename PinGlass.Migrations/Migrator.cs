@@ -1,0 +1,75 @@
+using System.Reflection;
+using Azure.Storage.Blobs;
+using DbUp;
+using Hangfire.PostgreSql;
+using Npgsql;
+using PinGlass.Domain;
+using PinGlass.Domain.Jobs;
+using PinGlass.Domain.Storage;
+
+namespace PinGlass.Migrations;
+
+/// <summary>Applies PinGlass's versioned SQL scripts, installs Hangfire's schema and creates the blob containers.</summary>
+public sealed partial class Migrator(ILogger<Migrator> logger)
+{
+    /// <summary>DbUp's journal: one row per applied script, so each runs once.</summary>
+    public const string JournalTable = "schema_migrations";
+
+    public async Task MigrateAsync(IConfiguration configuration, CancellationToken cancellationToken)
+    {
+        var database = configuration.GetRequiredConnectionString(ResourceNames.Database);
+        MigrateDatabase(database);
+        await InstallHangfireSchemaAsync(database, cancellationToken);
+        await CreateBlobContainersAsync(configuration.GetRequiredConnectionString(ResourceNames.Blobs), cancellationToken);
+    }
+
+    private void MigrateDatabase(string connectionString)
+    {
+        // With containers, Aspire creates the database; with local servers or an external one, this does.
+        EnsureDatabase.For.PostgresqlDatabase(connectionString);
+
+        var result = DeployChanges.To.PostgresqlDatabase(connectionString)
+            .WithScriptsEmbeddedInAssembly(Assembly.GetExecutingAssembly())
+            .WithTransactionPerScript()
+            .JournalToPostgresqlTable("public", JournalTable)
+            .LogTo(logger)
+            .Build()
+            .PerformUpgrade();
+
+        if (!result.Successful)
+        {
+            throw new InvalidOperationException($"Migration {result.ErrorScript?.Name} failed.", result.Error);
+        }
+
+        LogApplied(result.Scripts.Count());
+    }
+
+    private async Task InstallHangfireSchemaAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        // Hangfire.PostgreSql's own installer: versioned, takes a lock, and skips what is already there.
+        PostgreSqlObjectsInstaller.Install(connection, HangfireStorageExtensions.Schema);
+        LogHangfireSchema(HangfireStorageExtensions.Schema);
+    }
+
+    private async Task CreateBlobContainersAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var blobs = new BlobServiceClient(connectionString);
+        foreach (var container in BlobContainers.All)
+        {
+            await blobs.GetBlobContainerClient(container).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        }
+
+        LogContainers(string.Join(", ", BlobContainers.All));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database up to date: {Count} new script(s) applied")]
+    private partial void LogApplied(int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Hangfire schema '{Schema}' installed or already current")]
+    private partial void LogHangfireSchema(string schema);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Blob containers ready: {Containers}")]
+    private partial void LogContainers(string containers);
+}
