@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using PinGlass.ReplicateEmulator.Billing;
+using PinGlass.ReplicateEmulator.Faults;
+
+namespace PinGlass.ReplicateEmulator.Apis;
+
+public sealed record FaultsResponse(IReadOnlyList<FaultRule> Rules, IReadOnlyDictionary<string, long> Injected);
+
+/// <summary>
+/// The emulator's own control plane under <c>/_emulator</c> (not part of Replicate's API, so no token):
+/// the billing ledger and the fault rules.
+/// </summary>
+public static class EmulatorApi
+{
+    public static IEndpointRouteBuilder MapEmulatorApi(this IEndpointRouteBuilder app)
+    {
+        var emulator = app.MapGroup("/_emulator");
+        emulator.MapGet("/ledger", (Ledger ledger) => TypedResults.Ok(ledger.Snapshot()));
+        emulator.MapDelete("/ledger", (Ledger ledger) =>
+        {
+            ledger.Clear();
+            return TypedResults.NoContent();
+        });
+        emulator.MapGet("/faults", Faults);
+        emulator.MapPut("/faults", Results<Ok<FaultsResponse>, ValidationProblem> (List<FaultRule> rules, FaultInjector injector) =>
+        {
+            if (Invalid(rules) is { } problem)
+            {
+                return problem;
+            }
+
+            injector.Replace(rules);
+            return Faults(injector);
+        });
+        emulator.MapPost("/faults", Results<Ok<FaultsResponse>, ValidationProblem> (FaultRule rule, FaultInjector injector) =>
+        {
+            if (Invalid([rule]) is { } problem)
+            {
+                return problem;
+            }
+
+            injector.Add(rule);
+            return Faults(injector);
+        });
+        emulator.MapDelete("/faults", (FaultInjector injector) =>
+        {
+            injector.Replace([]);
+            return Faults(injector);
+        });
+        return app;
+    }
+
+    private static Ok<FaultsResponse> Faults(FaultInjector injector) => TypedResults.Ok(new FaultsResponse(injector.Rules, injector.Injected));
+
+    private static ValidationProblem? Invalid(IEnumerable<FaultRule> rules)
+    {
+        var errors = rules.SelectMany(r => r.Validate()).ToArray();
+        return errors.Length == 0 ? null : TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["faults"] = errors });
+    }
+}

@@ -1,0 +1,44 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+
+namespace PinGlass.ReplicateEmulator.Files;
+
+public sealed record DeliveredFile(byte[] Content, string ContentType);
+
+/// <summary>
+/// Output files, served under <c>/delivery/{token}/{name}</c> like replicate.delivery: unguessable, unauthenticated,
+/// and gone (404) once the prediction's data is removed.
+/// </summary>
+public sealed class DeliveryStore
+{
+    public const string PathPrefix = "/delivery/";
+
+    private readonly ConcurrentDictionary<string, DeliveredFile> files = new(StringComparer.Ordinal);
+
+    /// <summary>A fresh token under which one prediction's outputs are stored.</summary>
+    public static string NewToken() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    /// <returns>The absolute URL of the stored file.</returns>
+    public string Add(string baseUrl, string token, string name, DeliveredFile file)
+    {
+        var path = $"{PathPrefix}{token}/{name}";
+        files[path] = file;
+        return baseUrl + path;
+    }
+
+    public DeliveredFile? Find(string token, string name) => files.GetValueOrDefault($"{PathPrefix}{token}/{name}");
+
+    /// <summary>Finds a file by one of the URLs this store handed out.</summary>
+    public DeliveredFile? FindByUrl(Uri url) => files.GetValueOrDefault(url.AbsolutePath);
+
+    public void Remove(IEnumerable<string> urls)
+    {
+        foreach (var url in urls)
+        {
+            if (Uri.TryCreate(url, UriKind.Absolute, out var uri))
+            {
+                files.TryRemove(uri.AbsolutePath, out _);
+            }
+        }
+    }
+}

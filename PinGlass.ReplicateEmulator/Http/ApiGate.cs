@@ -1,0 +1,83 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using PinGlass.ReplicateEmulator.Faults;
+using PinGlass.ReplicateEmulator.Models;
+using PinGlass.ReplicateEmulator.Predictions;
+
+namespace PinGlass.ReplicateEmulator.Http;
+
+/// <summary>
+/// What every <c>/v1</c> request passes through, in Replicate's order: bearer authentication, the rate limit,
+/// then the API faults of the model the request concerns (429 bursts, 5xx answers, hanging requests).
+/// </summary>
+public sealed class ApiGate(IOptions<EmulatorOptions> options, RateLimits rateLimits, FaultInjector faults, ModelCatalog catalog,
+    PredictionStore predictions, Clock clock) : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        if (Authenticate(http.Request) is { } unauthenticated)
+        {
+            return unauthenticated;
+        }
+
+        if (rateLimits.Acquire(http.GetEndpoint()?.Metadata.GetMetadata<RateLimitBucket>(), http.Response) is { } retryAfter)
+        {
+            return ReplicateErrors.Throttled(retryAfter);
+        }
+
+        var model = ModelOf(context);
+        if (faults.RateLimitBurst(model) is { } burst)
+        {
+            return ReplicateErrors.Throttled(burst);
+        }
+
+        if (faults.TryFire(FaultKind.ServerError, model, $"{http.Request.Method} {http.Request.Path}") is { } serverError)
+        {
+            return ReplicateErrors.ServerError(serverError.Status ?? 500);
+        }
+
+        if (faults.TryFire(FaultKind.Hang, model, $"{http.Request.Method} {http.Request.Path}") is { } hang)
+        {
+            await clock.Delay(hang.Duration ?? TimeSpan.FromMinutes(10), http.RequestAborted);
+        }
+
+        return await next(context);
+    }
+
+    private ReplicateProblemResult? Authenticate(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        if (string.IsNullOrWhiteSpace(header))
+        {
+            return ReplicateErrors.MissingToken();
+        }
+
+        // "Token" is the legacy scheme the API still accepted in 2023.
+        var parts = header.Split(' ', 2, StringSplitOptions.TrimEntries);
+        var valid = parts is [var scheme, var token]
+                    && (scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase) || scheme.Equals("Token", StringComparison.OrdinalIgnoreCase))
+                    && token == options.Value.ApiToken;
+        return valid ? null : ReplicateErrors.InvalidToken();
+    }
+
+    /// <summary>The model a request concerns: from the route, the prediction it names, or the body's version.</summary>
+    private string? ModelOf(EndpointFilterInvocationContext context)
+    {
+        var route = context.HttpContext.Request.RouteValues;
+        if (route.TryGetValue("owner", out var owner) && route.TryGetValue("name", out var name))
+        {
+            return catalog.Find($"{owner}", $"{name}")?.FullName ?? $"{owner}/{name}";
+        }
+
+        if (route.TryGetValue("id", out var id) && context.HttpContext.Request.Path.StartsWithSegments("/v1/predictions"))
+        {
+            return predictions.Find($"{id}")?.Model.FullName;
+        }
+
+        return context.Arguments.OfType<JsonElement>().FirstOrDefault() is { ValueKind: JsonValueKind.Object } body
+               && body.TryGetProperty("version", out var version) && version.ValueKind == JsonValueKind.String
+            ? catalog.ResolveVersion(version.GetString()!, out _)?.FullName
+            : null;
+    }
+}

@@ -1,0 +1,248 @@
+using Microsoft.Extensions.Options;
+using PinGlass.ReplicateEmulator.Billing;
+using PinGlass.ReplicateEmulator.Faults;
+using PinGlass.ReplicateEmulator.Files;
+using PinGlass.ReplicateEmulator.Images;
+using PinGlass.ReplicateEmulator.Latency;
+using PinGlass.ReplicateEmulator.Models;
+using PinGlass.ReplicateEmulator.Telemetry;
+using PinGlass.ReplicateEmulator.Webhooks;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace PinGlass.ReplicateEmulator.Predictions;
+
+/// <summary>
+/// Runs predictions through their lifecycle on the latency model: starting (queue, cold boot) → processing →
+/// succeeded / failed, or canceled / aborted by the cancel endpoint or the <c>Cancel-After</c> deadline;
+/// bills each in the ledger, sends its webhooks, and removes its data after the retention period.
+/// </summary>
+public sealed class PredictionRunner(
+    PredictionStore store,
+    LatencyModel latency,
+    Ledger ledger,
+    FaultInjector faults,
+    WebhookDispatcher webhooks,
+    InputImageLoader images,
+    ImageRenderer renderer,
+    DeliveryStore deliveries,
+    Clock clock,
+    IOptions<EmulatorOptions> options,
+    EmulatorMetrics metrics,
+    IHostApplicationLifetime lifetime,
+    ILogger<PredictionRunner> logger)
+{
+    /// <summary>Replicate fails predictions that have not finished after 30 minutes.</summary>
+    public static readonly TimeSpan MaxRunTime = TimeSpan.FromMinutes(30);
+
+    /// <summary>Error texts Replicate users have seen, used when a <c>prediction_failed</c> rule gives none.</summary>
+    public static readonly string[] RealErrors =
+    [
+        "CUDA out of memory. Tried to allocate 2.25 GiB (GPU 0; 39.39 GiB total capacity; 35.60 GiB already allocated; 1.66 GiB free; " +
+        "36.64 GiB reserved in total by PyTorch) If reserved memory is >> allocated memory try setting max_split_size_mb to avoid " +
+        "fragmentation.  See documentation for Memory Management and PYTORCH_CUDA_ALLOC_CONF",
+        "NSFW content detected. Try running it again, or try a different prompt.",
+        "Prediction interrupted; please retry (code: PA)",
+    ];
+
+    private readonly SemaphoreSlim renderSlots = new(Environment.ProcessorCount);
+    private readonly TimeSpan retention = options.Value.RetentionPeriod;
+
+    public Prediction Start(CreatePredictionRequest request, string baseUrl, TimeSpan? cancelAfter)
+    {
+        var model = request.Model;
+        var input = new ModelInput(model, request.Input);
+        var forcedColdStart = faults.TryFire(FaultKind.ColdStart, model.FullName) is { } cold ? cold.Duration ?? TimeSpan.Zero : (TimeSpan?)null;
+        var plan = latency.Plan(model, input.Outputs, forcedColdStart);
+        var now = clock.UtcNow;
+        var prediction = new Prediction(PredictionStore.NewId(), store.NextSequence(), model, request.Version, request.Input, baseUrl,
+            request.Webhook, request.WebhookEventsFilter, now, cancelAfter is { } after ? now + clock.ToWall(after) : null, plan);
+        store.Add(prediction);
+        logger.PredictionCreated(prediction.Id, model.FullName, request.Webhook is not null);
+
+        var deadline = cancelAfter is { } limit
+            ? clock.Time.CreateTimer(_ => End(prediction, deadlinePassed: true), null, clock.ToWall(limit), Timeout.InfiniteTimeSpan)
+            : null;
+        _ = Task.Run(() => RunAsync(prediction, input, deadline));
+        return prediction;
+    }
+
+    /// <summary>The cancel endpoint: a running or starting prediction becomes <c>canceled</c>.</summary>
+    public void Cancel(Prediction prediction) => End(prediction, deadlinePassed: false);
+
+    private async Task RunAsync(Prediction prediction, ModelInput input, ITimer? deadline)
+    {
+        var model = prediction.Model;
+        var plan = prediction.Plan;
+        var token = prediction.Stop.Token;
+        try
+        {
+            if (faults.TryFire(FaultKind.ModelDown, model.FullName, prediction.Id) is not null)
+            {
+                // The model never boots: the prediction stays starting until Replicate's timeout.
+                await clock.Delay(MaxRunTime, token);
+                Finish(prediction, PredictionStatus.Failed, null, "Prediction timed out");
+                return;
+            }
+
+            await clock.Delay(plan.StartDelay, token);
+            var seed = input.Integer("seed") is { } given and not -1 ? given : Random.Shared.Next();
+            if (!prediction.TryStart(clock.UtcNow, $"Using seed: {seed}\n"))
+            {
+                return;
+            }
+
+            webhooks.Notify(prediction, WebhookEvents.Start);
+            webhooks.Notify(prediction, WebhookEvents.Logs);
+
+            if (faults.TryFire(FaultKind.PredictionFailed, model.FullName, prediction.Id) is { } failure)
+            {
+                var ranFor = plan.PredictTime * (0.1 + (0.8 * Random.Shared.NextDouble()));
+                await clock.Delay(ranFor, token);
+                Finish(prediction, PredictionStatus.Failed, ranFor,
+                    string.IsNullOrEmpty(failure.Error) ? RealErrors[Random.Shared.Next(RealErrors.Length)] : failure.Error);
+                return;
+            }
+
+            // Rendering runs during the modelled predict time, so it only adds latency when it takes longer than that.
+            var rendering = RenderAsync(prediction, input, seed, token);
+            await Task.WhenAll(clock.Delay(plan.PredictTime, token), rendering);
+            var outputs = await rendering;
+            if (!prediction.TrySetOutput(outputs))
+            {
+                deliveries.Remove(outputs);
+                return;
+            }
+
+            webhooks.Notify(prediction, WebhookEvents.Output);
+
+            Finish(prediction, PredictionStatus.Succeeded, plan.PredictTime, null);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Ended by the cancel endpoint or the deadline, which already recorded the outcome.
+        }
+        catch (InputFileException e)
+        {
+            Finish(prediction, PredictionStatus.Failed, RanFor(prediction), e.Message);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug in the emulator must still end the prediction, as Replicate fails a crashed one.
+            Finish(prediction, PredictionStatus.Failed, RanFor(prediction), $"Internal error: {e.Message}");
+        }
+        finally
+        {
+            deadline?.Dispose();
+        }
+
+        latency.Used(model);
+        await RemoveDataAfterRetentionAsync(prediction);
+    }
+
+    private async Task<IReadOnlyList<string>> RenderAsync(Prediction prediction, ModelInput input, long seed, CancellationToken token)
+    {
+        var face = input.FaceImage is { } source ? await images.LoadAsync(source, token) : null;
+        var faceSource = faults.TryFire(FaultKind.WrongFace, prediction.Model.FullName, prediction.Id) is not null ? FaceSource.OtherPerson
+            : face is null || faults.TryFire(FaultKind.NoFace, prediction.Model.FullName, prediction.Id) is not null ? FaceSource.None
+            : FaceSource.Input;
+        using var blank = face is null ? new Image<Rgb24>(512, 512, Color.SlateGray) : null;
+        var format = input.Format;
+        var size = OutputSize(input, face ?? blank!);
+        var token64 = DeliveryStore.NewToken();
+        var urls = new List<string>();
+        for (var i = 0; i < input.Outputs; i++)
+        {
+            await renderSlots.WaitAsync(token);
+            try
+            {
+                var request = new RenderRequest(prediction.Id, i, size, format, (int)(input.Integer("output_quality") ?? 80),
+                    input.String("prompt") ?? "", seed + i, faceSource);
+                var bytes = await Task.Run(() => renderer.Render(face ?? blank!, request), token);
+                urls.Add(deliveries.Add(prediction.BaseUrl, token64, $"out-{i}.{format}", new(bytes, ImageRenderer.ContentType(format))));
+            }
+            finally
+            {
+                renderSlots.Release();
+            }
+        }
+
+        return urls;
+    }
+
+    /// <summary>width/height when the model has them, else an aspect ratio at about one megapixel (flux-kontext).</summary>
+    private static Size OutputSize(ModelInput input, Image face)
+    {
+        if (input.Integer("width") is { } width && input.Integer("height") is { } height)
+        {
+            return new Size((int)width, (int)height);
+        }
+
+        var ratio = input.String("aspect_ratio") is { } aspect && aspect.Split(':') is [var w, var h]
+            ? double.Parse(w, System.Globalization.CultureInfo.InvariantCulture) / double.Parse(h, System.Globalization.CultureInfo.InvariantCulture)
+            : (double)face.Width / face.Height;
+        var outWidth = Math.Sqrt(1024 * 1024 * ratio);
+        return new Size(RoundTo16(outWidth), RoundTo16(outWidth / ratio));
+    }
+
+    private static int RoundTo16(double value) => Math.Max(16, (int)Math.Round(value / 16) * 16);
+
+    private void End(Prediction prediction, bool deadlinePassed)
+    {
+        var status = prediction.Status == PredictionStatus.Starting && deadlinePassed ? PredictionStatus.Aborted : PredictionStatus.Canceled;
+        Finish(prediction, status, prediction.StartedAt is null ? null : RanFor(prediction), null);
+    }
+
+    /// <summary>Replicate seconds the prediction has been processing, at most its planned predict time.</summary>
+    private TimeSpan RanFor(Prediction prediction) => prediction.StartedAt is { } started
+        ? TimeSpan.FromTicks(Math.Min(clock.ToReplicate(clock.UtcNow - started).Ticks, prediction.Plan.PredictTime.Ticks))
+        : TimeSpan.Zero;
+
+    private void Finish(Prediction prediction, string status, TimeSpan? predictTime, string? error)
+    {
+        var now = clock.UtcNow;
+        var plan = prediction.Plan;
+        // Succeeded and failed predictions report modelled times; ended ones the modelled time they lasted.
+        var total = status is PredictionStatus.Succeeded or PredictionStatus.Failed && prediction.StartedAt is not null
+            ? plan.StartDelay + (predictTime ?? TimeSpan.Zero)
+            : clock.ToReplicate(now - prediction.CreatedAt);
+        double? predictSeconds = predictTime is { } p ? Math.Round(p.TotalSeconds, 6) : null;
+        var log = status switch
+        {
+            PredictionStatus.Succeeded => $"Generated {prediction.OutputUrls.Count} image(s) in {predictSeconds:0.00}s\n",
+            PredictionStatus.Failed => $"{error}\n",
+            _ => "",
+        };
+        if (!prediction.TryFinish(status, now, predictSeconds, Math.Round(total.TotalSeconds, 6), error, log))
+        {
+            return;
+        }
+
+        prediction.Stop.Cancel();
+        if (status == PredictionStatus.Failed)
+        {
+            logger.PredictionFailed(prediction.Id, error ?? "");
+        }
+
+        var outputs = status == PredictionStatus.Succeeded ? prediction.OutputUrls.Count : 0;
+        ledger.Record(prediction.Id, prediction.Model, prediction.Version, status, predictSeconds, outputs, now);
+        metrics.PredictionFinished(prediction.Model.FullName, status);
+        logger.PredictionFinished(prediction.Id, prediction.Model.FullName, status, predictSeconds ?? 0);
+        webhooks.Notify(prediction, WebhookEvents.Completed);
+    }
+
+    private async Task RemoveDataAfterRetentionAsync(Prediction prediction)
+    {
+        try
+        {
+            await clock.Delay(retention, lifetime.ApplicationStopping);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        deliveries.Remove(prediction.RemoveData());
+        logger.DataRemoved(prediction.Id);
+    }
+}

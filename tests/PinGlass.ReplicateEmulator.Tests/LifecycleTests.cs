@@ -1,0 +1,192 @@
+using System.Net;
+using System.Text.Json;
+
+namespace PinGlass.ReplicateEmulator.Tests;
+
+/// <summary>starting → processing → terminal, Prefer: wait, cancel, Cancel-After, and what the ledger bills for each.</summary>
+public sealed class LifecycleTests(EmulatorFixture fixture) : IClassFixture<EmulatorFixture>
+{
+    private const decimal FluxPulidUsdPerSecond = 0.001400m;
+
+    private readonly Emulator emulator = fixture.Emulator;
+
+    [Fact]
+    public async Task A_prediction_succeeds_with_timestamps_metrics_and_outputs_and_is_billed_for_its_predict_time()
+    {
+        var created = await emulator.CreateFluxPulidAsync(new() { ["num_outputs"] = 2 });
+        var id = created.GetProperty("id").GetString()!;
+
+        var done = await emulator.WaitForTerminalAsync(id);
+
+        Assert.Equal("succeeded", done.GetProperty("status").GetString());
+        var createdAt = done.GetProperty("created_at").GetDateTimeOffset();
+        var startedAt = done.GetProperty("started_at").GetDateTimeOffset();
+        var completedAt = done.GetProperty("completed_at").GetDateTimeOffset();
+        Assert.True(createdAt <= startedAt && startedAt <= completedAt);
+        var predictTime = done.GetProperty("metrics").GetProperty("predict_time").GetDouble();
+        // Design latency: 10–20 s an image, in Replicate seconds whatever the time scale.
+        Assert.InRange(predictTime, 20, 40);
+        Assert.True(done.GetProperty("metrics").GetProperty("total_time").GetDouble() >= predictTime);
+        Assert.Equal(2, done.GetProperty("output").GetArrayLength());
+        Assert.Contains("Using seed:", done.GetProperty("logs").GetString());
+
+        var entry = await LedgerEntryAsync(id);
+        Assert.Equal("succeeded", entry.GetProperty("status").GetString());
+        Assert.Equal(Math.Round((decimal)predictTime * FluxPulidUsdPerSecond, 12), entry.GetProperty("cost_usd").GetDecimal());
+    }
+
+    [Fact]
+    public async Task Processing_is_observed_between_starting_and_succeeded()
+    {
+        var created = await emulator.CreateFluxPulidAsync();
+        var id = created.GetProperty("id").GetString()!;
+
+        var processing = await emulator.WaitForAsync(id, p => p.GetProperty("status").GetString() != "starting");
+
+        Assert.Contains(processing.GetProperty("status").GetString(), new[] { "processing", "succeeded" });
+        Assert.NotEqual(JsonValueKind.Undefined, processing.GetProperty("started_at").ValueKind);
+    }
+
+    [Fact]
+    public async Task Prefer_wait_returns_the_finished_prediction_with_preference_applied()
+    {
+        // 60 Replicate seconds at 100× is 0.6 s of wall time: enough for a warm flux-pulid (10–20 s) but not a cold boot, so warm up first.
+        await emulator.WaitForTerminalAsync((await emulator.CreateFluxPulidAsync()).GetProperty("id").GetString()!);
+        var input = new { main_face_image = Emulator.FaceDataUrl(), width = 256, height = 256, output_format = "jpg" };
+
+        var (response, body) = await emulator.PostAsync("/v1/predictions", new { version = Emulator.FluxPulid, input }, ("Prefer", "wait"));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("wait", response.Headers.GetValues("Preference-Applied").Single());
+        Assert.Equal("succeeded", body.GetProperty("status").GetString());
+        Assert.Equal(1, body.GetProperty("output").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Prefer_wait_that_runs_out_reports_starting_as_the_official_clients_expect()
+    {
+        var input = new { main_face_image = Emulator.FaceDataUrl(), width = 256, height = 256 };
+
+        // wait=1 is 10 ms at 100×, far less than any flux-pulid prediction.
+        var (response, body) = await emulator.PostAsync("/v1/predictions", new { version = Emulator.FluxPulid, input }, ("Prefer", "wait=1"));
+
+        Assert.Equal("wait=1", response.Headers.GetValues("Preference-Applied").Single());
+        Assert.Equal("starting", body.GetProperty("status").GetString());
+        Assert.Equal(JsonValueKind.Null, body.GetProperty("output").ValueKind);
+        Contract.OpenApiContract.AssertValid(body, "/predictions", "post", "201");
+    }
+
+    [Fact]
+    public async Task Cancel_ends_a_prediction_as_canceled_and_bills_only_what_ran()
+    {
+        var created = await emulator.CreateFluxPulidAsync(new() { ["num_outputs"] = 4 });
+        var id = created.GetProperty("id").GetString()!;
+        await emulator.WaitForAsync(id, p => p.GetProperty("status").GetString() != "starting");
+
+        var (response, canceled) = await emulator.PostAsync($"/v1/predictions/{id}/cancel", new { });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Contract.OpenApiContract.AssertValid(canceled, "/predictions/{prediction_id}/cancel", "post", "200");
+        var status = canceled.GetProperty("status").GetString();
+        if (status == "canceled")
+        {
+            Assert.Equal(JsonValueKind.Null, canceled.GetProperty("output").ValueKind);
+            var predictTime = canceled.GetProperty("metrics").GetProperty("predict_time").GetDouble();
+            Assert.InRange(predictTime, 0, 80);
+            var entry = await LedgerEntryAsync(id);
+            Assert.Equal(Math.Round((decimal)predictTime * FluxPulidUsdPerSecond, 12), entry.GetProperty("cost_usd").GetDecimal());
+        }
+        else
+        {
+            // On a very slow machine the 40–80 s (0.4–0.8 s of wall time) prediction may have finished first.
+            Assert.Equal("succeeded", status);
+        }
+
+        var again = await emulator.GetPredictionAsync(id);
+        Assert.Equal(status, again.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Cancel_before_start_is_canceled_and_bills_nothing()
+    {
+        await emulator.SetFaultsAsync(new { kind = "model_down", model = "black-forest-labs/flux-kontext-pro" });
+        try
+        {
+            var (_, created) = await emulator.PostAsync("/v1/models/black-forest-labs/flux-kontext-pro/predictions", new { input = new { prompt = "x" } });
+            var id = created.GetProperty("id").GetString()!;
+
+            var (_, canceled) = await emulator.PostAsync($"/v1/predictions/{id}/cancel", new { });
+
+            Assert.Equal("canceled", canceled.GetProperty("status").GetString());
+            Assert.Equal(0m, (await LedgerEntryAsync(id)).GetProperty("cost_usd").GetDecimal());
+        }
+        finally
+        {
+            await emulator.SetFaultsAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Cancel_after_passing_before_start_aborts_and_bills_nothing()
+    {
+        await emulator.SetFaultsAsync(new { kind = "model_down", model = "black-forest-labs/flux-kontext-pro" });
+        try
+        {
+            var (_, created) = await emulator.PostAsync("/v1/models/black-forest-labs/flux-kontext-pro/predictions", new { input = new { prompt = "x" } },
+                ("Cancel-After", "5s"));
+            var id = created.GetProperty("id").GetString()!;
+            var deadline = created.GetProperty("deadline").GetDateTimeOffset();
+            Assert.True(deadline > created.GetProperty("created_at").GetDateTimeOffset());
+
+            var aborted = await emulator.WaitForTerminalAsync(id);
+
+            Assert.Equal("aborted", aborted.GetProperty("status").GetString());
+            Assert.Equal(0m, (await LedgerEntryAsync(id)).GetProperty("cost_usd").GetDecimal());
+        }
+        finally
+        {
+            await emulator.SetFaultsAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Cancel_after_passing_while_running_cancels_and_bills_the_time_run()
+    {
+        // A forced cold start gives a known start delay (10 s), the deadline (20 s) then falls inside the 40–80 s predict time.
+        await emulator.SetFaultsAsync(new { kind = "cold_start", model = "bytedance/flux-pulid", duration = "00:00:10" });
+        JsonElement created;
+        try
+        {
+            created = await emulator.CreateFluxPulidAsync(new() { ["num_outputs"] = 4 }, null, ("Cancel-After", "20s"));
+        }
+        finally
+        {
+            await emulator.SetFaultsAsync();
+        }
+
+        var id = created.GetProperty("id").GetString()!;
+        var canceled = await emulator.WaitForTerminalAsync(id);
+
+        Assert.Equal("canceled", canceled.GetProperty("status").GetString());
+        var predictTime = canceled.GetProperty("metrics").GetProperty("predict_time").GetDouble();
+        Assert.InRange(predictTime, 0.001, 40);
+        Assert.Equal(Math.Round((decimal)predictTime * FluxPulidUsdPerSecond, 12), (await LedgerEntryAsync(id)).GetProperty("cost_usd").GetDecimal());
+    }
+
+    [Theory]
+    [InlineData("2s")]
+    [InlineData("soon")]
+    public async Task Cancel_after_below_five_seconds_or_malformed_is_rejected(string value)
+    {
+        var (response, _) = await emulator.PostAsync("/v1/predictions",
+            new { version = Emulator.FluxPulid, input = new { main_face_image = Emulator.FaceDataUrl() } }, ("Cancel-After", value));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+    }
+
+    private async Task<JsonElement> LedgerEntryAsync(string id)
+    {
+        var (_, ledger) = await emulator.GetAsync("/_emulator/ledger", emulator.Anonymous);
+        return ledger.GetProperty("entries").EnumerateArray().Single(e => e.GetProperty("prediction_id").GetString() == id);
+    }
+}
