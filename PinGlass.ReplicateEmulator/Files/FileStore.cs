@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace PinGlass.ReplicateEmulator.Files;
 
@@ -22,7 +23,10 @@ public sealed record FileResponse(
     DateTimeOffset ExpiresAt,
     FileUrls Urls);
 
-public sealed record FilePage(string? Next, string? Previous, IReadOnlyList<FileResponse> Results);
+public sealed record FilePage(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Next,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Previous,
+    IReadOnlyList<FileResponse> Results);
 
 public sealed record StoredFile(string Id, long Sequence, string Name, string ContentType, byte[] Content, JsonElement Metadata,
     DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt)

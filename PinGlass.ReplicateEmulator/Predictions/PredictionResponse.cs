@@ -28,4 +28,7 @@ public sealed record PredictionResponse(
     string? Webhook,
     IReadOnlyList<string>? WebhookEventsFilter);
 
-public sealed record PredictionPage(string? Next, string? Previous, IReadOnlyList<PredictionResponse> Results);
+public sealed record PredictionPage(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Next,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Previous,
+    IReadOnlyList<PredictionResponse> Results);

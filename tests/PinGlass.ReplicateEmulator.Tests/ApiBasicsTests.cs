@@ -60,7 +60,7 @@ public sealed class ApiBasicsTests(EmulatorFixture fixture) : IClassFixture<Emul
         Assert.False(created.GetProperty("data_removed").GetBoolean());
         Assert.StartsWith(emulator.BaseAddress.ToString().TrimEnd('/'), created.GetProperty("urls").GetProperty("get").GetString());
 
-        var (response, _) = await emulator.PostAsync("/v1/predictions", new { version = Emulator.FluxPulid, input = new { main_face_image = Emulator.FaceDataUrl(), width = 256, height = 256 } });
+        var (response, _) = await emulator.PostAsync("/v1/predictions", new { version = Emulator.FluxPulid, input = new { main_face_image = Emulator.SmallFaceDataUrl, width = 256, height = 256 } });
         Assert.True(int.Parse(response.Headers.GetValues("ratelimit-remaining").Single(), System.Globalization.CultureInfo.InvariantCulture) < 600);
         Assert.Equal("1", response.Headers.GetValues("ratelimit-reset").Single());
     }
@@ -72,8 +72,8 @@ public sealed class ApiBasicsTests(EmulatorFixture fixture) : IClassFixture<Emul
     public async Task Version_is_accepted_in_its_three_formats(string version, string model)
     {
         var input = model == "bytedance/flux-pulid"
-            ? (object)new { main_face_image = Emulator.FaceDataUrl(), width = 256, height = 256 }
-            : new { prompt = "a portrait", input_image = Emulator.FaceDataUrl() };
+            ? (object)new { main_face_image = Emulator.SmallFaceDataUrl, width = 256, height = 256 }
+            : new { prompt = "a portrait", input_image = Emulator.SmallFaceDataUrl };
 
         var (response, body) = await emulator.PostAsync("/v1/predictions", new { version, input });
 
@@ -84,7 +84,7 @@ public sealed class ApiBasicsTests(EmulatorFixture fixture) : IClassFixture<Emul
     [Fact]
     public async Task A_community_model_by_name_alone_is_an_invalid_version()
     {
-        var (response, body) = await emulator.PostAsync("/v1/predictions", new { version = "bytedance/flux-pulid", input = new { main_face_image = Emulator.FaceDataUrl() } });
+        var (response, body) = await emulator.PostAsync("/v1/predictions", new { version = "bytedance/flux-pulid", input = new { main_face_image = Emulator.SmallFaceDataUrl } });
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         Assert.Equal("""{"title":"Invalid version or not permitted","detail":"The specified version does not exist (or perhaps you don't have permission to use it?)","status":422}""",
@@ -95,9 +95,9 @@ public sealed class ApiBasicsTests(EmulatorFixture fixture) : IClassFixture<Emul
     public async Task Official_model_route_runs_official_models_and_404s_community_ones()
     {
         var (official, body) = await emulator.PostAsync("/v1/models/black-forest-labs/flux-kontext-pro/predictions",
-            new { input = new { prompt = "a portrait", input_image = Emulator.FaceDataUrl() } });
+            new { input = new { prompt = "a portrait", input_image = Emulator.SmallFaceDataUrl } });
         var (community, problem) = await emulator.PostAsync("/v1/models/bytedance/flux-pulid/predictions",
-            new { input = new { main_face_image = Emulator.FaceDataUrl() } });
+            new { input = new { main_face_image = Emulator.SmallFaceDataUrl } });
 
         Assert.Equal(HttpStatusCode.Created, official.StatusCode);
         Assert.Equal("hidden", body.GetProperty("version").GetString());

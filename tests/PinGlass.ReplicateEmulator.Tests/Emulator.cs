@@ -9,6 +9,8 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Processing;
 using PinGlass.ReplicateEmulator.Tests.Contract;
 
 namespace PinGlass.ReplicateEmulator.Tests;
@@ -59,8 +61,21 @@ public sealed class Emulator : IAsyncDisposable
         return new Emulator(app, new Uri(address));
     }
 
-    public static string FaceDataUrl(string file = "astronaut.png") =>
-        "data:image/png;base64," + Convert.ToBase64String(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", file)));
+    private static readonly Lazy<string> SmallFace = new(() =>
+    {
+        using var image = SixLabors.ImageSharp.Image.Load(FixturePath("astronaut.png"));
+        image.Mutate(x => x.Resize(128, 128));
+        using var png = new MemoryStream();
+        image.SaveAsPng(png);
+        return "data:image/png;base64," + Convert.ToBase64String(png.ToArray());
+    });
+
+    public static string FixturePath(string file) => Path.Combine(AppContext.BaseDirectory, "Fixtures", file);
+
+    public static string FaceDataUrl(string file = "astronaut.png") => "data:image/png;base64," + Convert.ToBase64String(File.ReadAllBytes(FixturePath(file)));
+
+    /// <summary>The user's face at 128×128: cheap to send hundreds of times.</summary>
+    public static string SmallFaceDataUrl => SmallFace.Value;
 
     /// <summary>POSTs a JSON body; returns the response and its parsed body.</summary>
     public async Task<(HttpResponseMessage Response, JsonElement Body)> PostAsync(string path, object body, params (string Name, string Value)[] headers)
@@ -87,7 +102,7 @@ public sealed class Emulator : IAsyncDisposable
     /// <summary>Creates a flux-pulid prediction (small output unless the input says otherwise) and checks the 201 against the contract.</summary>
     public async Task<JsonElement> CreateFluxPulidAsync(Dictionary<string, object?>? input = null, object? extra = null, params (string, string)[] headers)
     {
-        var fullInput = new Dictionary<string, object?> { ["main_face_image"] = FaceDataUrl(), ["width"] = 256, ["height"] = 256, ["output_format"] = "jpg" };
+        var fullInput = new Dictionary<string, object?> { ["main_face_image"] = SmallFaceDataUrl, ["width"] = 256, ["height"] = 256, ["output_format"] = "jpg" };
         foreach (var (key, value) in input ?? [])
         {
             fullInput[key] = value;

@@ -52,7 +52,7 @@ public sealed class LifecycleTests(EmulatorFixture fixture) : IClassFixture<Emul
     {
         // 60 Replicate seconds at 100× is 0.6 s of wall time: enough for a warm flux-pulid (10–20 s) but not a cold boot, so warm up first.
         await emulator.WaitForTerminalAsync((await emulator.CreateFluxPulidAsync()).GetProperty("id").GetString()!);
-        var input = new { main_face_image = Emulator.FaceDataUrl(), width = 256, height = 256, output_format = "jpg" };
+        var input = new { main_face_image = Emulator.SmallFaceDataUrl, width = 256, height = 256, output_format = "jpg" };
 
         var (response, body) = await emulator.PostAsync("/v1/predictions", new { version = Emulator.FluxPulid, input }, ("Prefer", "wait"));
 
@@ -65,7 +65,7 @@ public sealed class LifecycleTests(EmulatorFixture fixture) : IClassFixture<Emul
     [Fact]
     public async Task Prefer_wait_that_runs_out_reports_starting_as_the_official_clients_expect()
     {
-        var input = new { main_face_image = Emulator.FaceDataUrl(), width = 256, height = 256 };
+        var input = new { main_face_image = Emulator.SmallFaceDataUrl, width = 256, height = 256 };
 
         // wait=1 is 10 ms at 100×, far less than any flux-pulid prediction.
         var (response, body) = await emulator.PostAsync("/v1/predictions", new { version = Emulator.FluxPulid, input }, ("Prefer", "wait=1"));
@@ -179,7 +179,7 @@ public sealed class LifecycleTests(EmulatorFixture fixture) : IClassFixture<Emul
     public async Task Cancel_after_below_five_seconds_or_malformed_is_rejected(string value)
     {
         var (response, _) = await emulator.PostAsync("/v1/predictions",
-            new { version = Emulator.FluxPulid, input = new { main_face_image = Emulator.FaceDataUrl() } }, ("Cancel-After", value));
+            new { version = Emulator.FluxPulid, input = new { main_face_image = Emulator.SmallFaceDataUrl } }, ("Cancel-After", value));
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
     }
