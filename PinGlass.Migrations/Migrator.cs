@@ -15,15 +15,17 @@ public sealed partial class Migrator(ILogger<Migrator> logger)
     /// <summary>DbUp's journal: one row per applied script, so each runs once.</summary>
     public const string JournalTable = "schema_migrations";
 
-    public async Task MigrateAsync(IConfiguration configuration, CancellationToken cancellationToken)
+    /// <summary>Brings everything up to date; returns how many SQL scripts this run applied (0 when already current).</summary>
+    public async Task<int> MigrateAsync(IConfiguration configuration, CancellationToken cancellationToken)
     {
         var database = configuration.GetRequiredConnectionString(ResourceNames.Database);
-        MigrateDatabase(database);
+        var applied = MigrateDatabase(database);
         await InstallHangfireSchemaAsync(database, cancellationToken);
         await CreateBlobContainersAsync(configuration.GetRequiredConnectionString(ResourceNames.Blobs), cancellationToken);
+        return applied;
     }
 
-    private void MigrateDatabase(string connectionString)
+    private int MigrateDatabase(string connectionString)
     {
         // With containers, Aspire creates the database; with local servers or an external one, this does.
         EnsureDatabase.For.PostgresqlDatabase(connectionString);
@@ -41,7 +43,9 @@ public sealed partial class Migrator(ILogger<Migrator> logger)
             throw new InvalidOperationException($"Migration {result.ErrorScript?.Name} failed.", result.Error);
         }
 
-        LogApplied(result.Scripts.Count());
+        var applied = result.Scripts.Count();
+        LogApplied(applied);
+        return applied;
     }
 
     private async Task InstallHangfireSchemaAsync(string connectionString, CancellationToken cancellationToken)

@@ -10,7 +10,7 @@ public static class StorageExtensions
 {
     /// <summary>
     /// Registers PostgreSQL (<see cref="Npgsql.NpgsqlDataSource"/>), Redis and the blob store from the AppHost's connection strings,
-    /// each with health checks and telemetry, plus a round-trip check that writes to and reads from all three.
+    /// each with health checks and telemetry, plus a probe that regularly writes to and reads back from all three.
     /// </summary>
     public static TBuilder AddPinGlassStores<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -19,6 +19,9 @@ public static class StorageExtensions
         builder.Services.AddSingleton(new BlobServiceClient(builder.Configuration.GetRequiredConnectionString(ResourceNames.Blobs)));
 
         builder.Services.AddSingleton(ServiceInstance.From(builder));
+        builder.Services.AddOptions<StoreProbeSettings>().BindConfiguration("StoreProbe").ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<StoreRoundTripProbe>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<StoreRoundTripProbe>());
         builder.Services.AddHealthChecks().AddCheck<StoreRoundTripHealthCheck>("store-round-trip");
         return builder;
     }

@@ -21,7 +21,7 @@ public sealed class OperatorAuthorizationFilter(IHostEnvironment environment, IO
             return true;
         }
 
-        if (HasOperatorCredential(http.Request.Headers.Authorization.ToString()))
+        if (PresentsCredential(http.Request.Headers.Authorization.ToString(), settings.Value.Username, settings.Value.Password))
         {
             return true;
         }
@@ -31,9 +31,9 @@ public sealed class OperatorAuthorizationFilter(IHostEnvironment environment, IO
         return false;
     }
 
-    private bool HasOperatorCredential(string authorization)
+    /// <summary>Whether an Authorization header carries exactly this Basic credential (compared in constant time).</summary>
+    public static bool PresentsCredential(string? authorization, string? username, string? password)
     {
-        var (username, password) = (settings.Value.Username, settings.Value.Password);
         if (string.IsNullOrEmpty(username) || string.IsNullOrEmpty(password)
             || !AuthenticationHeaderValue.TryParse(authorization, out var header)
             || !"Basic".Equals(header.Scheme, StringComparison.OrdinalIgnoreCase) || header.Parameter is null)

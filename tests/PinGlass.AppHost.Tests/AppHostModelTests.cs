@@ -1,0 +1,79 @@
+using Aspire.Hosting.Postgres;
+using PinGlass.AppHost.Infrastructure;
+using PinGlass.Domain;
+
+namespace PinGlass.AppHost.Tests;
+
+/// <summary>The AppHost's resource graph, built but not started, in each infrastructure mode.</summary>
+public sealed class AppHostModelTests
+{
+    [Fact]
+    public async Task Without_containers_the_stores_are_local_processes_under_the_same_names()
+    {
+        var resources = await ResourcesAsync("Processes");
+
+        Assert.IsType<LocalServerResource>(resources[ResourceNames.Postgres]);
+        Assert.IsType<ConnectionStringResource>(resources[ResourceNames.Database]);
+        Assert.IsType<LocalServerResource>(resources[ResourceNames.Cache]);
+        Assert.IsType<LocalServerResource>(resources[ResourceNames.Blobs]);
+        Assert.DoesNotContain(resources.Values, r => r is ContainerResource);
+    }
+
+    [Fact]
+    public async Task With_containers_the_stores_are_aspire_container_resources_under_the_same_names()
+    {
+        var resources = await ResourcesAsync("Containers");
+
+        Assert.IsType<PostgresServerResource>(resources[ResourceNames.Postgres]);
+        Assert.IsType<PostgresDatabaseResource>(resources[ResourceNames.Database]);
+        Assert.IsType<RedisResource>(resources[ResourceNames.Cache]);
+        Assert.IsType<AzuriteContainerResource>(resources[ResourceNames.Blobs]);
+    }
+
+    [Theory]
+    [InlineData("Processes")]
+    [InlineData("Containers")]
+    public async Task Services_reference_every_store_and_start_only_after_the_migrations(string mode)
+    {
+        var resources = await ResourcesAsync(mode);
+
+        foreach (var service in new[] { ResourceNames.Api, ResourceNames.Jobs })
+        {
+            var project = resources[service];
+            var waits = project.Annotations.OfType<WaitAnnotation>().ToList();
+            Assert.Contains(waits, w => w.Resource.Name == ResourceNames.Migrations && w.WaitType == WaitType.WaitForCompletion);
+            Assert.Contains(waits, w => w.Resource.Name == ResourceNames.Cache);
+            Assert.Contains(waits, w => w.Resource.Name == ResourceNames.Replicate);
+
+            var references = project.Annotations.OfType<ResourceRelationshipAnnotation>()
+                .Where(r => r.Type == "Reference").Select(r => r.Resource.Name).ToHashSet();
+            Assert.Superset(new HashSet<string> { ResourceNames.Database, ResourceNames.Cache, ResourceNames.Blobs, ResourceNames.Replicate }, references);
+        }
+
+        var migrations = resources[ResourceNames.Migrations].Annotations.OfType<WaitAnnotation>().Select(w => w.Resource.Name);
+        Assert.Contains(ResourceNames.Database, migrations);
+        Assert.Contains(ResourceNames.Blobs, migrations);
+    }
+
+    [Fact]
+    public async Task Jobs_runs_two_replicas()
+    {
+        var resources = await ResourcesAsync("Processes");
+
+        Assert.Equal(2, resources[ResourceNames.Jobs].Annotations.OfType<ReplicaAnnotation>().Single().Replicas);
+    }
+
+    [Fact]
+    public async Task An_unknown_infrastructure_mode_stops_start_up_with_a_message_naming_the_setting()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => ResourcesAsync("Kubernetes"));
+
+        Assert.Contains("Infrastructure:Mode", error.ToString());
+    }
+
+    private static async Task<Dictionary<string, IResource>> ResourcesAsync(string mode)
+    {
+        var builder = await PinGlassApp.CreateBuilderAsync(PinGlassApp.NewDataRoot(), mode);
+        return builder.Resources.ToDictionary(r => r.Name);
+    }
+}

@@ -1,0 +1,70 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using PinGlass.Domain;
+using PinGlass.Domain.Jobs;
+using PinGlass.Jobs.Dashboard;
+
+namespace PinGlass.AppHost.Tests;
+
+public sealed class HangfireTests(PinGlassApp pinglass)
+{
+    [Fact]
+    public async Task Each_jobs_replica_runs_a_hangfire_server_on_the_purpose_named_queues()
+    {
+        await using var stores = await Stores.ConnectAsync(pinglass.App);
+
+        var servers = await Poll.UntilAsync(
+            () => stores.QueryAsync(
+                $"SELECT data FROM {HangfireStorageExtensions.Schema}.server WHERE lastheartbeat > now() - interval '1 minute'",
+                r => r.GetString(0)),
+            rows => rows.Count == 2);
+
+        Assert.Equal(2, servers.Count);
+        Assert.All(servers, data => Assert.Equal(
+            JobQueues.All,
+            JsonDocument.Parse(data).RootElement.GetProperty("Queues").EnumerateArray().Select(q => q.GetString())));
+    }
+
+    [Fact]
+    public async Task The_dashboard_opens_to_a_developer_on_this_machine()
+    {
+        using var http = pinglass.App.CreateHttpClient(ResourceNames.Jobs);
+
+        var response = await http.GetAsync(OperatorDashboardExtensions.Path, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("PinGlass jobs", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Theory]
+    [InlineData("ops", "correct horse battery", true)]
+    [InlineData("ops", "wrong password here", false)]
+    [InlineData("root", "correct horse battery", false)]
+    [InlineData("ops", "correct horse batter", false)]
+    public void Only_the_configured_operator_credential_opens_the_dashboard(string username, string password, bool accepted)
+    {
+        var header = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{username}:{password}"));
+
+        Assert.Equal(accepted, OperatorAuthorizationFilter.PresentsCredential(header, "ops", "correct horse battery"));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("Basic")]
+    [InlineData("Basic !!!not-base64!!!")]
+    [InlineData("Bearer b3BzOmNvcnJlY3QgaG9yc2UgYmF0dGVyeQ==")]
+    public void Malformed_or_foreign_authorization_is_refused(string header)
+    {
+        Assert.False(OperatorAuthorizationFilter.PresentsCredential(header, "ops", "correct horse battery"));
+    }
+
+    [Fact]
+    public void Without_a_configured_credential_nobody_gets_in_by_password()
+    {
+        var header = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(":"));
+
+        Assert.False(OperatorAuthorizationFilter.PresentsCredential(header, null, null));
+        Assert.False(OperatorAuthorizationFilter.PresentsCredential(header, "", ""));
+    }
+}

@@ -1,0 +1,105 @@
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PinGlass.Domain;
+
+[assembly: AssemblyFixture(typeof(PinGlass.AppHost.Tests.PinGlassApp))]
+
+namespace PinGlass.AppHost.Tests;
+
+/// <summary>
+/// The whole AppHost, started once for the test assembly with local-process servers (no container runtime here), its own data folder
+/// and random ports, so the suite can run beside a developer's AppHost. Test classes share it through the assembly fixture.
+/// </summary>
+public sealed class PinGlassApp : IAsyncLifetime
+{
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
+
+    private DistributedApplication? app;
+
+    public string DataRoot { get; } = NewDataRoot();
+
+    public DistributedApplication App => app ?? throw new InvalidOperationException("The AppHost has not started.");
+
+    public async ValueTask InitializeAsync()
+    {
+        app = await StartAsync(DataRoot);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (app is not null)
+        {
+            await app.DisposeAsync();
+        }
+
+        DeleteDataRoot(DataRoot);
+    }
+
+    /// <summary>Builds the AppHost in processes mode over <paramref name="dataRoot"/> without starting it.</summary>
+    public static async Task<IDistributedApplicationTestingBuilder> CreateBuilderAsync(string dataRoot, string mode = "Processes")
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PinGlass_AppHost>(
+            [$"--Infrastructure:Mode={mode}", $"--Infrastructure:DataRoot={dataRoot}"],
+            TestContext.Current.CancellationToken);
+        // Health checks fail by design while the servers start; the tests assert on what matters instead.
+        builder.Services.AddLogging(logging => logging
+            .SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));
+        return builder;
+    }
+
+    /// <summary>Starts the AppHost and waits until the Api and both Jobs replicas report healthy.</summary>
+    public static async Task<DistributedApplication> StartAsync(string dataRoot)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(StartTimeout);
+        var builder = await CreateBuilderAsync(dataRoot);
+        var started = await builder.BuildAsync(timeout.Token);
+        try
+        {
+            await started.StartAsync(timeout.Token);
+            await started.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.Api, timeout.Token);
+            await started.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.Jobs, timeout.Token);
+            return started;
+        }
+        catch
+        {
+            await started.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A data folder the postgres user can enter (under /var/tmp, not the checkout), unique to this run.</summary>
+    public static string NewDataRoot() => Path.Combine("/var/tmp", $"pinglass-tests-{Guid.NewGuid():N}");
+
+    public static void DeleteDataRoot(string dataRoot)
+    {
+        if (Directory.Exists(dataRoot))
+        {
+            Directory.Delete(dataRoot, recursive: true);
+        }
+    }
+
+    /// <summary>Processes still running whose command line names this data folder: servers the AppHost started and left.</summary>
+    public static IReadOnlyList<string> ProcessesUsing(string dataRoot) =>
+        Directory.EnumerateDirectories("/proc")
+            .Where(d => int.TryParse(Path.GetFileName(d), out _))
+            .Select(d =>
+            {
+                try
+                {
+                    return Encoding.UTF8.GetString(File.ReadAllBytes(Path.Combine(d, "cmdline"))).Replace('\0', ' ');
+                }
+                catch (IOException)
+                {
+                    return ""; // the process ended while we looked
+                }
+                catch (UnauthorizedAccessException)
+                {
+                    return "";
+                }
+            })
+            .Where(cmdline => cmdline.Contains(dataRoot, StringComparison.Ordinal))
+            .ToList();
+}

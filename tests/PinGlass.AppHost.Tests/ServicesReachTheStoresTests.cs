@@ -1,0 +1,54 @@
+using System.Net;
+using PinGlass.Domain;
+using PinGlass.Domain.Health;
+using PinGlass.Domain.Storage;
+
+namespace PinGlass.AppHost.Tests;
+
+public sealed class ServicesReachTheStoresTests(PinGlassApp pinglass)
+{
+    private sealed record Probe(string Service, string Instance, DateTime ProbedAt);
+
+    [Fact]
+    public async Task The_api_and_both_jobs_replicas_write_and_read_back_postgres_redis_and_blobs()
+    {
+        await using var stores = await Stores.ConnectAsync(pinglass.App);
+
+        // Each instance's store round-trip health check records itself in all three stores on every run.
+        var probes = await Poll.UntilAsync(
+            () => stores.QueryAsync("SELECT service, instance, probed_at FROM service_probes", r => new Probe(r.GetString(0), r.GetString(1), r.GetDateTime(2))),
+            rows => rows.Count(p => p.Service == ResourceNames.Api) == 1 && rows.Count(p => p.Service == ResourceNames.Jobs) == 2);
+
+        Assert.Single(probes, p => p.Service == ResourceNames.Api);
+        Assert.Equal(2, probes.Count(p => p.Service == ResourceNames.Jobs));
+        Assert.Equal(3, probes.Select(p => p.Instance).Distinct().Count());
+
+        var container = stores.Blobs.GetBlobContainerClient(BlobContainers.Probes);
+        foreach (var probe in probes)
+        {
+            var prefix = $"{probe.Service}|{probe.Instance}|";
+            var cached = (string?)await stores.Redis.StringGetAsync(StoreRoundTripProbe.RedisKey(probe.Service, probe.Instance));
+            Assert.StartsWith(prefix, cached);
+
+            var blob = await container.GetBlobClient(StoreRoundTripProbe.BlobName(probe.Service, probe.Instance))
+                .DownloadContentAsync(TestContext.Current.CancellationToken);
+            Assert.StartsWith(prefix, blob.Value.Content.ToString());
+        }
+    }
+
+    [Theory]
+    [InlineData(ResourceNames.Api)]
+    [InlineData(ResourceNames.Jobs)]
+    public async Task Health_endpoint_reports_every_store_healthy(string service)
+    {
+        using var http = pinglass.App.CreateHttpClient(service);
+
+        var response = await http.GetAsync("/health", TestContext.Current.CancellationToken);
+        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("\"store-round-trip\":{\"status\":\"Healthy\"", body);
+        Assert.Contains("\"PostgreSql\":{\"status\":\"Healthy\"", body);
+        Assert.Contains("\"StackExchange.Redis\":{\"status\":\"Healthy\"", body);
+    }
+}
