@@ -60,11 +60,8 @@ public sealed class ImageRenderer
         var zoom = 1f - (request.Index * 0.04f) - (Math.Abs(request.Seed % 5) * 0.01f);
         var crop = Rectangle.Intersect(image.Bounds(), new Rectangle(
             (int)(image.Width * (1 - zoom) / 2), (int)(image.Height * (1 - zoom) / 2), (int)(image.Width * zoom), (int)(image.Height * zoom)));
-        image.Mutate(x =>
-        {
-            x.Crop(crop).Resize(new ResizeOptions { Size = request.Size, Mode = ResizeMode.Crop, Position = AnchorPositionMode.Center });
-            Look.Apply(x, request.Prompt);
-        });
+        image.Mutate(x => x.Crop(crop).Resize(new ResizeOptions { Size = request.Size, Mode = ResizeMode.Crop, Position = AnchorPositionMode.Center }));
+        Look.Apply(image, request.Prompt);
 
         image.Metadata.ExifProfile = new ExifProfile();
         image.Metadata.ExifProfile.SetValue(ExifTag.ImageDescription, MetadataPrefix + request.PredictionId);
