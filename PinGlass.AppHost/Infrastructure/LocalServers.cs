@@ -17,7 +17,7 @@ public static class LocalServers
         this IDistributedApplicationBuilder builder, string name, InfrastructureSettings settings)
     {
         var dataDirectory = Path.Combine(settings.DataRoot, name);
-        var password = builder.AddParameter($"{name}-password", ReadOrCreateSecret(settings.DataRoot, $"{name}-password"), secret: true);
+        var password = builder.AddSecret($"{name}-password", settings);
         var (command, prefix) = AsPostgresUser(Path.Combine(settings.PostgresBinDirectory, "postgres"));
 
         var server = new LocalServerResource(name, command, settings.DataRoot, endpoint => ReferenceExpression.Create(
@@ -56,26 +56,24 @@ public static class LocalServers
         this IDistributedApplicationBuilder builder, string name, InfrastructureSettings settings)
     {
         var dataDirectory = Path.Combine(settings.DataRoot, name);
-        var secret = ReadOrCreateSecret(settings.DataRoot, $"{name}-password");
-        var password = builder.AddParameter($"{name}-password", secret, secret: true);
+        var password = builder.AddSecret($"{name}-password", settings);
         var configFile = Path.Combine(dataDirectory, "redis.conf");
 
         var server = new LocalServerResource(name, "redis-server", dataDirectory, endpoint => ReferenceExpression.Create(
             $"{endpoint.Property(EndpointProperty.Host)}:{endpoint.Property(EndpointProperty.Port)},password={password}"));
 
         // The password goes in a file only this user can read, not on the command line where `ps` shows it.
-        builder.Eventing.Subscribe<BeforeResourceStartedEvent>(server, (_, _) =>
+        builder.Eventing.Subscribe<BeforeResourceStartedEvent>(server, async (_, ct) =>
         {
             Directory.CreateDirectory(dataDirectory);
             WritePrivateFile(configFile, $"""
                 bind 127.0.0.1
                 protected-mode yes
-                requirepass {secret}
+                requirepass {await password.Resource.GetValueAsync(ct)}
                 dir {dataDirectory}
                 appendonly yes
                 save ""
                 """);
-            return Task.CompletedTask;
         });
 
         return builder.AddResource(server)
@@ -169,7 +167,16 @@ public static class LocalServers
         ? ("setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", program])
         : (program, []);
 
-    /// <summary>Reads a generated password kept beside the data it protects, creating it on first use.</summary>
+    /// <summary>
+    /// A generated password kept beside the data it protects. Read on first use, not when the model is built, and once only, so two
+    /// first readers cannot create two different passwords.
+    /// </summary>
+    private static IResourceBuilder<ParameterResource> AddSecret(this IDistributedApplicationBuilder builder, string name, InfrastructureSettings settings)
+    {
+        var value = new Lazy<string>(() => ReadOrCreateSecret(settings.DataRoot, name));
+        return builder.AddParameter(name, () => value.Value, secret: true);
+    }
+
     private static string ReadOrCreateSecret(string dataRoot, string name)
     {
         var path = Path.Combine(dataRoot, "secrets", name);

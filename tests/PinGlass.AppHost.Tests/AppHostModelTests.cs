@@ -10,7 +10,11 @@ public sealed class AppHostModelTests
     [Fact]
     public async Task Without_containers_the_stores_are_local_processes_under_the_same_names()
     {
-        var resources = await ResourcesAsync("Processes");
+        var dataRoot = PinGlassApp.NewDataRoot();
+        var resources = await ResourcesAsync("Processes", dataRoot);
+
+        // Building the model must not touch the disk: secrets and clusters are made when the servers start.
+        Assert.False(Directory.Exists(dataRoot));
 
         Assert.IsType<LocalServerResource>(resources[ResourceNames.Postgres]);
         Assert.IsType<ConnectionStringResource>(resources[ResourceNames.Database]);
@@ -71,9 +75,9 @@ public sealed class AppHostModelTests
         Assert.Contains("Infrastructure:Mode", error.ToString());
     }
 
-    private static async Task<Dictionary<string, IResource>> ResourcesAsync(string mode)
+    private static async Task<Dictionary<string, IResource>> ResourcesAsync(string mode, string? dataRoot = null)
     {
-        var builder = await PinGlassApp.CreateBuilderAsync(PinGlassApp.NewDataRoot(), mode);
+        var builder = await PinGlassApp.CreateBuilderAsync(dataRoot ?? PinGlassApp.NewDataRoot(), mode);
         return builder.Resources.ToDictionary(r => r.Name);
     }
 }

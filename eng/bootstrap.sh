@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what PinGlass needs beyond the .NET SDK, Node and PostgreSQL, then restores the solution.
+# Idempotent and quiet when everything is already in place. Sourced by run.sh and test.sh.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else say "need root for: $*"; exit 1
+  fi
+}
+
+# Debian packages: redis-server (PostgreSQL 15 and setpriv are on the machine already; install them too if not).
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]} (apt)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages of every Node project in the repo (Azurite for the local blob store, the faces service, ...).
+# Each is reinstalled only when its lock file changes.
+while IFS= read -r lock; do
+  project="$(dirname "$lock")"
+  stamp="$project/node_modules/.installed-lock"
+  if [ ! -f "$stamp" ] || ! cmp -s "$lock" "$stamp"; then
+    say "installing npm packages in ${project#"$repo"/} (npm ci)"
+    (cd "$project" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    cp "$lock" "$stamp"
+  fi
+done < <(find "$repo" -name package-lock.json -not -path '*/node_modules/*' -not -path '*/bin/*' -not -path '*/obj/*')
+
+# NuGet packages.
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet restore "$repo/PinGlass.sln" --verbosity quiet >/dev/null || { say "dotnet restore failed"; dotnet restore "$repo/PinGlass.sln"; exit 1; }
