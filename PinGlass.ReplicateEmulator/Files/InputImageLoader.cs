@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Caching.Memory;
+using PinGlass.ReplicateEmulator.Images;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
@@ -34,7 +35,7 @@ public sealed class InputImageLoader(FileStore files, DeliveryStore deliveries, 
         Image<Rgb24> image;
         try
         {
-            image = Image.Load<Rgb24>(bytes);
+            image = Image.Load<Rgb24>(ImageRenderer.Sequential, bytes);
         }
         catch (Exception e) when (e is ImageFormatException or UnknownImageFormatException)
         {

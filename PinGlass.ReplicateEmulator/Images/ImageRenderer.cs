@@ -37,6 +37,12 @@ public sealed class ImageRenderer
 {
     public const string MetadataPrefix = "replicate-emulator prediction ";
 
+    /// <summary>
+    /// Single-threaded image operations: predictions already render in parallel, and ImageSharp's own parallel loops
+    /// inside thread-pool work starve the pool under load.
+    /// </summary>
+    public static readonly Configuration Sequential = CreateSequential();
+
     private readonly Image<Rgb24> otherPerson = LoadResource("camera.png");
 
     public static string ContentType(string format) => format switch
@@ -83,6 +89,16 @@ public sealed class ImageRenderer
     {
         using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(name)
             ?? throw new InvalidOperationException($"Resource {name} is missing.");
-        return Image.Load<Rgb24>(stream);
+        return Image.Load<Rgb24>(Sequential, stream);
+    }
+
+    /// <summary>A blank canvas for models run without an input image.</summary>
+    public static Image<Rgb24> Blank() => new(Sequential, 512, 512, Color.SlateGray);
+
+    private static Configuration CreateSequential()
+    {
+        var configuration = Configuration.Default.Clone();
+        configuration.MaxDegreeOfParallelism = 1;
+        return configuration;
     }
 }

@@ -146,7 +146,7 @@ public sealed class PredictionRunner(
         var faceSource = faults.TryFire(FaultKind.WrongFace, prediction.Model.FullName, prediction.Id) is not null ? FaceSource.OtherPerson
             : face is null || faults.TryFire(FaultKind.NoFace, prediction.Model.FullName, prediction.Id) is not null ? FaceSource.None
             : FaceSource.Input;
-        using var blank = face is null ? new Image<Rgb24>(512, 512, Color.SlateGray) : null;
+        using var blank = face is null ? ImageRenderer.Blank() : null;
         var format = input.Format;
         var size = OutputSize(input, face ?? blank!);
         var token64 = DeliveryStore.NewToken();

@@ -109,44 +109,26 @@ public sealed class LifecycleTests(EmulatorFixture fixture) : IClassFixture<Emul
     [Fact]
     public async Task Cancel_before_start_is_canceled_and_bills_nothing()
     {
-        await emulator.SetFaultsAsync(new { kind = "model_down", model = "black-forest-labs/flux-kontext-pro" });
-        try
-        {
-            var (_, created) = await emulator.PostAsync("/v1/models/black-forest-labs/flux-kontext-pro/predictions", new { input = new { prompt = "x" } });
-            var id = created.GetProperty("id").GetString()!;
+        var created = await CreateNeverStartingAsync();
+        var id = created.GetProperty("id").GetString()!;
 
-            var (_, canceled) = await emulator.PostAsync($"/v1/predictions/{id}/cancel", new { });
+        var (_, canceled) = await emulator.PostAsync($"/v1/predictions/{id}/cancel", new { });
 
-            Assert.Equal("canceled", canceled.GetProperty("status").GetString());
-            Assert.Equal(0m, (await LedgerEntryAsync(id)).GetProperty("cost_usd").GetDecimal());
-        }
-        finally
-        {
-            await emulator.SetFaultsAsync();
-        }
+        Assert.Equal("canceled", canceled.GetProperty("status").GetString());
+        Assert.Equal(0m, (await LedgerEntryAsync(id)).GetProperty("cost_usd").GetDecimal());
     }
 
     [Fact]
     public async Task Cancel_after_passing_before_start_aborts_and_bills_nothing()
     {
-        await emulator.SetFaultsAsync(new { kind = "model_down", model = "black-forest-labs/flux-kontext-pro" });
-        try
-        {
-            var (_, created) = await emulator.PostAsync("/v1/models/black-forest-labs/flux-kontext-pro/predictions", new { input = new { prompt = "x" } },
-                ("Cancel-After", "5s"));
-            var id = created.GetProperty("id").GetString()!;
-            var deadline = created.GetProperty("deadline").GetDateTimeOffset();
-            Assert.True(deadline > created.GetProperty("created_at").GetDateTimeOffset());
+        var created = await CreateNeverStartingAsync(("Cancel-After", "5s"));
+        var id = created.GetProperty("id").GetString()!;
+        Assert.True(created.GetProperty("deadline").GetDateTimeOffset() > created.GetProperty("created_at").GetDateTimeOffset());
 
-            var aborted = await emulator.WaitForTerminalAsync(id);
+        var aborted = await emulator.WaitForTerminalAsync(id);
 
-            Assert.Equal("aborted", aborted.GetProperty("status").GetString());
-            Assert.Equal(0m, (await LedgerEntryAsync(id)).GetProperty("cost_usd").GetDecimal());
-        }
-        finally
-        {
-            await emulator.SetFaultsAsync();
-        }
+        Assert.Equal("aborted", aborted.GetProperty("status").GetString());
+        Assert.Equal(0m, (await LedgerEntryAsync(id)).GetProperty("cost_usd").GetDecimal());
     }
 
     [Fact]
@@ -182,6 +164,21 @@ public sealed class LifecycleTests(EmulatorFixture fixture) : IClassFixture<Emul
             new { version = Emulator.FluxPulid, input = new { main_face_image = Emulator.SmallFaceDataUrl } }, ("Cancel-After", value));
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+    }
+
+    /// <summary>A flux-kontext-pro prediction whose model is down, so it stays starting.</summary>
+    private async Task<JsonElement> CreateNeverStartingAsync(params (string, string)[] headers)
+    {
+        await emulator.SetFaultsAsync(new { kind = "model_down", model = "black-forest-labs/flux-kontext-pro" });
+        try
+        {
+            var (_, created) = await emulator.PostAsync("/v1/models/black-forest-labs/flux-kontext-pro/predictions", new { input = new { prompt = "x" } }, headers);
+            return created;
+        }
+        finally
+        {
+            await emulator.SetFaultsAsync();
+        }
     }
 
     private async Task<JsonElement> LedgerEntryAsync(string id)

@@ -10,10 +10,11 @@ public sealed class LoadTests
     public async Task A_generation_of_23_concurrent_predictions_succeeds_and_the_ledger_adds_up_to_the_cent()
     {
         await using var emulator = await Emulator.StartAsync(new Dictionary<string, string?> { ["ReplicateEmulator:TimeScale"] = "1000" });
+        await using var load = await EmulatorLoad.StartAsync();
         var face = await EmulatorLoad.UploadFaceAsync(emulator.Client, Emulator.FixturePath("astronaut.png"), TestContext.Current.CancellationToken);
 
         // flux-pulid's defaults: 896×1152 webp.
-        var result = await EmulatorLoad.RunAsync(emulator.Client, 23, new { main_face_image = face, prompt = "studio headshot" }, 1000,
+        var result = await load.RunAsync(emulator.Client, 23, new { main_face_image = face, prompt = "studio headshot" }, 1000,
             TestContext.Current.CancellationToken);
 
         Assert.Empty(result.Errors);
@@ -30,9 +31,10 @@ public sealed class LoadTests
     public async Task A_heavy_load_of_500_concurrent_predictions_succeeds()
     {
         await using var emulator = await Emulator.StartAsync(new Dictionary<string, string?> { ["ReplicateEmulator:TimeScale"] = "1000" });
+        await using var load = await EmulatorLoad.StartAsync();
         var face = await EmulatorLoad.UploadFaceAsync(emulator.Client, Emulator.FixturePath("astronaut.png"), TestContext.Current.CancellationToken);
 
-        var result = await EmulatorLoad.RunAsync(emulator.Client, 500, new { main_face_image = face, width = 256, height = 256, output_format = "jpg" }, 1000,
+        var result = await load.RunAsync(emulator.Client, 500, new { main_face_image = face, width = 256, height = 256, output_format = "jpg" }, 1000,
             TestContext.Current.CancellationToken);
 
         Assert.Empty(result.Errors);

@@ -93,6 +93,16 @@ public sealed class SmallLimitsTests
     }
 
     [Fact]
+    public async Task Public_base_url_is_used_in_the_urls_handed_out()
+    {
+        await using var emulator = await Emulator.StartAsync(new Dictionary<string, string?> { ["ReplicateEmulator:PublicBaseUrl"] = "https://replicate.pinglass.test/" });
+
+        var created = await emulator.CreateFluxPulidAsync();
+
+        Assert.StartsWith("https://replicate.pinglass.test/v1/predictions/", created.GetProperty("urls").GetProperty("get").GetString());
+    }
+
+    [Fact]
     public async Task Invalid_configuration_stops_start_up()
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() => Emulator.StartAsync(new Dictionary<string, string?>

@@ -11,6 +11,7 @@ static int Usage()
 {
     Console.Error.WriteLine("""
         usage: PinGlass.Benchmarks emulator [--url URL --token TOKEN] [--counts 23,500] [--time-scale 100]
+                                           [--width 896 --height 1152 --format webp]
           Starts the Replicate emulator in-process (or uses --url), runs each count of concurrent flux-pulid predictions
           time-scaled, and prints the emulator's own overhead per prediction.
         """);
