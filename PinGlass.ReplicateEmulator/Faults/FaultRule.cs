@@ -5,6 +5,7 @@ public enum FaultKind
 {
     RateLimit,
     ServerError,
+    BillingRequired,
     Hang,
     PredictionFailed,
     ModelDown,

@@ -8,7 +8,7 @@ namespace PinGlass.ReplicateEmulator.Http;
 
 /// <summary>
 /// What every <c>/v1</c> request passes through, in Replicate's order: bearer authentication, the rate limit,
-/// then the API faults of the model the request concerns (429 bursts, 5xx answers, hanging requests).
+/// then the API faults of the model the request concerns (429 bursts, 5xx answers, 402 on creation, hanging requests).
 /// </summary>
 public sealed class ApiGate(IOptions<EmulatorOptions> options, RateLimits rateLimits, FaultInjector faults, ModelCatalog catalog,
     PredictionStore predictions, Clock clock) : IEndpointFilter
@@ -21,7 +21,8 @@ public sealed class ApiGate(IOptions<EmulatorOptions> options, RateLimits rateLi
             return unauthenticated;
         }
 
-        if (rateLimits.Acquire(http.GetEndpoint()?.Metadata.GetMetadata<RateLimitBucket>(), http.Response) is { } retryAfter)
+        var bucket = http.GetEndpoint()?.Metadata.GetMetadata<RateLimitBucket>();
+        if (rateLimits.Acquire(bucket, http.Response) is { } retryAfter)
         {
             return ReplicateErrors.Throttled(retryAfter);
         }
@@ -35,6 +36,11 @@ public sealed class ApiGate(IOptions<EmulatorOptions> options, RateLimits rateLi
         if (faults.TryFire(FaultKind.ServerError, model, $"{http.Request.Method} {http.Request.Path}") is { } serverError)
         {
             return ReplicateErrors.ServerError(serverError.Status ?? 500);
+        }
+
+        if (bucket == RateLimitBucket.Create && faults.TryFire(FaultKind.BillingRequired, model, $"{http.Request.Method} {http.Request.Path}") is not null)
+        {
+            return ReplicateErrors.BillingRequired();
         }
 
         if (faults.TryFire(FaultKind.Hang, model, $"{http.Request.Method} {http.Request.Path}") is { } hang)

@@ -52,6 +52,10 @@ public static class ReplicateErrors
     public static ReplicateProblemResult InvalidToken() =>
         new(401, new("Unauthenticated", "You did not pass a valid authentication token", 401));
 
+    public static ReplicateProblemResult BillingRequired() => new(402, new("Billing required",
+        "You need to set up billing to run this model. Go to https://replicate.com/account/billing#billing to set it up. " +
+        "If you have recently set up billing, please wait a few minutes before trying again.", 402));
+
     public static ReplicateProblemResult NotFound() => new(404, new(null, "The requested resource could not be found.", 404));
 
     public static ReplicateProblemResult FileTooLarge() => new(413, new(null, "Files must be less than 100MB in size", null));

@@ -58,6 +58,20 @@ public sealed class FaultTests(EmulatorFixture fixture) : IClassFixture<Emulator
     }
 
     [Fact]
+    public async Task Billing_required_fault_answers_creation_with_the_real_402()
+    {
+        await emulator.SetFaultsAsync(new { kind = "billing_required", model = Pulid });
+
+        var (create, problem) = await emulator.PostAsync("/v1/predictions", new { version = Emulator.FluxPulid, input = new { main_face_image = Emulator.SmallFaceDataUrl } });
+        var (list, _) = await emulator.GetAsync("/v1/predictions");
+
+        Assert.Equal(HttpStatusCode.PaymentRequired, create.StatusCode);
+        Assert.Equal("Billing required", problem.GetProperty("title").GetString());
+        Assert.StartsWith("You need to set up billing to run this model.", problem.GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+    }
+
+    [Fact]
     public async Task Hang_fault_holds_the_request()
     {
         // 60 Replicate seconds at 100× is 0.6 s.
