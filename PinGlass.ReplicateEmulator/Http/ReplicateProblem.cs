@@ -29,8 +29,6 @@ public sealed class ReplicateProblemResult(int statusCode, ReplicateProblem prob
 
     string IContentTypeHttpResult.ContentType => ContentType;
 
-    public TimeSpan? RetryAfter => retryAfter;
-
     public Task ExecuteAsync(HttpContext httpContext)
     {
         if (retryAfter is { } wait)

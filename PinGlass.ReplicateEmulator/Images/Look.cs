@@ -23,20 +23,12 @@ public static class Look
     ];
 
     /// <summary>Applies every look whose keywords appear in the prompt, in a fixed order.</summary>
-    public static IReadOnlyList<string> Apply(Image<Rgb24> image, string prompt)
+    public static void Apply(Image<Rgb24> image, string prompt)
     {
-        var applied = new List<string>();
-        foreach (var (keywords, apply) in Looks)
+        foreach (var (keywords, apply) in Looks.Where(look => look.Keywords.Any(k => prompt.Contains(k, StringComparison.OrdinalIgnoreCase))))
         {
-            var hit = keywords.FirstOrDefault(k => prompt.Contains(k, StringComparison.OrdinalIgnoreCase));
-            if (hit is not null)
-            {
-                apply(image);
-                applied.Add(hit);
-            }
+            apply(image);
         }
-
-        return applied;
     }
 
     private static ColorMatrix Grade(float red, float green, float blue) => new()

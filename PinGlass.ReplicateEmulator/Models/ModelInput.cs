@@ -7,8 +7,6 @@ public sealed class ModelInput(ReplicateModel model, JsonElement input)
 {
     private readonly JsonElement properties = model.InputSchema.GetProperty("properties");
 
-    public bool Has(string name) => properties.TryGetProperty(name, out _);
-
     public JsonElement? Value(string name) =>
         input.TryGetProperty(name, out var given) ? given
         : properties.TryGetProperty(name, out var definition) && definition.TryGetProperty("default", out var fallback) ? fallback

@@ -62,8 +62,6 @@ public sealed class Prediction(
 
     public DateTimeOffset CreatedAt => createdAt;
 
-    public DateTimeOffset? Deadline => deadline;
-
     public string BaseUrl => baseUrl;
 
     /// <summary>The latency drawn for this prediction at creation.</summary>

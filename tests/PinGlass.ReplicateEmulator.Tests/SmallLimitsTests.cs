@@ -62,7 +62,9 @@ public sealed class SmallLimitsTests
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Equal("""{"detail":"Files must be less than 100MB in size"}""", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        var body = await Emulator.ReadAsync(response);
+        Assert.Equal("""{"detail":"Files must be less than 100MB in size"}""", body.GetRawText());
+        Contract.OpenApiContract.AssertValid(body, "/files", "post", "413");
     }
 
     [Fact]
