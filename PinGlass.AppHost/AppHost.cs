@@ -14,19 +14,19 @@ var migrations = builder.AddProject<Projects.PinGlass_Migrations>(ResourceNames.
     .WithReference(stores.Database).WaitFor(stores.Database)
     .WithReference(stores.Blobs).WaitFor(stores.Blobs);
 
-builder.AddProject<Projects.PinGlass_Api>(ResourceNames.Api)
-    .WithReference(stores.Database).WithReference(stores.Cache).WaitFor(stores.Cache).WithReference(stores.Blobs)
-    .WithReplicate(replicate)
-    .WaitForCompletion(migrations)
-    .WithHttpHealthCheck("/health")
+PinGlassService(builder.AddProject<Projects.PinGlass_Api>(ResourceNames.Api))
     .WithOperatorUrl("/scalar", "API reference");
 
-builder.AddProject<Projects.PinGlass_Jobs>(ResourceNames.Jobs)
+// Two replicas: Hangfire work must spread over several servers.
+PinGlassService(builder.AddProject<Projects.PinGlass_Jobs>(ResourceNames.Jobs))
     .WithReplicas(2)
-    .WithReference(stores.Database).WithReference(stores.Cache).WaitFor(stores.Cache).WithReference(stores.Blobs)
-    .WithReplicate(replicate)
-    .WaitForCompletion(migrations)
-    .WithHttpHealthCheck("/health")
     .WithOperatorUrl("/hangfire", "Hangfire dashboard");
 
 builder.Build().Run();
+
+// The Api and Jobs need the same things: every store, Replicate, and a database the migrations step has brought up to date.
+IResourceBuilder<ProjectResource> PinGlassService(IResourceBuilder<ProjectResource> service) => service
+    .WithReference(stores.Database).WithReference(stores.Cache).WaitFor(stores.Cache).WithReference(stores.Blobs)
+    .WithReplicate(replicate)
+    .WaitForCompletion(migrations)
+    .WithHttpHealthCheck("/health");
