@@ -46,6 +46,11 @@ public sealed class EmulatorOptions : IValidatableObject
             yield return new ValidationResult("PublicBaseUrl must be an absolute URL.", [nameof(PublicBaseUrl)]);
         }
 
+        if (WebhookSecret.StartsWith("whsec_", StringComparison.Ordinal) && !Convert.TryFromBase64String(WebhookSecret[6..], new byte[WebhookSecret.Length], out _))
+        {
+            yield return new ValidationResult("The part of WebhookSecret after whsec_ must be base64.", [nameof(WebhookSecret)]);
+        }
+
         foreach (var error in Faults.SelectMany(rule => rule.Validate()))
         {
             yield return new ValidationResult(error, [nameof(Faults)]);

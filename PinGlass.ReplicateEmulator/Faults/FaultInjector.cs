@@ -12,6 +12,7 @@ public sealed class FaultInjector(IOptions<EmulatorOptions> options, Clock clock
         public int Remaining = Rule.Count ?? int.MaxValue;
     }
 
+    private readonly Lock writing = new();
     private volatile ActiveRule[] rules = Activate(options.Value.Faults);
     private readonly ConcurrentDictionary<string, long> injected = new();
     private readonly ConcurrentDictionary<string, DateTimeOffset> burstsUntil = new();
@@ -22,12 +23,24 @@ public sealed class FaultInjector(IOptions<EmulatorOptions> options, Clock clock
 
     public void Replace(IEnumerable<FaultRule> newRules)
     {
-        rules = Activate(newRules);
-        burstsUntil.Clear();
-        logger.FaultRulesReplaced(rules.Length);
+        var activated = Activate(newRules);
+        lock (writing)
+        {
+            rules = activated;
+            burstsUntil.Clear();
+        }
+
+        logger.FaultRulesReplaced(activated.Length);
     }
 
-    public void Add(FaultRule rule) => rules = [.. rules, .. Activate([rule])];
+    public void Add(FaultRule rule)
+    {
+        var activated = Activate([rule]);
+        lock (writing)
+        {
+            rules = [.. rules, .. activated];
+        }
+    }
 
     /// <summary>Fires the first matching rule of that kind whose dice roll succeeds.</summary>
     public FaultRule? TryFire(FaultKind kind, string? model, string detail = "")
