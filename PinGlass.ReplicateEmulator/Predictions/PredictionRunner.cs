@@ -149,22 +149,31 @@ public sealed class PredictionRunner(
         using var blank = face is null ? ImageRenderer.Blank() : null;
         var format = input.Format;
         var size = OutputSize(input, face ?? blank!);
-        var token64 = DeliveryStore.NewToken();
+        var deliveryToken = DeliveryStore.NewToken();
         var urls = new List<string>();
-        for (var i = 0; i < input.Outputs; i++)
+        try
         {
-            await renderSlots.WaitAsync(token);
-            try
+            for (var i = 0; i < input.Outputs; i++)
             {
-                var request = new RenderRequest(prediction.Id, i, size, format, (int)(input.Integer("output_quality") ?? 80),
-                    input.String("prompt") ?? "", seed + i, faceSource);
-                var bytes = await Task.Run(() => renderer.Render(face ?? blank!, request), token);
-                urls.Add(deliveries.Add(prediction.BaseUrl, token64, $"out-{i}.{format}", new(bytes, ImageRenderer.ContentType(format))));
+                await renderSlots.WaitAsync(token);
+                try
+                {
+                    var request = new RenderRequest(prediction.Id, i, size, format, (int)(input.Integer("output_quality") ?? 80),
+                        input.String("prompt") ?? "", seed + i, faceSource);
+                    var bytes = await Task.Run(() => renderer.Render(face ?? blank!, request), token);
+                    urls.Add(deliveries.Add(prediction.BaseUrl, deliveryToken, $"out-{i}.{format}", new(bytes, ImageRenderer.ContentType(format))));
+                }
+                finally
+                {
+                    renderSlots.Release();
+                }
             }
-            finally
-            {
-                renderSlots.Release();
-            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Canceled part-way: the images already stored are never published.
+            deliveries.Remove(urls);
+            throw;
         }
 
         return urls;

@@ -51,13 +51,19 @@ public sealed class WebhookDispatcher(
     /// <summary>Queues the prediction's current state for the event, if its filter asks for it.</summary>
     public void Notify(Prediction prediction, string @event)
     {
+        var terminal = @event == WebhookEvents.Completed;
         if (prediction.Webhook is null || !(prediction.WebhookEventsFilter ?? WebhookEvents.Default).Contains(@event))
         {
+            // Nothing more will come for this prediction: let its queue finish (and send what a reorder held back).
+            if (terminal && queues.TryGetValue(prediction.Id, out var open))
+            {
+                open.Writer.TryComplete();
+            }
+
             return;
         }
 
         var body = JsonSerializer.Serialize(prediction.ToResponse(), ReplicateJson.Options);
-        var terminal = @event == WebhookEvents.Completed;
         var delivery = new Delivery(@event, NewWebhookId(), body, terminal, prediction.Model.FullName);
         var queue = queues.GetOrAdd(prediction.Id, id =>
         {
@@ -87,13 +93,10 @@ public sealed class WebhookDispatcher(
                 }
 
                 await DeliverAsync(predictionId, url, delivery);
-                foreach (var late in held)
-                {
-                    await DeliverAsync(predictionId, url, late);
-                }
-
-                held.Clear();
+                await DeliverHeldAsync(predictionId, url, held);
             }
+
+            await DeliverHeldAsync(predictionId, url, held);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -103,6 +106,16 @@ public sealed class WebhookDispatcher(
         {
             queues.TryRemove(predictionId, out _);
         }
+    }
+
+    private async Task DeliverHeldAsync(string predictionId, string url, List<Delivery> held)
+    {
+        foreach (var late in held)
+        {
+            await DeliverAsync(predictionId, url, late);
+        }
+
+        held.Clear();
     }
 
     private async Task DeliverAsync(string predictionId, string url, Delivery delivery)

@@ -178,6 +178,17 @@ public sealed class FaultTests(EmulatorFixture fixture) : IClassFixture<Emulator
     }
 
     [Fact]
+    public async Task A_reordered_delivery_with_nothing_after_it_is_still_sent_when_the_prediction_ends()
+    {
+        await emulator.SetFaultsAsync(new { kind = "webhook_reorder", model = Pulid });
+        await emulator.CreateFluxPulidAsync(extra: new { webhook = receiver.Url("/held"), webhook_events_filter = new[] { "start" } });
+
+        var hooks = await receiver.WaitForAsync("/held", 1);
+
+        Assert.Equal("processing", hooks.Single().Status);
+    }
+
+    [Fact]
     public async Task Wrong_face_fault_shows_another_person()
     {
         await emulator.SetFaultsAsync(new { kind = "wrong_face", model = Pulid });
