@@ -26,7 +26,7 @@ public sealed class FaultTests(EmulatorFixture fixture) : IClassFixture<Emulator
     [Fact]
     public async Task Rate_limit_fault_starts_a_429_burst_for_that_model_only()
     {
-        await emulator.SetFaultsAsync(new { kind = "rate_limit", model = Pulid, count = 1, duration = "00:10:00" });
+        await emulator.SetFaultsAsync(new { kind = "rate_limit", model = Pulid, count = 1, duration = "01:00:00" });
         var before = await emulator.InjectedAsync("rate_limit");
 
         var (first, problem) = await emulator.PostAsync("/v1/predictions", new { version = Emulator.FluxPulid, input = new { main_face_image = Emulator.SmallFaceDataUrl } });

@@ -136,25 +136,24 @@ public sealed class LifecycleTests(EmulatorFixture fixture) : IClassFixture<Emul
     [Fact]
     public async Task Cancel_after_passing_while_running_cancels_and_bills_the_time_run()
     {
-        // A forced cold start gives a known start delay (10 s), the deadline (20 s) then falls inside the 40–80 s predict time.
-        await emulator.SetFaultsAsync(new { kind = "cold_start", model = "bytedance/flux-pulid", duration = "00:00:10" });
-        JsonElement created;
-        try
+        // At 10×: a forced 10 s cold start (1 s), the 30 s deadline (3 s), a 40–80 s predict time (ending after 5 s at the
+        // earliest): seconds of margin on either side of the deadline, even on a loaded machine.
+        await using var slower = await Emulator.StartAsync(new Dictionary<string, string?>
         {
-            created = await emulator.CreateFluxPulidAsync(new() { ["num_outputs"] = 4 }, null, ("Cancel-After", "20s"));
-        }
-        finally
-        {
-            await emulator.SetFaultsAsync();
-        }
-
+            ["ReplicateEmulator:TimeScale"] = "10",
+            ["ReplicateEmulator:Faults:0:Kind"] = "cold_start",
+            ["ReplicateEmulator:Faults:0:Duration"] = "00:00:10",
+        });
+        var created = await slower.CreateFluxPulidAsync(new() { ["num_outputs"] = 4 }, null, ("Cancel-After", "30s"));
         var id = created.GetProperty("id").GetString()!;
-        var canceled = await emulator.WaitForTerminalAsync(id);
+
+        var canceled = await slower.WaitForTerminalAsync(id);
 
         Assert.Equal("canceled", canceled.GetProperty("status").GetString());
         var predictTime = canceled.GetProperty("metrics").GetProperty("predict_time").GetDouble();
         Assert.InRange(predictTime, 0.001, 40);
-        Assert.Equal(Math.Round((decimal)predictTime * FluxPulidUsdPerSecond, 12), (await LedgerEntryAsync(id)).GetProperty("cost_usd").GetDecimal());
+        var (_, ledger) = await slower.GetAsync("/_emulator/ledger", slower.Anonymous);
+        Assert.Equal(Math.Round((decimal)predictTime * FluxPulidUsdPerSecond, 12), ledger.GetProperty("entries")[0].GetProperty("cost_usd").GetDecimal());
     }
 
     [Theory]

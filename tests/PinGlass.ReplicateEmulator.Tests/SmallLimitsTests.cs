@@ -32,11 +32,11 @@ public sealed class SmallLimitsTests
     [Fact]
     public async Task After_the_retention_period_data_is_removed_and_output_urls_are_gone()
     {
-        // 5 Replicate minutes at 1000× is 0.3 s.
+        // 30 Replicate minutes at 1000× is 1.8 s: time enough to read the output URL first.
         await using var emulator = await Emulator.StartAsync(new Dictionary<string, string?>
         {
             ["ReplicateEmulator:TimeScale"] = "1000",
-            ["ReplicateEmulator:RetentionPeriod"] = "00:05:00",
+            ["ReplicateEmulator:RetentionPeriod"] = "00:30:00",
         });
         var created = await emulator.CreateFluxPulidAsync();
         var id = created.GetProperty("id").GetString()!;
