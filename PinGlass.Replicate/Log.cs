@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging;
+using PinGlass.Replicate.Errors;
+
+namespace PinGlass.Replicate;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Create on {Model} ended ambiguously ({Category}): {Reason}; looking for what it made before any retry")]
+    public static partial void AmbiguousCreate(this ILogger logger, string model, ErrorCategory category, string reason);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "No prediction on {Model} carries any of {Markers} attempt marker(s): nothing was created")]
+    public static partial void NothingCreated(this ILogger logger, string model, int markers);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Adopted prediction {PredictionId} on {Model} made by an ambiguous create")]
+    public static partial void Adopted(this ILogger logger, string predictionId, string model);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Canceling duplicate prediction {PredictionId} on {Model}")]
+    public static partial void CancelingDuplicate(this ILogger logger, string predictionId, string model);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "Circuit of {Model} opened for {BreakDuration}")]
+    public static partial void CircuitOpened(this ILogger logger, string model, TimeSpan breakDuration);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Information, Message = "Circuit of {Model} closed")]
+    public static partial void CircuitClosed(this ILogger logger, string model);
+
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Information, Message = "Provider {Provider} skipped: {Reason}")]
+    public static partial void ProviderSkipped(this ILogger logger, string provider, string reason);
+
+    [LoggerMessage(EventId = 4008, Level = LogLevel.Warning, Message = "Provider {Provider} failed ({Category}) after {Retries} retries in {LatencyMs} ms: {Error}")]
+    public static partial void ProviderFailed(this ILogger logger, string provider, ErrorCategory category, int retries, long latencyMs, string error);
+
+    [LoggerMessage(EventId = 4009, Level = LogLevel.Warning, Message = "Prediction {PredictionId} on {Provider} missed its deadline; canceling it")]
+    public static partial void DeadlineMissed(this ILogger logger, string predictionId, string provider);
+
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Health probe of {Provider} ({Model}) failed: {Error}")]
+    public static partial void ProbeFailed(this ILogger logger, string provider, string model, string error);
+}

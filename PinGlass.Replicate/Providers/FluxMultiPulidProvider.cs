@@ -1,0 +1,25 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+
+namespace PinGlass.Replicate.Providers;
+
+/// <summary>
+/// mattheum/flux-multi-pulid-controlnet: FLUX PuLID with up to four identities (<c>id_one_image</c> … <c>id_four_image</c>),
+/// otherwise flux-pulid's fields (replicate-api.md §7.4). Used only when <c>Replicate:EnableMultiReference</c> is on.
+/// </summary>
+public sealed class FluxMultiPulidProvider(IOptions<ReplicateOptions> options) : PortraitProvider(ProviderNames.FluxMultiPulid, options)
+{
+    private static readonly string[] FaceFields = ["id_one_image", "id_two_image", "id_three_image", "id_four_image"];
+
+    public override int MaxFaces => FaceFields.Length;
+
+    protected override void MapInto(JsonObject input, GenerationRequest request, List<string> adaptations)
+    {
+        foreach (var (field, face) in FaceFields.Zip(request.FaceImages))
+        {
+            input[field] = face;
+        }
+
+        FluxPulidProvider.MapFluxOptions(input, request.Options);
+    }
+}

@@ -1,0 +1,30 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+
+namespace PinGlass.Replicate.Providers;
+
+/// <summary>bytedance/flux-pulid, the primary: its inputs match PinGlass's options one to one (replicate-api.md §7.1).</summary>
+public sealed class FluxPulidProvider(IOptions<ReplicateOptions> options) : PortraitProvider(ProviderNames.FluxPulid, options)
+{
+    protected override void MapInto(JsonObject input, GenerationRequest request, List<string> adaptations)
+    {
+        input["main_face_image"] = request.FaceImages[0];
+        MapFluxOptions(input, request.Options);
+    }
+
+    /// <summary>The FLUX PuLID fields flux-pulid and flux-multi-pulid share, all with PinGlass's ranges or wider.</summary>
+    internal static void MapFluxOptions(JsonObject input, GenerationOptions options)
+    {
+        input["width"] = options.Width;
+        input["height"] = options.Height;
+        input["num_steps"] = options.Steps;
+        input["guidance_scale"] = options.GuidanceScale;
+        input["id_weight"] = options.IdWeight;
+        input["output_format"] = FormatName(options.OutputFormat);
+        input["num_outputs"] = 1;
+        if (options.Seed is { } seed)
+        {
+            input["seed"] = seed;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using PinGlass.Replicate.Client;
+
+namespace PinGlass.Replicate.Providers;
+
+/// <summary>A model's input for one request, and what had to be changed to fit the model (empty when nothing was).</summary>
+public sealed record ProviderInput(JsonObject Input, IReadOnlyList<string> Adaptations);
+
+/// <summary>A Replicate model PinGlass can make portraits with; the model and price come from <c>Replicate:Models:{name}</c>.</summary>
+public abstract class PortraitProvider(string name, IOptions<ReplicateOptions> options)
+{
+    public string Name => name;
+
+    public ModelRef Model => ModelRef.Parse(Settings.Model);
+
+    /// <summary>How many reference faces the model takes.</summary>
+    public virtual int MaxFaces => 1;
+
+    /// <summary>What a prediction costs: per image, or per second of <c>predict_time</c>.</summary>
+    public decimal CostOf(Prediction prediction) => Settings switch
+    {
+        { UsdPerImage: { } perImage } => prediction.Status == PredictionStatus.Succeeded ? perImage * prediction.OutputUrls.Count : 0,
+        { UsdPerSecond: { } perSecond } => perSecond * (decimal)(prediction.Metrics?.PredictTime ?? 0),
+        _ => 0,
+    };
+
+    /// <summary>Maps a valid request (see <see cref="GenerationRequest.Validate"/>) onto the model's input schema.</summary>
+    public ProviderInput Map(GenerationRequest request)
+    {
+        var adaptations = new List<string>();
+        if (request.FaceImages.Count > MaxFaces)
+        {
+            adaptations.Add($"{Name} takes {MaxFaces} face image(s); the first {MaxFaces} of {request.FaceImages.Count} were used.");
+        }
+
+        var input = new JsonObject { ["prompt"] = request.Prompt };
+        if (request.NegativePrompt is { } negative)
+        {
+            input["negative_prompt"] = negative;
+        }
+
+        MapInto(input, request, adaptations);
+        return new ProviderInput(input, adaptations);
+    }
+
+    protected abstract void MapInto(JsonObject input, GenerationRequest request, List<string> adaptations);
+
+    protected static string FormatName(OutputFormat format) => format.ToString().ToLowerInvariant();
+
+    private ProviderModelOptions Settings => options.Value.Models[name];
+}
