@@ -1,5 +1,7 @@
+using PinGlass.Api.Apis;
 using PinGlass.Domain.Jobs;
 using PinGlass.Domain.Storage;
+using PinGlass.Domain.Styles;
 using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -8,6 +10,9 @@ builder.AddServiceDefaults();
 builder.AddPinGlassStores();
 // The Api only enqueues work; PinGlass.Jobs runs it.
 builder.AddPinGlassHangfire();
+
+// Loaded and checked at start-up: a broken catalog stops the Api rather than failing generations later.
+builder.Services.AddSingleton(StyleCatalog.Load());
 
 builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();
@@ -18,6 +23,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 
 app.MapDefaultEndpoints();
+app.MapStylesApi();
 
 if (app.Environment.IsDevelopment())
 {
