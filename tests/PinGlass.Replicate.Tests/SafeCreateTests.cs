@@ -1,0 +1,209 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using PinGlass.Replicate.Client;
+using PinGlass.Replicate.Errors;
+using PinGlass.Replicate.Resilience;
+
+namespace PinGlass.Replicate.Tests;
+
+/// <summary>SafeCreate against a stub: delays on a fake clock, and what it does after ambiguous outcomes.</summary>
+public sealed class SafeCreateTests
+{
+    private static readonly Uri Api = new("https://api.replicate.test/");
+    private static readonly ModelRef Model = ModelRef.Parse("bytedance/flux-pulid:8baa7ef2255075b46f4d91cd238c21d31181b3e6a864463f967960bb0112525b");
+    private static readonly Uri Webhook = new("https://pinglass.test/hooks/replicate?job=7");
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private static string PredictionJson(string id, string? webhook = null, string created = "2030-01-01T00:00:00.123456789Z", string status = "starting",
+        string input = """{"prompt":"p"}""") =>
+        $$"""{"id":"{{id}}","model":"bytedance/flux-pulid","version":"8baa","status":"{{status}}","input":{{input}},"created_at":"{{created}}"{{(webhook is null ? "" : $",\"webhook\":\"{webhook}\"")}}}""";
+
+    private static string WebhookOf(HttpRequestMessage request) =>
+        JsonNode.Parse(request.Content!.ReadAsStringAsync().GetAwaiter().GetResult())!["webhook"]!.GetValue<string>();
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 500 && !condition(); i++)
+        {
+            await Task.Delay(10, Token);
+        }
+
+        Assert.True(condition());
+    }
+
+    /// <summary>Lets the fake clock run, step by step, asserting the request count just before and at each expected delay.</summary>
+    private static async Task AssertDelaysAsync(FakeTimeProvider time, StubHandler stub, Task task, params double[] delaysSeconds)
+    {
+        for (var i = 0; i < delaysSeconds.Length; i++)
+        {
+            await WaitForAsync(() => stub.Count == i + 1);
+            time.Advance(TimeSpan.FromSeconds(delaysSeconds[i]) - TimeSpan.FromMilliseconds(10));
+            await Task.Delay(50, Token);
+            Assert.Equal(i + 1, stub.Count);
+            time.Advance(TimeSpan.FromMilliseconds(10));
+        }
+
+        await task.WaitAsync(TimeSpan.FromSeconds(10), Token);
+    }
+
+    private static Task<TestHost> StartAsync(StubHandler stub, FakeTimeProvider? time = null, params (string, string?)[] settings) =>
+        TestHost.StartAsync(Api, new Dictionary<string, string?>(settings.Select(s => KeyValuePair.Create(s.Item1, s.Item2)))
+        {
+            ["Replicate:RetryDelay"] = "00:00:01",
+        }, stub, builder =>
+        {
+            if (time is not null)
+            {
+                builder.Services.AddSingleton<TimeProvider>(time);
+            }
+        });
+
+    [Fact]
+    public async Task A_429_is_resent_after_exactly_its_retry_after()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var stub = new StubHandler((_, n) => n == 1 ? StubHandler.Json(429, """{"detail":"throttled"}""", TimeSpan.FromSeconds(7)) : StubHandler.Json(201, PredictionJson("p1")));
+        await using var host = await StartAsync(stub, time);
+
+        var create = host.Get<SafeCreate>().CreateAsync(Model, new JsonObject(), new(), Token);
+
+        await AssertDelaysAsync(time, stub, create, 7);
+        Assert.Equal("p1", (await create).Id);
+    }
+
+    [Fact]
+    public async Task Without_retry_after_the_delays_double_from_one_second_up_to_the_cap()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var stub = new StubHandler((_, n) => n <= 4 ? StubHandler.Json(429, """{"detail":"throttled"}""") : StubHandler.Json(201, PredictionJson("p1")));
+        await using var host = await StartAsync(stub, time, ("REPLICATE_MAX_RETRIES", "4"), ("Replicate:MaxRetryDelay", "00:00:03"));
+
+        var create = host.Get<SafeCreate>().CreateAsync(Model, new JsonObject(), new(), Token);
+
+        await AssertDelaysAsync(time, stub, create, 1, 2, 3, 3);
+        Assert.Equal(5, stub.Count);
+    }
+
+    [Fact]
+    public async Task Retries_stop_at_the_limit()
+    {
+        var stub = new StubHandler((_, _) => StubHandler.Json(429, """{"detail":"throttled"}""", TimeSpan.Zero));
+        await using var host = await StartAsync(stub, null, ("REPLICATE_MAX_RETRIES", "2"));
+
+        var error = await Assert.ThrowsAsync<ReplicateException>(() => host.Get<SafeCreate>().CreateAsync(Model, new JsonObject(), new(), Token));
+
+        Assert.Equal(ErrorCategory.RateLimit, error.Category);
+        Assert.Equal(3, stub.Count);
+    }
+
+    [Fact]
+    public async Task After_a_500_it_looks_first_and_adopts_what_the_lost_attempt_made()
+    {
+        string? marked = null;
+        var stub = new StubHandler((request, _) => request.Method == HttpMethod.Post
+            ? Lost(marked = WebhookOf(request))
+            : StubHandler.Json(200, $$"""{"next":null,"previous":null,"results":[{{PredictionJson("made", marked)}},{{PredictionJson("other", Webhook.AbsoluteUri + "&pinglass_attempt=0000")}}]}"""));
+        await using var host = await StartAsync(stub, null, ("Replicate:RetryDelay", "00:00:00.010"));
+
+        var prediction = await host.Get<SafeCreate>().CreateAsync(Model, new JsonObject(), new(Webhook: Webhook), Token);
+
+        Assert.Equal("made", prediction.Id);
+        Assert.StartsWith(Webhook.AbsoluteUri + "&pinglass_attempt=", marked, StringComparison.Ordinal);
+        Assert.Equal(["POST", "GET"], host.Requests.All.Select(r => r.Method));
+        Assert.Contains("created_after=", host.Requests.All[1].PathAndQuery, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task After_a_500_that_made_nothing_it_creates_again_with_a_new_marker()
+    {
+        var markers = new List<string>();
+        var stub = new StubHandler((request, n) => request.Method == HttpMethod.Get
+            ? StubHandler.Json(200, """{"next":null,"previous":null,"results":[]}""")
+            : Record(markers, WebhookOf(request), n == 1 ? StubHandler.Json(500, "{}") : StubHandler.Json(201, PredictionJson("second"))));
+        await using var host = await StartAsync(stub, null, ("Replicate:RetryDelay", "00:00:00.010"));
+
+        var prediction = await host.Get<SafeCreate>().CreateAsync(Model, new JsonObject(), new(Webhook: Webhook), Token);
+
+        Assert.Equal("second", prediction.Id);
+        Assert.Equal(["POST", "GET", "POST"], host.Requests.All.Select(r => r.Method));
+        Assert.Equal(2, markers.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task When_retries_run_out_after_an_ambiguous_outcome_it_still_adopts()
+    {
+        string? marked = null;
+        var stub = new StubHandler((request, _) => request.Method == HttpMethod.Post
+            ? Record([], marked = WebhookOf(request), StubHandler.Json(503, "{}"))
+            : StubHandler.Json(200, $$"""{"next":null,"previous":null,"results":[{{PredictionJson("late", marked)}}]}"""));
+        await using var host = await StartAsync(stub, null, ("REPLICATE_MAX_RETRIES", "0"));
+
+        Assert.Equal("late", (await host.Get<SafeCreate>().CreateAsync(Model, new JsonObject(), new(Webhook: Webhook), Token)).Id);
+    }
+
+    [Fact]
+    public async Task Two_predictions_from_lost_attempts_become_one_adopted_and_one_canceled()
+    {
+        var markers = new List<string>();
+        var stub = new StubHandler((request, _) =>
+        {
+            if (request.Method == HttpMethod.Post && request.RequestUri!.AbsolutePath.EndsWith("/cancel", StringComparison.Ordinal))
+            {
+                return StubHandler.Json(200, PredictionJson("newer", status: "canceled"));
+            }
+
+            return request.Method == HttpMethod.Post
+                ? Record(markers, WebhookOf(request), StubHandler.Json(504, "{}"))
+                : StubHandler.Json(200, markers.Count < 2
+                    ? """{"next":null,"previous":null,"results":[]}"""
+                    : $$"""{"next":null,"previous":null,"results":[{{PredictionJson("newer", markers[1])}},{{PredictionJson("older", markers[0])}}]}""");
+        });
+        await using var host = await StartAsync(stub, null, ("Replicate:RetryDelay", "00:00:00.010"));
+
+        var prediction = await host.Get<SafeCreate>().CreateAsync(Model, new JsonObject(), new(Webhook: Webhook), Token);
+
+        Assert.Equal("older", prediction.Id);
+        Assert.Equal("/v1/predictions/newer/cancel", host.Requests.All[^1].PathAndQuery);
+    }
+
+    [Fact]
+    public async Task Without_a_webhook_the_prediction_with_the_same_input_is_adopted()
+    {
+        var stub = new StubHandler((request, _) => request.Method == HttpMethod.Post
+            ? Lost(null)
+            : StubHandler.Json(200, $$"""
+                {"next":null,"previous":null,"results":[{{PredictionJson("someone-else", input: """{"prompt":"q","width":512}""")}},
+                {{PredictionJson("ours", input: """{"width":512,"prompt":"p"}""")}}]}
+                """));
+        await using var host = await StartAsync(stub, null, ("Replicate:RetryDelay", "00:00:00.010"));
+
+        var prediction = await host.Get<SafeCreate>().CreateAsync(Model, new JsonObject { ["prompt"] = "p", ["width"] = 512 }, new(), Token);
+
+        Assert.Equal("ours", prediction.Id);
+    }
+
+    [Fact]
+    public async Task A_refused_connection_is_resent_without_looking()
+    {
+        var stub = new StubHandler((_, n) => n == 1
+            ? throw new HttpRequestException("refused", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused))
+            : StubHandler.Json(201, PredictionJson("p1")));
+        await using var host = await StartAsync(stub, null, ("Replicate:RetryDelay", "00:00:00.010"));
+
+        await host.Get<SafeCreate>().CreateAsync(Model, new JsonObject(), new(Webhook: Webhook), Token);
+
+        Assert.Equal(2, stub.Count);
+        Assert.All(host.Requests.All, r => Assert.Equal("POST", r.Method));
+    }
+
+    /// <summary>The server acted, but the answer never arrived.</summary>
+    private static HttpResponseMessage Lost(string? _) => throw new HttpRequestException("The connection was reset.");
+
+    private static HttpResponseMessage Record(List<string> markers, string webhook, HttpResponseMessage response)
+    {
+        markers.Add(webhook);
+        return response;
+    }
+}
