@@ -30,4 +30,16 @@ public sealed class StylesApiTests(PinGlassApp pinglass)
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal("Unknown style", problem.GetProperty("title").GetString());
     }
+
+    [Fact]
+    public async Task The_openapi_document_describes_the_style_endpoints()
+    {
+        using var http = pinglass.App.CreateHttpClient(ResourceNames.Api);
+
+        var document = await http.GetFromJsonAsync<JsonElement>("/openapi/v1.json", TestContext.Current.CancellationToken);
+        var paths = document.GetProperty("paths");
+
+        Assert.True(paths.TryGetProperty("/v1/styles", out _));
+        Assert.True(paths.GetProperty("/v1/styles/{id}").GetProperty("get").GetProperty("responses").TryGetProperty("404", out _));
+    }
 }
