@@ -49,9 +49,16 @@ public sealed class ReplicateOptions : IValidatableObject
     [Range(0, 60)]
     public int SyncWaitSeconds { get; set; } = 30;
 
-    /// <summary>How long one provider attempt may take before it is canceled and the chain falls back; also sent as <c>Cancel-After</c>.</summary>
+    /// <summary>How long one provider attempt may take before it is canceled and the chain falls back.</summary>
     [Range(typeof(TimeSpan), "00:00:05", "00:30:00")]
     public TimeSpan GenerationTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// The <c>Cancel-After</c> sent with each create; empty means <see cref="GenerationTimeout"/>. A time-scaled emulator reads it in
+    /// its own (faster) time, so there it must be set longer.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:05", "1.00:00:00")]
+    public TimeSpan? CancelAfter { get; set; }
 
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
