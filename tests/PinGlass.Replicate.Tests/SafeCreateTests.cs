@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -25,7 +26,7 @@ public sealed class SafeCreateTests
 
     private static async Task WaitForAsync(Func<bool> condition)
     {
-        for (var i = 0; i < 500 && !condition(); i++)
+        for (var i = 0; i < 3000 && !condition(); i++)
         {
             await Task.Delay(10, Token);
         }
@@ -33,22 +34,41 @@ public sealed class SafeCreateTests
         Assert.True(condition());
     }
 
-    /// <summary>Lets the fake clock run, step by step, asserting the request count just before and at each expected delay.</summary>
-    private static async Task AssertDelaysAsync(FakeTimeProvider time, StubHandler stub, Task task, params double[] delaysSeconds)
+    /// <summary>
+    /// Lets the fake clock run, asserting the request count just before and at each expected delay. Each step first waits for the
+    /// retry's timer to exist, so the clock never moves before the delay has started.
+    /// </summary>
+    private static async Task AssertDelaysAsync(TimerWatchingTime time, StubHandler stub, Task task, params double[] delaysSeconds)
     {
         for (var i = 0; i < delaysSeconds.Length; i++)
         {
-            await WaitForAsync(() => stub.Count == i + 1);
-            time.Advance(TimeSpan.FromSeconds(delaysSeconds[i]) - TimeSpan.FromMilliseconds(10));
+            var delay = TimeSpan.FromSeconds(delaysSeconds[i]);
+            var timersSoFar = delaysSeconds.Take(i + 1).Count(d => d == delaysSeconds[i]);
+            await WaitForAsync(() => stub.Count == i + 1 && time.DueTimes.Count(d => d == delay) >= timersSoFar);
+            time.Advance(delay - TimeSpan.FromMilliseconds(10));
             await Task.Delay(50, Token);
             Assert.Equal(i + 1, stub.Count);
             time.Advance(TimeSpan.FromMilliseconds(10));
         }
 
-        await task.WaitAsync(TimeSpan.FromSeconds(10), Token);
+        await task.WaitAsync(TimeSpan.FromSeconds(30), Token);
     }
 
-    private static Task<TestHost> StartAsync(StubHandler stub, FakeTimeProvider? time = null, params (string, string?)[] settings) =>
+    /// <summary>A fake clock that remembers the due time of every timer started on it.</summary>
+    private sealed class TimerWatchingTime() : FakeTimeProvider(DateTimeOffset.UtcNow)
+    {
+        private readonly ConcurrentQueue<TimeSpan> dueTimes = new();
+
+        public IReadOnlyCollection<TimeSpan> DueTimes => dueTimes;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            dueTimes.Enqueue(dueTime);
+            return base.CreateTimer(callback, state, dueTime, period);
+        }
+    }
+
+    private static Task<TestHost> StartAsync(StubHandler stub, TimerWatchingTime? time = null, params (string, string?)[] settings) =>
         TestHost.StartAsync(Api, new Dictionary<string, string?>(settings.Select(s => KeyValuePair.Create(s.Item1, s.Item2)))
         {
             ["Replicate:RetryDelay"] = "00:00:01",
@@ -63,7 +83,7 @@ public sealed class SafeCreateTests
     [Fact]
     public async Task A_429_is_resent_after_exactly_its_retry_after()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var time = new TimerWatchingTime();
         var stub = new StubHandler((_, n) => n == 1 ? StubHandler.Json(429, """{"detail":"throttled"}""", TimeSpan.FromSeconds(7)) : StubHandler.Json(201, PredictionJson("p1")));
         await using var host = await StartAsync(stub, time);
 
@@ -76,7 +96,7 @@ public sealed class SafeCreateTests
     [Fact]
     public async Task Without_retry_after_the_delays_double_from_one_second_up_to_the_cap()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var time = new TimerWatchingTime();
         var stub = new StubHandler((_, n) => n <= 4 ? StubHandler.Json(429, """{"detail":"throttled"}""") : StubHandler.Json(201, PredictionJson("p1")));
         await using var host = await StartAsync(stub, time, ("REPLICATE_MAX_RETRIES", "4"), ("Replicate:MaxRetryDelay", "00:00:03"));
 
