@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PinGlass.Replicate.Client;
 using PinGlass.Replicate.Errors;
 
@@ -125,5 +127,42 @@ public sealed class EmulatorClientTests
         // One handler: 1 + REPLICATE_MAX_RETRIES gets, and the create exactly once. A stacked standard handler would multiply both.
         Assert.Equal(4, host.Requests.All.Count(r => r.Method == "GET"));
         Assert.Equal(2, host.Requests.Creates.Count);
+    }
+
+    [Fact]
+    public async Task The_default_base_url_finds_the_emulator_through_service_discovery()
+    {
+        await using var emulator = await EmulatorServer.StartAsync();
+        // What the AppHost's reference to the replicate resource gives a service; BaseUrl stays https+http://replicate.
+        await using var host = await TestHost.StartAsync(emulator.BaseAddress, new Dictionary<string, string?>
+        {
+            ["Replicate:BaseUrl"] = null,
+            ["services:replicate:http:0"] = emulator.BaseAddress.AbsoluteUri,
+        });
+
+        Assert.Equal("https+http://replicate/", host.Get<IOptions<ReplicateOptions>>().Value.BaseUrl.AbsoluteUri);
+        Assert.True((await host.Client.GetModelAsync(Kontext, Token)).IsOfficial);
+    }
+
+    [Fact]
+    public async Task The_token_never_reaches_the_logs()
+    {
+        const string secret = "r8_secret_that_must_not_leak";
+        var logs = new CapturingLoggerProvider();
+        await using var emulator = await EmulatorServer.StartAsync();
+        await using var host = await TestHost.StartAsync(emulator.BaseAddress, new Dictionary<string, string?> { ["Replicate:ApiToken"] = secret },
+            configure: builder =>
+            {
+                builder.Logging.SetMinimumLevel(LogLevel.Trace);
+                builder.Logging.AddProvider(logs);
+            });
+
+        var result = await host.Get<Fallback.FallbackChain>().GenerateAsync(
+            new("p", [EmulatorServer.Face], new Providers.GenerationOptions { Width = 256, Height = 256 }), Token);
+
+        Assert.Equal(ErrorCategory.Authentication, result.Error!.Category);
+        Assert.Contains(logs.Lines, l => l.Contains("Authorization", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Lines, l => l.Contains(secret, StringComparison.Ordinal));
+        Assert.DoesNotContain(secret, result.ToString(), StringComparison.Ordinal);
     }
 }

@@ -94,9 +94,17 @@ public sealed class TestHost(IHost host, RequestLog requests) : IAsyncDisposable
             // The emulator runs 100× faster and reads Cancel-After in its own time.
             ["Replicate:CancelAfter"] = "1.00:00:00",
         };
+        // A null setting removes the key: the option keeps its default.
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
-            all[key] = value;
+            if (value is null)
+            {
+                all.Remove(key);
+            }
+            else
+            {
+                all[key] = value;
+            }
         }
 
         var log = new RequestLog();
