@@ -46,7 +46,8 @@ public sealed class FallbackChain(IEnumerable<PortraitProvider> providers, Provi
         }
 
         var attempts = new List<ProviderAttempt>();
-        foreach (var provider in ChainFor(request))
+        var chain = ChainFor(request);
+        foreach (var provider in chain)
         {
             var model = provider.Model.FullName;
             var attempt = breakers.IsOpen(model) ? Skipped(provider, AttemptOutcome.SkippedCircuitOpen)
@@ -69,7 +70,10 @@ public sealed class FallbackChain(IEnumerable<PortraitProvider> providers, Provi
                 }
             }
 
-            metrics.FellBack(provider.Name);
+            if (provider != chain[^1])
+            {
+                metrics.FellBack(provider.Name);
+            }
         }
 
         var last = attempts.LastOrDefault(a => a.Error is not null)?.Error

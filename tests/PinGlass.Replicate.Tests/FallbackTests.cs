@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Text.Json.Nodes;
 using PinGlass.Replicate.Errors;
 using PinGlass.Replicate.Fallback;
@@ -142,6 +143,19 @@ public sealed class FallbackTests
         await using var emulator = await EmulatorServer.StartAsync();
         await using var host = await StartAsync(emulator);
         await emulator.SetFaultsAsync(new { kind = "prediction_failed", model = FluxPulid, probability = 1.0, error = Nsfw });
+        var measured = new System.Collections.Concurrent.ConcurrentQueue<(string Instrument, string? Provider, string? Outcome)>();
+        using var listener = new MeterListener();
+        var meters = host.Get<IMeterFactory>();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == meters && instrument.Name.StartsWith("pinglass.replicate.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, _, tags, _) => measured.Enqueue((instrument.Name,
+            Tag(tags, "provider"), Tag(tags, "outcome"))));
+        listener.Start();
 
         var result = await host.Get<FallbackChain>().GenerateAsync(Portrait(0), Token);
 
@@ -151,6 +165,21 @@ public sealed class FallbackTests
         Assert.Equal(0.04m + result.Attempts[0].Cost, result.Cost);
         Assert.Contains(result.Adaptations, a => a.Contains("aspect ratio 1:1", StringComparison.Ordinal));
         Assert.Equal(0, result.Attempts[0].Retries);
+        Assert.Equal([("pinglass.replicate.attempts", ProviderNames.FluxPulid, "Failed"), ("pinglass.replicate.fallbacks", ProviderNames.FluxPulid, null),
+            ("pinglass.replicate.attempts", ProviderNames.FluxKontextPro, "Succeeded")], measured);
+    }
+
+    private static string? Tag(ReadOnlySpan<KeyValuePair<string, object?>> tags, string name)
+    {
+        foreach (var tag in tags)
+        {
+            if (tag.Key == name)
+            {
+                return tag.Value?.ToString();
+            }
+        }
+
+        return null;
     }
 
     [Fact]
