@@ -14,8 +14,6 @@ public sealed class ProviderHealth
 
     public bool IsHealthy(string provider) => !latest.TryGetValue(provider, out var report) || report.Healthy;
 
-    public IReadOnlyCollection<ProviderHealthReport> Reports => [.. latest.Values];
-
     internal void Record(ProviderHealthReport report) => latest[report.Provider] = report;
 }
 

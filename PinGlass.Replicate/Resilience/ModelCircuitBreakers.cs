@@ -23,8 +23,6 @@ public sealed class ModelCircuitBreakers(IOptions<ReplicateOptions> options, Tim
     /// <summary>True while the model's circuit is open: callers skip it without waiting.</summary>
     public bool IsOpen(string model) => Get(model).State.CircuitState is CircuitState.Open or CircuitState.Isolated;
 
-    public CircuitState StateOf(string model) => Get(model).State.CircuitState;
-
     /// <summary>Runs an attempt through the model's breaker; null when the circuit rejected it (open, or half-open with a trial running).</summary>
     public async Task<ProviderAttempt?> ExecuteAsync(string model, Func<CancellationToken, ValueTask<ProviderAttempt>> attempt,
         CancellationToken cancellationToken)
