@@ -1,0 +1,125 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PinGlass.Photos.Faces;
+using PinGlass.Photos.Intake;
+using PinGlass.Photos.Selection;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace PinGlass.Photos.Identity;
+
+public enum IdentityDecision
+{
+    /// <summary>The portrait shows the user: deliver it.</summary>
+    Pass,
+
+    /// <summary>Generate it again with <see cref="IdentityVerdict.NextReferenceIndex"/> and <see cref="IdentityVerdict.NextIdWeight"/>.</summary>
+    Regenerate,
+
+    /// <summary>Out of regenerations or budget: deliver it, marked as possibly not the user.</summary>
+    DeliverFlagged,
+}
+
+public enum IdentityReason
+{
+    SamePerson,
+    NoFace,
+    SeveralFaces,
+    DifferentPerson,
+}
+
+/// <summary>How a portrait was made: which reference, which id weight, how many regenerations so far, and whether budget remains.</summary>
+public sealed record PortraitAttempt(int ReferenceIndex, double IdWeight, int Regenerations = 0, bool BudgetAllows = true);
+
+/// <summary>
+/// The gate's decision about one portrait. <see cref="Distance"/> is the descriptor distance to the reference centroid;
+/// <see cref="IdentityScore"/> is 1 − distance (1 identical, below 1 − threshold another person).
+/// </summary>
+public sealed record IdentityVerdict(
+    IdentityDecision Decision,
+    IdentityReason Reason,
+    double? Distance,
+    double? IdentityScore,
+    double Threshold,
+    int? NextReferenceIndex,
+    double? NextIdWeight,
+    string Explanation)
+{
+    public bool Flagged => Decision == IdentityDecision.DeliverFlagged;
+}
+
+/// <summary>Checks that a generated portrait shows the person of the references, and says what to do when it does not.</summary>
+public sealed partial class IdentityGate(
+    FacesClient faces,
+    IOptions<IdentityOptions> identityOptions,
+    IOptions<SelectionOptions> selectionOptions,
+    PhotoMetrics metrics,
+    ILogger<IdentityGate> logger)
+{
+    /// <summary>Decodes a portrait as the provider returned it (JPEG, PNG or WebP) and checks it.</summary>
+    public async Task<IdentityVerdict> CheckAsync(ReadOnlyMemory<byte> portrait, ReferenceSet references, PortraitAttempt attempt, CancellationToken cancellationToken = default)
+    {
+        using var image = PhotoIntake.DecodeUpright(portrait, out _);
+        return await CheckAsync(image, references, attempt, cancellationToken);
+    }
+
+    public async Task<IdentityVerdict> CheckAsync(Image<Rgb24> portrait, ReferenceSet references, PortraitAttempt attempt, CancellationToken cancellationToken = default)
+    {
+        var analysis = await faces.AnalyseAsync(portrait, cancellationToken);
+        var verdict = Decide(analysis, references, attempt);
+        metrics.IdentityChecked(verdict);
+        LogVerdict(logger, verdict.Decision, verdict.Reason, verdict.Distance, attempt.ReferenceIndex, attempt.Regenerations);
+        return verdict;
+    }
+
+    /// <summary>The decision alone, from an analysis already made.</summary>
+    public IdentityVerdict Decide(FaceAnalysis analysis, ReferenceSet references, PortraitAttempt attempt)
+    {
+        if (references.Centroid.Length == 0)
+        {
+            throw new ArgumentException("The reference set has no centroid: no reference was chosen.", nameof(references));
+        }
+
+        var options = identityOptions.Value;
+        var selection = selectionOptions.Value;
+        var threshold = options.Threshold;
+        var faces = analysis.Faces.Where(f => f.Score >= selection.MinDetectionScore).OrderByDescending(f => f.Box.Area).ToList();
+
+        IdentityVerdict Failed(IdentityReason reason, double? distance, string explanation)
+        {
+            var score = distance is { } d ? Math.Clamp(1 - d, 0, 1) : (double?)null;
+            if (attempt.Regenerations >= options.MaxRegenerations || !attempt.BudgetAllows)
+            {
+                var why = attempt.BudgetAllows ? $"{attempt.Regenerations} regeneration(s) already made" : "no budget left for a regeneration";
+                return new(IdentityDecision.DeliverFlagged, reason, distance, score, threshold, null, null, $"{explanation}; {why}, delivered flagged.");
+            }
+
+            var nextWeight = Math.Min(options.MaxIdWeight, attempt.IdWeight + options.IdWeightStep);
+            var next = references.NextIndex(attempt.ReferenceIndex);
+            return new(IdentityDecision.Regenerate, reason, distance, score, threshold, next, nextWeight,
+                $"{explanation}; regenerate with reference {next} and id weight {nextWeight:F2}.");
+        }
+
+        if (faces.Count == 0)
+        {
+            return Failed(IdentityReason.NoFace, null, "No face in the portrait");
+        }
+
+        if (faces.Count > 1 && faces[0].Box.Area < selection.DominanceRatio * faces[1].Box.Area)
+        {
+            return Failed(IdentityReason.SeveralFaces, null, $"{faces.Count} faces in the portrait and none dominant");
+        }
+
+        var distance = Descriptors.Distance(faces[0].Descriptor, references.Centroid);
+        if (distance > threshold)
+        {
+            return Failed(IdentityReason.DifferentPerson, distance, $"Descriptor distance {distance:F2} to the references is above {threshold:F2}: another person");
+        }
+
+        return new(IdentityDecision.Pass, IdentityReason.SamePerson, distance, Math.Clamp(1 - distance, 0, 1), threshold, null, null,
+            $"Descriptor distance {distance:F2} to the references is within {threshold:F2}.");
+    }
+
+    [LoggerMessage(EventId = 7101, Level = LogLevel.Information, Message = "Identity gate: {Decision} ({Reason}), distance {Distance}, reference {ReferenceIndex}, after {Regenerations} regeneration(s)")]
+    private static partial void LogVerdict(ILogger logger, IdentityDecision decision, IdentityReason reason, double? distance, int referenceIndex, int regenerations);
+}

@@ -1,0 +1,73 @@
+using PinGlass.Photos.Faces;
+using PinGlass.Photos.Identity;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace PinGlass.Photos.Tests;
+
+public sealed class FacesClientTests(FacesFixture fixture)
+{
+    private readonly FacesClient client = fixture.Get<FacesClient>();
+
+    [Fact]
+    public async Task Astronaut_has_one_frontal_face_with_landmarks_and_descriptor()
+    {
+        using var astronaut = Samples.Astronaut();
+        var analysis = await client.AnalyseAsync(astronaut, TestContext.Current.CancellationToken);
+
+        var face = Assert.Single(analysis.Faces);
+        Assert.InRange(face.Score, 0.9, 1.0);
+        Assert.Equal(DetectedFace.LandmarkCount, face.Landmarks.Count);
+        Assert.Equal(DetectedFace.DescriptorLength, face.Descriptor.Length);
+        Assert.InRange(face.Box.CenterX, 150, 360);
+        Assert.InRange(face.Box.Width, 60, 200);
+    }
+
+    [Fact]
+    public async Task Coordinates_come_back_in_the_callers_pixels_when_the_client_downscales()
+    {
+        using var astronaut = Samples.Astronaut();
+        using var large = astronaut.Clone(x => x.Resize(2048, 2048));
+        var small = Assert.Single((await client.AnalyseAsync(astronaut, TestContext.Current.CancellationToken)).Faces);
+        var big = Assert.Single((await client.AnalyseAsync(large, TestContext.Current.CancellationToken)).Faces);
+
+        Assert.InRange(big.Box.CenterX / small.Box.CenterX, 3.8, 4.2);
+        Assert.InRange(Descriptors.Distance(small.Descriptor, big.Descriptor), 0, 0.1);
+    }
+
+    [Fact]
+    public async Task Astronaut_and_camera_are_different_people_and_a_mirror_is_the_same()
+    {
+        using var astronaut = Samples.Astronaut();
+        using var mirror = astronaut.Clone(x => x.Flip(FlipMode.Horizontal));
+        using var camera = Samples.Camera();
+        var a = await Descriptor(astronaut);
+        var m = await Descriptor(mirror);
+        var c = await Descriptor(camera);
+
+        Assert.InRange(Descriptors.Distance(a, m), 0, 0.3);
+        Assert.InRange(Descriptors.Distance(a, c), 0.7, 2);
+    }
+
+    [Fact]
+    public async Task A_blank_image_has_no_face()
+    {
+        using var blank = new Image<Rgb24>(512, 512, new Rgb24(200, 200, 200));
+        Assert.Empty((await client.AnalyseAsync(blank, TestContext.Current.CancellationToken)).Faces);
+    }
+
+    [Theory]
+    [InlineData(10, 10, 300, "bad_dimensions")]
+    [InlineData(64, 64, 100, "bad_length")]
+    [InlineData(2000, 2000, 300, "bad_dimensions")]
+    public async Task Bad_input_is_refused_with_a_clear_error(int width, int height, int bytes, string code)
+    {
+        var error = await Assert.ThrowsAsync<FacesServiceException>(() => client.AnalyseRawAsync(new byte[bytes], width, height, TestContext.Current.CancellationToken));
+        Assert.Equal(400, error.Status);
+        Assert.Equal(code, error.Code);
+    }
+
+    private async Task<float[]> Descriptor(Image<Rgb24> image) =>
+        Assert.Single((await client.AnalyseAsync(image, TestContext.Current.CancellationToken)).Faces).Descriptor;
+}
