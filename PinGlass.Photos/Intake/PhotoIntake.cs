@@ -125,10 +125,10 @@ public sealed partial class PhotoIntake(IOptions<IntakeOptions> options, PhotoMe
                 $"The image is {info.Width}×{info.Height}; its shorter side must be at least {limits.MinSide} pixels.");
         }
 
-        // ImageSharp fills a cut-off JPEG scan with grey instead of failing; a missing end-of-image marker gives it away.
-        if (format == JpegFormat.Instance && !EndsLikeJpeg(bytes))
+        // ImageSharp fills a cut-off JPEG or PNG with grey instead of failing; the missing end of the file gives it away.
+        if (!IsComplete(format, bytes))
         {
-            return new IntakeError(file.FileName, IntakeErrorCode.Corrupt, "The JPEG is truncated: it has no end-of-image marker.");
+            return new IntakeError(file.FileName, IntakeErrorCode.Corrupt, $"The {format.Name} file is truncated: its end is missing.");
         }
 
         return null;
@@ -185,11 +185,22 @@ public sealed partial class PhotoIntake(IOptions<IntakeOptions> options, PhotoMe
         return HeifBrands.Contains(brand) ? brand : null;
     }
 
-    private static bool EndsLikeJpeg(ReadOnlySpan<byte> bytes)
+    private static bool IsComplete(IImageFormat format, ReadOnlySpan<byte> bytes)
     {
-        // Some cameras append trailers after the end-of-image marker; look for it in the last 64 KB, not only the last 2 bytes.
+        // Cameras may append trailers after the end marker; look for it in the last 64 KB, not only at the very end.
         var tail = bytes[Math.Max(0, bytes.Length - 65_536)..];
-        return tail.IndexOf((ReadOnlySpan<byte>)[0xFF, 0xD9]) >= 0;
+        if (format == JpegFormat.Instance)
+        {
+            return tail.IndexOf((ReadOnlySpan<byte>)[0xFF, 0xD9]) >= 0;
+        }
+
+        if (format == PngFormat.Instance)
+        {
+            return tail.IndexOf("IEND"u8) >= 0;
+        }
+
+        // WebP: the RIFF header states the file's length.
+        return bytes.Length >= 12 && BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..8]) + 8L <= bytes.Length;
     }
 
     [LoggerMessage(EventId = 7001, Level = LogLevel.Information, Message = "Photo {FileName} refused at intake ({Code}): {Reason}")]
