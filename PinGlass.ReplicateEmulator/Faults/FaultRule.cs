@@ -57,6 +57,13 @@ public sealed class FaultRule
     /// <summary>How many more times the rule may fire; empty for no limit.</summary>
     public int? Count { get; set; }
 
+    /// <summary>
+    /// <c>server_error</c> and <c>hang</c> only: the request is carried out first (a create makes its prediction, which runs and
+    /// bills) and then its answer is lost to the 5xx or held back. This is the ambiguous outcome a client must not answer with a
+    /// second create.
+    /// </summary>
+    public bool AfterProcessing { get; set; }
+
     public IEnumerable<string> Validate()
     {
         if (!FaultKinds.TryParse(Kind, out var kind))
@@ -72,6 +79,11 @@ public sealed class FaultRule
         if (kind == FaultKind.ServerError && Status is not (null or 500 or 502 or 503))
         {
             yield return $"A server_error status must be 500, 502 or 503, not {Status}.";
+        }
+
+        if (AfterProcessing && kind is not (FaultKind.ServerError or FaultKind.Hang))
+        {
+            yield return "after_processing applies to server_error and hang only.";
         }
 
         if (Duration < TimeSpan.Zero)

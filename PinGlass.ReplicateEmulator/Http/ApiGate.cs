@@ -8,7 +8,8 @@ namespace PinGlass.ReplicateEmulator.Http;
 
 /// <summary>
 /// What every <c>/v1</c> request passes through, in Replicate's order: bearer authentication, the rate limit,
-/// then the API faults of the model the request concerns (429 bursts, 5xx answers, 402 on creation, hanging requests).
+/// then the API faults of the model the request concerns (429 bursts, 5xx answers, 402 on creation, hanging requests), either
+/// instead of carrying the request out or, with <see cref="FaultRule.AfterProcessing"/>, after it.
 /// </summary>
 public sealed class ApiGate(IOptions<EmulatorOptions> options, RateLimits rateLimits, FaultInjector faults, ModelCatalog catalog,
     PredictionStore predictions, Clock clock) : IEndpointFilter
@@ -33,23 +34,41 @@ public sealed class ApiGate(IOptions<EmulatorOptions> options, RateLimits rateLi
             return ReplicateErrors.Throttled(burst);
         }
 
-        if (faults.TryFire(FaultKind.ServerError, model, $"{http.Request.Method} {http.Request.Path}") is { } serverError)
+        var request = $"{http.Request.Method} {http.Request.Path}";
+        var serverError = faults.TryFire(FaultKind.ServerError, model, request);
+        if (serverError is { AfterProcessing: false })
         {
             return ReplicateErrors.ServerError(serverError.Status ?? 500);
         }
 
-        if (bucket == RateLimitBucket.Create && faults.TryFire(FaultKind.BillingRequired, model, $"{http.Request.Method} {http.Request.Path}") is not null)
+        if (serverError is null && bucket == RateLimitBucket.Create && faults.TryFire(FaultKind.BillingRequired, model, request) is not null)
         {
             return ReplicateErrors.BillingRequired();
         }
 
-        if (faults.TryFire(FaultKind.Hang, model, $"{http.Request.Method} {http.Request.Path}") is { } hang)
+        var hang = serverError is null ? faults.TryFire(FaultKind.Hang, model, request) : null;
+        if (hang is { AfterProcessing: false })
         {
-            await clock.Delay(hang.Duration ?? TimeSpan.FromMinutes(10), http.RequestAborted);
+            await Hang(hang, http);
         }
 
-        return await next(context);
+        var answer = await next(context);
+
+        // The work is done (a create has made its prediction); only the answer is lost.
+        if (serverError is { AfterProcessing: true })
+        {
+            return ReplicateErrors.ServerError(serverError.Status ?? 500);
+        }
+
+        if (hang is { AfterProcessing: true })
+        {
+            await Hang(hang, http);
+        }
+
+        return answer;
     }
+
+    private Task Hang(FaultRule hang, HttpContext http) => clock.Delay(hang.Duration ?? TimeSpan.FromMinutes(10), http.RequestAborted);
 
     private ReplicateProblemResult? Authenticate(HttpRequest request)
     {

@@ -38,7 +38,9 @@ public sealed class FallbackTests
         await using var host = await StartAsync(emulator, ("REPLICATE_MAX_RETRIES", "3"));
         await emulator.SetFaultsAsync(
             new { kind = "rate_limit", model = FluxPulid, probability = 0.3, duration = "00:00:00.010" },
-            new { kind = "server_error", model = FluxPulid, status = 503, probability = 0.1 });
+            // Half the 503s come after the prediction was made: only looking before creating again avoids a billed duplicate.
+            new { kind = "server_error", model = FluxPulid, status = 503, probability = 0.05 },
+            new { kind = "server_error", model = FluxPulid, status = 503, probability = 0.05, after_processing = true });
 
         var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => host.Get<FallbackChain>().GenerateAsync(Portrait(i), Token)));
 
@@ -82,6 +84,20 @@ public sealed class FallbackTests
         // 503, look, create again: every retry after an ambiguous answer is preceded by a look at what exists.
         Assert.Equal(["POST", "GET", "POST", "GET", "POST", "GET", "POST"],
             host.Requests.All.Where(r => r.IsCreate || r.PathAndQuery.StartsWith("/v1/predictions?", StringComparison.Ordinal)).Select(r => r.Method));
+        Assert.Equal([result.PredictionId], (await emulator.LedgerAsync(1)).Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task A_create_answered_503_after_its_prediction_was_made_is_adopted_not_repeated()
+    {
+        await using var emulator = await EmulatorServer.StartAsync();
+        await using var host = await StartAsync(emulator);
+        await emulator.SetFaultsAsync(new { kind = "server_error", model = FluxPulid, status = 503, count = 1, after_processing = true });
+
+        var result = await host.Get<FallbackChain>().GenerateAsync(Portrait(0), Token);
+
+        Assert.True(result.Success, result.Error?.Message);
+        Assert.Single(host.Requests.Creates);
         Assert.Equal([result.PredictionId], (await emulator.LedgerAsync(1)).Select(e => e.Id));
     }
 

@@ -76,13 +76,68 @@ public sealed class FaultTests(EmulatorFixture fixture) : IClassFixture<Emulator
     {
         // 60 Replicate seconds at 100× is 0.6 s.
         await emulator.SetFaultsAsync(new { kind = "hang", duration = "00:01:00", count = 1 });
+        var before = await emulator.InjectedAsync("hang");
         var clock = Stopwatch.StartNew();
 
         var (response, _) = await emulator.GetAsync("/v1/predictions");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(500), $"answered after {clock.Elapsed}");
-        Assert.Equal(1, await emulator.InjectedAsync("hang"));
+        Assert.Equal(before + 1, await emulator.InjectedAsync("hang"));
+    }
+
+    [Fact]
+    public async Task Server_error_after_processing_loses_the_answer_of_a_create_that_was_carried_out()
+    {
+        await emulator.SetFaultsAsync(new { kind = "server_error", model = Pulid, status = 503, count = 1, after_processing = true });
+        var before = await emulator.InjectedAsync("server_error");
+        var prompt = $"lost answer {Guid.NewGuid():N}";
+
+        var (create, _) = await emulator.PostAsync("/v1/predictions", new { version = Emulator.FluxPulid, input = new { main_face_image = Emulator.SmallFaceDataUrl, prompt } });
+        var made = await FindByPromptAsync(prompt);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, create.StatusCode);
+        Assert.NotNull(made);
+        Assert.Equal("succeeded", (await emulator.WaitForTerminalAsync(made.Value.GetProperty("id").GetString()!)).GetProperty("status").GetString());
+        Assert.Equal(before + 1, await emulator.InjectedAsync("server_error"));
+    }
+
+    [Fact]
+    public async Task Hang_after_processing_holds_the_answer_of_a_create_already_made()
+    {
+        // 5 Replicate minutes at 100× is 3 s.
+        await emulator.SetFaultsAsync(new { kind = "hang", model = Pulid, duration = "00:05:00", count = 1, after_processing = true });
+        var prompt = $"held answer {Guid.NewGuid():N}";
+
+        var posting = emulator.PostAsync("/v1/predictions", new { version = Emulator.FluxPulid, input = new { main_face_image = Emulator.SmallFaceDataUrl, prompt } });
+        JsonElement? made = null;
+        while (made is null && !posting.IsCompleted)
+        {
+            made = await FindByPromptAsync(prompt);
+        }
+
+        Assert.NotNull(made);
+        Assert.False(posting.IsCompleted, "the prediction should exist while its create is still unanswered");
+        Assert.Equal(HttpStatusCode.Created, (await posting).Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task After_processing_is_refused_for_kinds_it_does_not_apply_to()
+    {
+        var response = await emulator.Anonymous.PutAsJsonAsync("/_emulator/faults", new[] { new { kind = "webhook_drop", after_processing = true } },
+            TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("after_processing applies to server_error and hang only", (await Emulator.ReadAsync(response)).ToString());
+    }
+
+    private async Task<JsonElement?> FindByPromptAsync(string prompt)
+    {
+        var (_, list) = await emulator.GetAsync("/v1/predictions");
+        return list.GetProperty("results").EnumerateArray()
+            .Where(p => p.GetProperty("input").TryGetProperty("prompt", out var value) && value.GetString() == prompt)
+            .Select(p => (JsonElement?)p)
+            .FirstOrDefault();
     }
 
     [Fact]
