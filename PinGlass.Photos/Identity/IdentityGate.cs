@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PinGlass.Photos.Faces;
@@ -8,6 +9,7 @@ using SixLabors.ImageSharp.PixelFormats;
 
 namespace PinGlass.Photos.Identity;
 
+[JsonConverter(typeof(JsonStringEnumConverter<IdentityDecision>))]
 public enum IdentityDecision
 {
     /// <summary>The portrait shows the user: deliver it.</summary>
@@ -20,6 +22,7 @@ public enum IdentityDecision
     DeliverFlagged,
 }
 
+[JsonConverter(typeof(JsonStringEnumConverter<IdentityReason>))]
 public enum IdentityReason
 {
     SamePerson,

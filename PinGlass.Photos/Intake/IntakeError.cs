@@ -1,6 +1,9 @@
+using System.Text.Json.Serialization;
+
 namespace PinGlass.Photos.Intake;
 
 /// <summary>Why intake refused a file or an upload.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<IntakeErrorCode>))]
 public enum IntakeErrorCode
 {
     Empty,

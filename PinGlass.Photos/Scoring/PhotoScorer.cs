@@ -13,13 +13,16 @@ public static class PhotoScorer
     public const double FullResolutionSide = 1024;
 
     /// <summary>Face side over image side at which the face is large enough (about a head-and-shoulders framing).</summary>
-    public const double FullFaceShare = 0.35;
+    public const double FullFaceShare = 0.25;
 
-    /// <summary>Variance of the Laplacian (0–255 luma, face resampled to 256 px) that scores 0.5.</summary>
-    public const double SharpnessMidpoint = 60;
+    /// <summary>Variance of the Laplacian (face resampled to 128 px, luma in units of its own standard deviation) that scores 0.5.</summary>
+    public const double SharpnessMidpoint = 0.1;
 
-    /// <summary>Side the face is resampled to before the Laplacian, so the measure does not depend on the photo's size.</summary>
-    internal const int SharpnessSide = 256;
+    /// <summary>
+    /// Side the face is resampled to before the Laplacian, so the measure does not depend on the photo's size. Small, because
+    /// upscaling a small face would blur it and punish the photo for its size rather than its focus.
+    /// </summary>
+    internal const int SharpnessSide = 128;
 
     public static PhotoScores Score(Image<Rgb24> working, Size upright, DetectedFace face)
     {
@@ -59,7 +62,7 @@ public static class PhotoScorer
         var mean = sum / n;
         var deviation = Math.Sqrt(Math.Max(0, sumSquares / n - mean * mean));
         // Exposure: best at mid-grey; contrast: flat light below 0.18 standard deviation loses modelling; clipped pixels lose detail.
-        var exposure = Clamp01(1 - Math.Abs(mean - 0.5) / 0.4);
+        var exposure = Clamp01(1 - Math.Abs(mean - 0.5) / 0.35);
         var contrast = Clamp01(deviation / 0.18);
         var clippedShare = clipped / n;
         var value = Clamp01(exposure * (0.6 + 0.4 * contrast) * (1 - clippedShare));
@@ -82,6 +85,9 @@ public static class PhotoScorer
             }
         });
 
+        // In units of the face's own contrast: a dark photo has weaker edges without being out of focus.
+        var lumaMean = luma.Average();
+        var lumaDeviation = Math.Max(1, Math.Sqrt(luma.Sum(v => (v - lumaMean) * (v - lumaMean)) / luma.Length));
         double sum = 0, sumSquares = 0;
         var count = 0;
         for (var y = 1; y < SharpnessSide - 1; y++)
@@ -89,7 +95,7 @@ public static class PhotoScorer
             for (var x = 1; x < SharpnessSide - 1; x++)
             {
                 var i = y * SharpnessSide + x;
-                var laplacian = luma[i - 1] + luma[i + 1] + luma[i - SharpnessSide] + luma[i + SharpnessSide] - 4 * luma[i];
+                var laplacian = (luma[i - 1] + luma[i + 1] + luma[i - SharpnessSide] + luma[i + SharpnessSide] - 4 * luma[i]) / lumaDeviation;
                 sum += laplacian;
                 sumSquares += laplacian * laplacian;
                 count++;
@@ -98,7 +104,7 @@ public static class PhotoScorer
 
         var mean = sum / count;
         var variance = sumSquares / count - mean * mean;
-        return new(Clamp01(variance / (variance + SharpnessMidpoint)), $"variance of the Laplacian on the face {variance:F0} (0.5 at {SharpnessMidpoint})");
+        return new(Clamp01(variance / (variance + SharpnessMidpoint)), $"variance of the Laplacian on the face {variance:F2} (0.5 at {SharpnessMidpoint})");
     }
 
     /// <summary>Yaw from where the nose tip sits between the jaw ends, roll from the eye line (iBUG 68-point landmarks).</summary>
@@ -116,7 +122,8 @@ public static class PhotoScorer
         var position = (Along(30) - jawLeft) / (jawRight - jawLeft);
         var yaw = Clamp01(1 - Math.Abs(position - 0.5) / 0.25);
         var rollDegrees = roll * 180 / Math.PI;
-        var level = Clamp01(1 - Math.Abs(rollDegrees) / 25);
+        // A tilted head is mostly a matter of framing; a turned one hides half the face, so roll costs less than yaw.
+        var level = Clamp01(1 - Math.Abs(rollDegrees) / 45);
         return new(yaw * level, $"nose at {position:P0} between the jaw ends (50 % is frontal), head tilted {rollDegrees:F1}°");
     }
 

@@ -1,9 +1,11 @@
+using System.Text.Json.Serialization;
 using PinGlass.Photos.Faces;
 using PinGlass.Photos.Intake;
 using PinGlass.Photos.Scoring;
 
 namespace PinGlass.Photos.Selection;
 
+[JsonConverter(typeof(JsonStringEnumConverter<RejectionReason>))]
 public enum RejectionReason
 {
     NoFace,

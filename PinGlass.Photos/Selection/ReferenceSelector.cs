@@ -79,11 +79,15 @@ public sealed class ReferenceSelector(IOptions<SelectionOptions> selectionOption
                 ranked.Add((index, face, scored.Total));
             }
 
-            // Best first; a photo nearly identical to a better one adds nothing and would be sent twice.
+            // Best first; a second upload of the same shot adds nothing and would be sent twice.
             var kept = new List<(int Index, DetectedFace Face, double Score)>();
+            var thumbnails = new Dictionary<int, Thumbnail>();
+            Thumbnail ThumbnailOf(int index) => thumbnails.TryGetValue(index, out var t) ? t : thumbnails[index] = Thumbnail.Of(photos[index].Photo.Working);
             foreach (var candidate in ranked.OrderByDescending(c => c.Score))
             {
-                var twin = kept.FirstOrDefault(k => Descriptors.Distance(k.Face.Descriptor, candidate.Face.Descriptor) < options.NearDuplicateDistance);
+                var twin = kept.FirstOrDefault(k =>
+                    Descriptors.Distance(k.Face.Descriptor, candidate.Face.Descriptor) < options.NearDuplicateDistance
+                    && ThumbnailOf(k.Index).DifferenceTo(ThumbnailOf(candidate.Index)) < options.NearDuplicateGreyLevels);
                 if (twin.Face is not null)
                 {
                     assessments[candidate.Index] = assessments[candidate.Index] with

@@ -21,15 +21,23 @@ public sealed class SelectionOptions
 
     /// <summary>Face side in original pixels below which the provider would be given an upscaled blur.</summary>
     [Range(16, 1024)]
-    public int MinFaceSide { get; set; } = 96;
+    public int MinFaceSide { get; set; } = 64;
 
     /// <summary>Sharpness measure (0–1) below which a photo is too blurry.</summary>
     [Range(0.0, 1.0)]
-    public double MinSharpness { get; set; } = 0.15;
+    public double MinSharpness { get; set; } = 0.04;
 
-    /// <summary>Descriptor distance under which two photos are the same shot.</summary>
+    /// <summary>
+    /// Two photos are one shot uploaded twice when their descriptors are this close (a JPEG re-encode moves them about 0.09,
+    /// a mirror 0.19)...
+    /// </summary>
     [Range(0.0, 0.5)]
-    public double NearDuplicateDistance { get; set; } = 0.06;
+    public double NearDuplicateDistance { get; set; } = 0.15;
+
+    /// <summary>...and their 32×32 grey thumbnails differ by less than this many grey levels on average (a re-encode: under 1;
+    /// a 10 % exposure change, a crop or a blur: more).</summary>
+    [Range(0.0, 64.0)]
+    public double NearDuplicateGreyLevels { get; set; } = 3;
 
     /// <summary>Side of the square face crop sent to the provider (flux-pulid works at 1024).</summary>
     [Range(256, 2048)]

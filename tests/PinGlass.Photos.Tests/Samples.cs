@@ -1,6 +1,8 @@
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+using PinGlass.Photos.Intake;
 
 namespace PinGlass.Photos.Tests;
 
@@ -12,6 +14,48 @@ internal static class Samples
     public static Image<Rgb24> Astronaut() => Image.Load<Rgb24>(Path("astronaut.png"));
 
     public static Image<Rgb24> Camera() => Image.Load<Rgb24>(Path("camera.png"));
+
+    /// <summary>
+    /// One person's upload made from astronaut.png (crops, flips, exposure, blur, small rotations), then
+    /// camera.png (another person), a blank image and a two-face collage. Names say what each is.
+    /// </summary>
+    public static IReadOnlyList<UploadedPhoto> ReferenceUpload()
+    {
+        using var astronaut = Astronaut();
+        using var camera = Camera();
+        var files = new List<UploadedPhoto>();
+        void Add(string name, Image<Rgb24> image, string format = "jpeg")
+        {
+            files.Add(new UploadedPhoto(name, Encode(image, format)));
+            image.Dispose();
+        }
+
+        files.Add(new UploadedPhoto("astronaut.png", File.ReadAllBytes(Path("astronaut.png"))));
+        Add("crop-top-left.jpg", astronaut.Clone(x => x.Crop(new Rectangle(0, 0, 400, 400)).Resize(460, 460)));
+        Add("crop-centre.jpg", astronaut.Clone(x => x.Crop(new Rectangle(83, 5, 340, 340)).Resize(600, 600)));
+        Add("crop-wide.jpg", astronaut.Clone(x => x.Crop(new Rectangle(0, 0, 512, 380)).Resize(640, 475)));
+        Add("mirror.jpg", astronaut.Clone(x => x.Flip(FlipMode.Horizontal)));
+        Add("mirror-crop.webp", astronaut.Clone(x => x.Flip(FlipMode.Horizontal).Crop(new Rectangle(60, 0, 420, 420))), "webp");
+        Add("brighter.jpg", astronaut.Clone(x => x.Brightness(1.1f)));
+        Add("dark.jpg", astronaut.Clone(x => x.Brightness(0.3f)));
+        Add("blurred.jpg", astronaut.Clone(x => x.GaussianBlur(1.2f)));
+        Add("rotated-left.jpg", astronaut.Clone(x => x.Rotate(-6).Crop(new Rectangle(40, 40, 512, 512))));
+        Add("rotated-right.png", astronaut.Clone(x => x.Rotate(6).Crop(new Rectangle(40, 40, 512, 512))), "png");
+        Add("crop-low.jpg", astronaut.Clone(x => x.Crop(new Rectangle(30, 60, 452, 452)).Resize(380, 380)));
+        files.Add(new UploadedPhoto("camera.png", File.ReadAllBytes(Path("camera.png"))));
+        Add("blank.png", new Image<Rgb24>(512, 512, new Rgb24(128, 128, 128)), "png");
+        Add("collage.jpg", Collage(astronaut));
+        return files;
+    }
+
+    /// <summary>Two people of the same size side by side: no face is dominant.</summary>
+    public static Image<Rgb24> Collage(Image<Rgb24> astronaut)
+    {
+        var collage = new Image<Rgb24>(1024, 512);
+        using var mirror = astronaut.Clone(x => x.Flip(FlipMode.Horizontal));
+        collage.Mutate(x => x.DrawImage(astronaut, new Point(0, 0), 1f).DrawImage(mirror, new Point(512, 0), 1f));
+        return collage;
+    }
 
     public static byte[] Encode(Image image, string format)
     {
