@@ -10,6 +10,11 @@ var stores = Stores.Add(builder, InfrastructureSettings.From(builder));
 // Replicate: the real API when REPLICATE_API_TOKEN is set, the offline emulator otherwise.
 var replicate = ReplicateEndpoint.Add(builder);
 
+// Face analysis: a Node service around @vladmandic/face-api, whose models come from its npm package (nothing is downloaded).
+var faces = builder.AddExecutable(ResourceNames.Faces, "node", Path.Combine(builder.AppHostDirectory, "..", "PinGlass.Faces"), "server.mjs")
+    .WithHttpEndpoint(env: "PORT")
+    .WithHttpHealthCheck("/health");
+
 var migrations = builder.AddProject<Projects.PinGlass_Migrations>(ResourceNames.Migrations)
     .WithReference(stores.Database).WaitFor(stores.Database)
     .WithReference(stores.Blobs).WaitFor(stores.Blobs);
@@ -24,9 +29,11 @@ PinGlassService(builder.AddProject<Projects.PinGlass_Jobs>(ResourceNames.Jobs))
 
 builder.Build().Run();
 
-// The Api and Jobs need the same things: every store, Replicate, and a database the migrations step has brought up to date.
+// The Api and Jobs need the same things: every store, Replicate, face analysis, and a database the migrations step has brought
+// up to date.
 IResourceBuilder<ProjectResource> PinGlassService(IResourceBuilder<ProjectResource> service) => service
     .WithReference(stores.Database).WithReference(stores.Cache).WaitFor(stores.Cache).WithReference(stores.Blobs)
     .WithReplicate(replicate)
+    .WithReference(faces.GetEndpoint("http"))
     .WaitForCompletion(migrations)
     .WithHttpHealthCheck("/health");

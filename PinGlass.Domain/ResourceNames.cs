@@ -10,6 +10,7 @@ public static class ResourceNames
     public const string Cache = "cache";
     public const string Blobs = "blobs";
     public const string Replicate = "replicate";
+    public const string Faces = "faces";
     public const string Migrations = "migrations";
     public const string Api = "api";
     public const string Jobs = "jobs";

@@ -51,12 +51,25 @@ public sealed class AppHostModelTests
 
             var references = project.Annotations.OfType<ResourceRelationshipAnnotation>()
                 .Where(r => r.Type == "Reference").Select(r => r.Resource.Name).ToHashSet();
-            Assert.Superset(new HashSet<string> { ResourceNames.Database, ResourceNames.Cache, ResourceNames.Blobs, ResourceNames.Replicate }, references);
+            Assert.Superset(
+                new HashSet<string> { ResourceNames.Database, ResourceNames.Cache, ResourceNames.Blobs, ResourceNames.Replicate, ResourceNames.Faces },
+                references);
         }
 
         var migrations = resources[ResourceNames.Migrations].Annotations.OfType<WaitAnnotation>().Select(w => w.Resource.Name);
         Assert.Contains(ResourceNames.Database, migrations);
         Assert.Contains(ResourceNames.Blobs, migrations);
+    }
+
+    [Fact]
+    public async Task Face_analysis_is_the_node_service_with_a_health_check()
+    {
+        var faces = Assert.IsType<ExecutableResource>((await ResourcesAsync("Processes"))[ResourceNames.Faces]);
+
+        Assert.Equal("node", faces.Command);
+        Assert.EndsWith("PinGlass.Faces", faces.WorkingDirectory, StringComparison.Ordinal);
+        Assert.Contains(faces.Annotations.OfType<EndpointAnnotation>(), e => e.Name == "http");
+        Assert.NotEmpty(faces.Annotations.OfType<HealthCheckAnnotation>());
     }
 
     [Fact]
