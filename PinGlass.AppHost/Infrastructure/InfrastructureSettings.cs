@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PinGlass.Domain;
 
 namespace PinGlass.AppHost.Infrastructure;
 
@@ -36,10 +37,11 @@ public sealed record InfrastructureSettings(InfrastructureMode Mode, string Data
                 : InfrastructureMode.Processes;
         }
 
+        var dataRoot = Path.GetFullPath(section["DataRoot"] is { Length: > 0 } root ? root : "/var/tmp/pinglass");
         return new InfrastructureSettings(
             mode,
-            Path.GetFullPath(section["DataRoot"] is { Length: > 0 } root ? root : "/var/tmp/pinglass"),
-            section["PostgresBinDirectory"] is { Length: > 0 } bin ? bin : FindPostgresBinDirectory(),
+            dataRoot,
+            section["PostgresBinDirectory"] is { Length: > 0 } bin ? bin : FindPostgresBinDirectory(dataRoot),
             section["AzuriteCommand"] is { Length: > 0 } azurite
                 ? azurite
                 : Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "eng", "dev-servers", "node_modules", ".bin", "azurite-blob")));
@@ -76,13 +78,22 @@ public sealed record InfrastructureSettings(InfrastructureMode Mode, string Data
         }
     }
 
-    // Debian installs each major version under /usr/lib/postgresql/N/bin; take the newest.
-    private static string FindPostgresBinDirectory() =>
-        Directory.Exists("/usr/lib/postgresql")
+    // Debian installs each major version under /usr/lib/postgresql/N/bin. An existing cluster needs the major version that made
+    // it (a newer one cannot open it); a new one gets the newest installed.
+    private static string FindPostgresBinDirectory(string dataRoot)
+    {
+        var clusterVersion = Path.Combine(dataRoot, ResourceNames.Postgres, "PG_VERSION");
+        if (File.Exists(clusterVersion))
+        {
+            return $"/usr/lib/postgresql/{File.ReadAllText(clusterVersion).Trim()}/bin";
+        }
+
+        return Directory.Exists("/usr/lib/postgresql")
             ? Directory.GetDirectories("/usr/lib/postgresql")
                 .Select(d => Path.Combine(d, "bin"))
                 .Where(d => File.Exists(Path.Combine(d, "postgres")))
                 .OrderByDescending(d => int.TryParse(Path.GetFileName(Path.GetDirectoryName(d)), out var v) ? v : 0)
                 .FirstOrDefault() ?? ""
             : "";
+    }
 }

@@ -70,7 +70,7 @@ public static class LocalServers
                 bind 127.0.0.1
                 protected-mode yes
                 requirepass {await password.Resource.GetValueAsync(ct)}
-                dir {dataDirectory}
+                dir "{dataDirectory}"
                 appendonly yes
                 save ""
                 """);
@@ -139,21 +139,29 @@ public static class LocalServers
                 $"PostgreSQL's initdb is not at {initdb}. Install PostgreSQL 15 (apt-get install postgresql) or set Infrastructure:PostgresBinDirectory.");
         }
 
-        // initdb wants an empty data folder it owns, and a password file it can read.
-        Directory.CreateDirectory(dataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // initdb builds into a scratch folder that is renamed into place only when it succeeded: an interrupted initdb must not
+        // leave a half-made cluster that later starts would take for a real one.
+        var scratch = $"{dataDirectory}.initdb";
+        if (Directory.Exists(scratch))
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+
+        Directory.CreateDirectory(scratch, DataRoot.Private);
         var passwordFile = $"{dataDirectory}.initdb-password";
         WritePrivateFile(passwordFile, await password.GetValueAsync(cancellationToken) ?? "");
         try
         {
             if (Environment.IsPrivilegedProcess)
             {
-                await RunAsync("chown", ["postgres:postgres", dataDirectory, passwordFile], cancellationToken);
+                await RunAsync("chown", ["-h", "postgres:postgres", scratch, passwordFile], cancellationToken);
             }
 
             var (command, prefix) = AsPostgresUser(initdb);
-            await RunAsync(command, [.. prefix, "-D", dataDirectory, "-U", "postgres", "--pwfile", passwordFile,
+            await RunAsync(command, [.. prefix, "-D", scratch, "-U", "postgres", "--pwfile", passwordFile,
                 "--auth-host=scram-sha-256", "--auth-local=peer", "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions"],
                 cancellationToken);
+            Directory.Move(scratch, dataDirectory);
         }
         finally
         {
@@ -179,15 +187,21 @@ public static class LocalServers
 
     private static string ReadOrCreateSecret(string dataRoot, string name)
     {
-        var path = Path.Combine(dataRoot, "secrets", name);
+        var folder = Path.Combine(dataRoot, "secrets");
+        DataRoot.EnsureOwnFolder(folder, DataRoot.Private);
+        var path = Path.Combine(folder, name);
         if (File.Exists(path))
         {
-            return File.ReadAllText(path).Trim();
+            return File.ReadAllText(path).Trim() is { Length: > 0 } kept
+                ? kept
+                : throw new DistributedApplicationException($"{path} is empty. Delete it together with the data it protects to start afresh.");
         }
 
+        // Written aside and moved into place, so a crash cannot leave an empty or half-written password behind.
         var secret = RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 32);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        WritePrivateFile(path, secret);
+        var pending = $"{path}.{Environment.ProcessId}.tmp";
+        WritePrivateFile(pending, secret);
+        File.Move(pending, path);
         return secret;
     }
 
@@ -210,7 +224,16 @@ public static class LocalServers
         using var process = Process.Start(start) ?? throw new DistributedApplicationException($"Could not start {fileName}.");
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var error = process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
         if (process.ExitCode != 0)
         {
             throw new DistributedApplicationException(

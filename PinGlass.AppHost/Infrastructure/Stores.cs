@@ -12,10 +12,12 @@ public sealed record Stores(
     {
         if (settings.Mode == InfrastructureMode.Containers)
         {
-            var postgres = builder.AddPostgres(ResourceNames.Postgres).WithDataVolume();
+            // The same major versions as the local processes (Debian 12: PostgreSQL 15, Redis 7.0), so SQL and commands that
+            // pass here pass there.
+            var postgres = builder.AddPostgres(ResourceNames.Postgres).WithImageTag("15").WithDataVolume();
             return new Stores(
                 postgres.AddDatabase(ResourceNames.Database),
-                builder.AddRedis(ResourceNames.Cache).WithDataVolume(),
+                builder.AddRedis(ResourceNames.Cache).WithImageTag("7.0").WithDataVolume(),
                 builder.AddAzuriteContainer(ResourceNames.Blobs));
         }
 
@@ -24,6 +26,7 @@ public sealed record Stores(
             throw new DistributedApplicationException("Local-process infrastructure runs on Linux; use Infrastructure:Mode=Containers.");
         }
 
+        DataRoot.Claim(builder, settings.DataRoot);
         var server = builder.AddLocalPostgres(ResourceNames.Postgres, settings);
         var database = builder.AddConnectionString(ResourceNames.Database, ReferenceExpression.Create($"{server.Resource};Database={ResourceNames.Database}"))
             .WithParentRelationship(server);

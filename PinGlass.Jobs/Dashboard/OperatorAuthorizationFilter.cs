@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
@@ -8,15 +9,18 @@ namespace PinGlass.Jobs.Dashboard;
 
 /// <summary>
 /// Lets a request into the Hangfire dashboard when it comes from this machine in Development, or when it carries the operator
-/// credential (HTTP Basic) from configuration. With no credential configured, only Development loopback gets in.
+/// credential (HTTP Basic) from configuration. With no credential configured, only Development loopback gets in. Basic sends
+/// the credential in the clear: outside a developer's machine the dashboard belongs behind TLS.
 /// </summary>
 public sealed class OperatorAuthorizationFilter(IHostEnvironment environment, IOptions<OperatorDashboardSettings> settings)
     : IDashboardAuthorizationFilter
 {
-    public bool Authorize(DashboardContext context)
+    public bool Authorize(DashboardContext context) => Admits(context.GetHttpContext());
+
+    /// <summary>Whether this request may use the dashboard; a refused one is told to ask for the credential.</summary>
+    public bool Admits(HttpContext http)
     {
-        var http = context.GetHttpContext();
-        if (environment.IsDevelopment() && http.Connection.RemoteIpAddress is { } remote && System.Net.IPAddress.IsLoopback(remote))
+        if (environment.IsDevelopment() && http.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote))
         {
             return true;
         }

@@ -16,6 +16,9 @@ public static class OperatorDashboardExtensions
                 $"{OperatorDashboardSettings.Section}:Username and :Password are set together or not at all.")
             .ValidateOnStart();
         builder.Services.AddSingleton<OperatorAuthorizationFilter>();
+        // Hangfire checks antiforgery tokens on its POST actions (delete, requeue, trigger) only when the service is registered;
+        // without it any web page could submit them through a developer's or operator's browser.
+        builder.Services.AddAntiforgery();
         return builder;
     }
 

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting.Internal;
+using Microsoft.Extensions.Options;
 using PinGlass.Domain;
 using PinGlass.Domain.Jobs;
 using PinGlass.Jobs.Dashboard;
@@ -35,6 +38,41 @@ public sealed class HangfireTests(PinGlassApp pinglass)
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("PinGlass jobs", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Dashboard_actions_need_the_antiforgery_token_so_other_sites_cannot_post_them()
+    {
+        using var http = pinglass.App.CreateHttpClient(ResourceNames.Jobs);
+
+        var forged = await http.PostAsync($"{OperatorDashboardExtensions.Path}/recurring/trigger",
+            new FormUrlEncodedContent([new("jobs[]", "any")]), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("Development", "127.0.0.1", null, true)]
+    [InlineData("Development", "::1", null, true)]
+    [InlineData("Development", "203.0.113.7", null, false)]
+    [InlineData("Production", "127.0.0.1", null, false)]
+    [InlineData("Production", "203.0.113.7", "ops:correct horse battery", true)]
+    [InlineData("Production", "203.0.113.7", "ops:wrong password here", false)]
+    public void Loopback_gets_in_only_in_development_and_elsewhere_only_the_operator(
+        string environment, string remote, string? credential, bool admitted)
+    {
+        var filter = new OperatorAuthorizationFilter(
+            new HostingEnvironment { EnvironmentName = environment },
+            Options.Create(new OperatorDashboardSettings { Username = "ops", Password = "correct horse battery" }));
+        var http = new DefaultHttpContext();
+        http.Connection.RemoteIpAddress = IPAddress.Parse(remote);
+        if (credential is not null)
+        {
+            http.Request.Headers.Authorization = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(credential));
+        }
+
+        Assert.Equal(admitted, filter.Admits(http));
+        Assert.Equal(admitted, string.IsNullOrEmpty(http.Response.Headers.WWWAuthenticate));
     }
 
     [Theory]

@@ -81,25 +81,29 @@ public sealed class PinGlassApp : IAsyncLifetime
         }
     }
 
-    /// <summary>Processes still running whose command line names this data folder: servers the AppHost started and left.</summary>
+    /// <summary>
+    /// Processes still running that belong to this data folder: by command line (postgres -D, azurite --location) or by working
+    /// directory (redis-server rewrites its command line, postgres's children retitle themselves, but both run inside it).
+    /// </summary>
     public static IReadOnlyList<string> ProcessesUsing(string dataRoot) =>
         Directory.EnumerateDirectories("/proc")
             .Where(d => int.TryParse(Path.GetFileName(d), out _))
-            .Select(d =>
-            {
-                try
-                {
-                    return Encoding.UTF8.GetString(File.ReadAllBytes(Path.Combine(d, "cmdline"))).Replace('\0', ' ');
-                }
-                catch (IOException)
-                {
-                    return ""; // the process ended while we looked
-                }
-                catch (UnauthorizedAccessException)
-                {
-                    return "";
-                }
-            })
-            .Where(cmdline => cmdline.Contains(dataRoot, StringComparison.Ordinal))
+            .Select(d => (CommandLine: Read(() => Encoding.UTF8.GetString(File.ReadAllBytes(Path.Combine(d, "cmdline"))).Replace('\0', ' ')),
+                          Directory: Read(() => Directory.ResolveLinkTarget(Path.Combine(d, "cwd"), returnFinalTarget: false)?.FullName ?? "")))
+            .Where(p => p.CommandLine.Contains(dataRoot, StringComparison.Ordinal) || p.Directory.StartsWith(dataRoot, StringComparison.Ordinal))
+            .Select(p => $"{p.CommandLine} (in {p.Directory})")
             .ToList();
+
+    // A process may end while we look, and some are not ours to read.
+    private static string Read(Func<string> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
 }
