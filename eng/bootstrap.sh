@@ -7,26 +7,27 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"
-  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
-  else say "need root for: $*"; exit 1
-  fi
-}
-
 # Debian packages: redis-server (PostgreSQL 15 and setpriv are on the machine already; install them too if not).
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then as_root=()
+  elif command -v sudo >/dev/null 2>&1; then as_root=(sudo)
+  else say "installing ${missing[*]} needs root: run this as root or install sudo"; exit 1
+  fi
   say "installing ${missing[*]} (apt)"
   apt_log="$(mktemp)"
-  if ! { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive \
+  if ! { "${as_root[@]}" apt-get update -qq && "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
       apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$apt_log" 2>&1; then
     cat "$apt_log" >&2; rm -f "$apt_log"; say "apt-get install ${missing[*]} failed"; exit 1
   fi
   rm -f "$apt_log"
+  # PinGlass starts its own Redis on a port of its own; the package's system service is not wanted running.
+  if [ -d /run/systemd/system ] && systemctl is-enabled redis-server >/dev/null 2>&1; then
+    "${as_root[@]}" systemctl disable --now redis-server >/dev/null 2>&1 || true
+  fi
 fi
 
 # npm packages of every Node project in the repo (Azurite for the local blob store, the faces service, ...).
