@@ -1,71 +1,68 @@
 // PinGlass faces: face detection, 68 landmarks and 128-d descriptors over raw RGB pixels.
-// Models and wasm binaries load from node_modules only; nothing is fetched at run time.
+// TF.js on wasm runs one inference at a time per thread, so a pool of worker threads (one per core by default) does the work.
 import http from 'node:http';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-
-const require = createRequire(import.meta.url);
-const tf = require('@tensorflow/tfjs');
-const wasm = require('@tensorflow/tfjs-backend-wasm');
-const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
 
 const port = Number.parseInt(process.env.PORT ?? '5400', 10);
 const host = process.env.HOST ?? '127.0.0.1';
+const workerCount = Math.max(1, Number.parseInt(process.env.FACES_WORKERS ?? String(Math.min(4, os.availableParallelism())), 10));
 // The C# side downscales before sending; larger images cost time without helping a 512 px detector.
 const maxSide = 1024;
 const maxBody = maxSide * maxSide * 3;
 const minSide = 32;
-const maxFaces = 10;
 
-const modelDir = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
-const wasmDir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
+const versions = { backend: 'wasm', workers: workerCount };
+const idle = [];
+const waiting = [];
+const pending = new Map();
+let nextId = 0;
+let readyCount = 0;
 
-// One model load per process; requests wait on it rather than racing it.
-const ready = (async () => {
-  wasm.setWasmPaths(wasmDir);
-  await tf.setBackend('wasm');
-  await tf.ready();
-  await faceapi.nets.ssdMobilenetv1.loadFromDisk(modelDir);
-  await faceapi.nets.faceLandmark68Net.loadFromDisk(modelDir);
-  await faceapi.nets.faceRecognitionNet.loadFromDisk(modelDir);
-})();
-let loaded = false;
-ready.then(() => { loaded = true; }, (err) => {
-  console.error(`faces: model load failed: ${err?.stack ?? err}`);
-  process.exit(1);
-});
-
-const detectorOptions = new faceapi.SsdMobilenetv1Options({ minConfidence: 0.3, maxResults: maxFaces });
-
-// tfjs-wasm is single-threaded per process: analyse one image at a time so a request never starves another mid-inference.
-let queue = Promise.resolve();
-const serialised = (work) => {
-  const run = queue.then(work, work);
-  queue = run.catch(() => {});
-  return run;
-};
-
-const round = (v, digits = 2) => Number(v.toFixed(digits));
-
-async function analyse(pixels, width, height) {
-  const tensor = tf.tensor3d(pixels, [height, width, 3], 'int32');
-  try {
-    const started = performance.now();
-    const results = await faceapi.detectAllFaces(tensor, detectorOptions).withFaceLandmarks().withFaceDescriptors();
-    const elapsedMs = performance.now() - started;
-    const faces = results
-      .map((r) => ({
-        box: { x: round(r.detection.box.x), y: round(r.detection.box.y), width: round(r.detection.box.width), height: round(r.detection.box.height) },
-        score: round(r.detection.score, 4),
-        landmarks: r.landmarks.positions.map((p) => [round(p.x), round(p.y)]),
-        descriptor: Array.from(r.descriptor, (v) => round(v, 6)),
-      }))
-      .sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
-    return { width, height, elapsedMs: round(elapsedMs, 1), faces };
-  } finally {
-    tf.dispose(tensor);
+function dispatch() {
+  while (idle.length > 0 && waiting.length > 0) {
+    const worker = idle.pop();
+    const job = waiting.shift();
+    pending.set(job.id, { ...job, worker });
+    // The pixel buffer moves to the worker instead of being copied.
+    worker.postMessage({ id: job.id, pixels: job.pixels.buffer, width: job.width, height: job.height }, [job.pixels.buffer]);
   }
 }
+
+function startWorker() {
+  const worker = new Worker(new URL('./worker.mjs', import.meta.url));
+  worker.on('message', (message) => {
+    if (message.type === 'ready') {
+      readyCount++;
+      idle.push(worker);
+      dispatch();
+      return;
+    }
+    if (message.type === 'failed') {
+      console.error(`faces: model load failed: ${message.error}`);
+      process.exit(1);
+    }
+    const job = pending.get(message.id);
+    pending.delete(message.id);
+    idle.push(worker);
+    dispatch();
+    if (message.type === 'result') job.resolve(message.result);
+    else job.reject(new Error(message.error));
+  });
+  worker.on('error', (err) => {
+    console.error(`faces: worker crashed: ${err?.stack ?? err}`);
+    process.exit(1);
+  });
+}
+
+for (let i = 0; i < workerCount; i++) startWorker();
+
+// Requests queue for a free worker rather than fail; the HTTP request timeout bounds the wait.
+const analyse = (pixels, width, height) =>
+  new Promise((resolve, reject) => {
+    waiting.push({ id: nextId++, pixels, width, height, resolve, reject });
+    dispatch();
+  });
 
 function send(res, status, body) {
   const json = JSON.stringify(body);
@@ -115,8 +112,8 @@ async function handleFaces(req, res, url) {
   if (body.length !== expected) {
     return fail(res, 400, 'bad_length', `Expected ${expected} bytes for ${width}x${height} RGB; got ${body.length}.`);
   }
-  await ready;
-  const result = await serialised(() => analyse(new Int32Array(body), width, height));
+  // A private copy: Buffer.concat may hand back a slice of Node's shared pool, which must not be transferred.
+  const result = await analyse(new Uint8Array(body), width, height);
   return send(res, 200, result);
 }
 
@@ -125,9 +122,9 @@ const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/health' || url.pathname === '/alive') {
       if (req.method !== 'GET') return fail(res, 405, 'method_not_allowed', 'Use GET.');
-      return loaded
-        ? send(res, 200, { status: 'ok', backend: tf.getBackend(), faceApi: faceapi.version, tfjs: tf.version_core })
-        : send(res, 503, { status: 'loading' });
+      return readyCount === workerCount
+        ? send(res, 200, { status: 'ok', ...versions })
+        : send(res, 503, { status: 'loading', ready: readyCount, workers: workerCount });
     }
     if (url.pathname === '/v1/faces') {
       if (req.method !== 'POST') return fail(res, 405, 'method_not_allowed', 'Use POST.');
