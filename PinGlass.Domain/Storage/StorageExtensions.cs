@@ -1,6 +1,7 @@
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using PinGlass.Domain.Health;
 
@@ -9,8 +10,9 @@ namespace PinGlass.Domain.Storage;
 public static class StorageExtensions
 {
     /// <summary>
-    /// Registers PostgreSQL (<see cref="Npgsql.NpgsqlDataSource"/>), Redis and the blob store from the AppHost's connection strings,
-    /// each with health checks and telemetry, plus a probe that regularly writes to and reads back from all three.
+    /// Registers PostgreSQL (<see cref="Npgsql.NpgsqlDataSource"/>), Redis and the blob store from the AppHost's connection strings:
+    /// PostgreSQL and Redis through Aspire's integrations (health checks, telemetry); all three proven by a probe that regularly
+    /// writes to and reads back from each.
     /// </summary>
     public static TBuilder AddPinGlassStores<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -18,6 +20,7 @@ public static class StorageExtensions
         builder.AddRedisClient(ResourceNames.Cache);
         builder.Services.AddSingleton(new BlobServiceClient(builder.Configuration.GetRequiredConnectionString(ResourceNames.Blobs)));
 
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(ServiceInstance.From(builder));
         builder.Services.AddOptions<StoreProbeSettings>().BindConfiguration("StoreProbe").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<StoreRoundTripProbe>();
