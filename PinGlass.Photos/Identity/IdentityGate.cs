@@ -86,7 +86,7 @@ public sealed partial class IdentityGate(
         var options = identityOptions.Value;
         var selection = selectionOptions.Value;
         var threshold = options.Threshold;
-        var faces = analysis.Faces.Where(f => f.Score >= selection.MinDetectionScore).OrderByDescending(f => f.Box.Area).ToList();
+        var faces = selection.ConfidentFaces(analysis);
 
         IdentityVerdict Failed(IdentityReason reason, double? distance, string explanation)
         {
@@ -108,7 +108,7 @@ public sealed partial class IdentityGate(
             return Failed(IdentityReason.NoFace, null, "No face in the portrait");
         }
 
-        if (faces.Count > 1 && faces[0].Box.Area < selection.DominanceRatio * faces[1].Box.Area)
+        if (!selection.LargestIsDominant(faces))
         {
             return Failed(IdentityReason.SeveralFaces, null, $"{faces.Count} faces in the portrait and none dominant");
         }

@@ -18,7 +18,7 @@ public sealed class ReferenceSelector(IOptions<SelectionOptions> selectionOption
         for (var i = 0; i < photos.Count; i++)
         {
             var (photo, analysis) = photos[i];
-            var faces = analysis.Faces.Where(f => f.Score >= options.MinDetectionScore).OrderByDescending(f => f.Box.Area).ToList();
+            var faces = options.ConfidentFaces(analysis);
             var face = faces.FirstOrDefault();
             var assessment = new PhotoAssessment(photo.FileName, faces.Count, face?.Score, null, 0, null, null, null, false);
             if (face is null)
@@ -27,7 +27,7 @@ public sealed class ReferenceSelector(IOptions<SelectionOptions> selectionOption
                 continue;
             }
 
-            if (faces.Count > 1 && face.Box.Area < options.DominanceRatio * faces[1].Box.Area)
+            if (!options.LargestIsDominant(faces))
             {
                 assessments[i] = assessment with
                 {

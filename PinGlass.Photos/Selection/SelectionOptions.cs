@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using PinGlass.Photos.Faces;
 
 namespace PinGlass.Photos.Selection;
 
@@ -42,4 +43,11 @@ public sealed class SelectionOptions
     /// <summary>Side of the square face crop sent to the provider (flux-pulid works at 1024).</summary>
     [Range(256, 2048)]
     public int ProviderCropSide { get; set; } = 1024;
+
+    /// <summary>The faces confident enough to compare, largest first. References and portraits are held to the same rules.</summary>
+    public IReadOnlyList<DetectedFace> ConfidentFaces(FaceAnalysis analysis) =>
+        [.. analysis.Faces.Where(f => f.Score >= MinDetectionScore).OrderByDescending(f => f.Box.Area)];
+
+    /// <summary>Whether the largest of <paramref name="faces"/> (largest first) clearly outweighs the next; true for one face.</summary>
+    public bool LargestIsDominant(IReadOnlyList<DetectedFace> faces) => faces.Count < 2 || faces[0].Box.Area >= DominanceRatio * faces[1].Box.Area;
 }

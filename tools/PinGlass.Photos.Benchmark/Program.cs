@@ -44,16 +44,16 @@ var (dotnetCpu, nodeCpu) = (CpuSeconds(Environment.ProcessId), CpuSeconds(faces.
 var started = Stopwatch.GetTimestamp();
 using var report = await pipeline.ProcessAsync(files);
 var selected = Stopwatch.GetElapsedTime(started);
+(dotnetCpu, nodeCpu) = (CpuSeconds(Environment.ProcessId) - dotnetCpu, CpuSeconds(faces.ProcessId) - nodeCpu);
 var crops = report.Selection.References.References.Select(crop.Create).ToList();
 var total = Stopwatch.GetElapsedTime(started);
-(dotnetCpu, nodeCpu) = (CpuSeconds(Environment.ProcessId) - dotnetCpu, CpuSeconds(faces.ProcessId) - nodeCpu);
 
 var accepted = report.Selection.Assessments.Count(a => a.Rejection is null);
 Console.WriteLine($"Photos: {Photos} × {Width}×{Height} JPEG; accepted {accepted}, rejected {report.Selection.Assessments.Count - accepted}, refused at intake {report.Refused.Count}; chosen {crops.Count}");
 Console.WriteLine($"Intake + analysis + scoring + selection: {selected.TotalSeconds:F2} s ({selected.TotalMilliseconds / Photos:F0} ms per photo)");
 Console.WriteLine($"Plus {crops.Count} provider crops ({string.Join(", ", crops.Select(c => $"{c.Width} px").Distinct())}): {total.TotalSeconds:F2} s in all");
 // Wall time depends on what else the machine runs; CPU time does not, and bounds the wall time on idle cores.
-Console.WriteLine($"CPU time: .NET {dotnetCpu:F2} s, Node {nodeCpu:F2} s; on {Environment.ProcessorCount} idle cores the wall time cannot be below {(dotnetCpu + nodeCpu) / Environment.ProcessorCount:F2} s");
+Console.WriteLine($"CPU time of intake to selection: .NET {dotnetCpu:F2} s, Node {nodeCpu:F2} s; on {Environment.ProcessorCount} idle cores the wall time cannot be below {(dotnetCpu + nodeCpu) / Environment.ProcessorCount:F2} s");
 Console.WriteLine($"Load average at the end: {File.ReadAllText("/proc/loadavg").Split(' ')[0]} (other processes compete for the cores)");
 Console.WriteLine($"Peak memory (VmHWM): .NET {Peak(Environment.ProcessId)} MB, Node faces service {Peak(faces.ProcessId)} MB");
 Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}");
