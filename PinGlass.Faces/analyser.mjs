@@ -11,10 +11,10 @@ const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
 const modelDir = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
 const wasmDir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
 
-export const maxFaces = 10;
+const maxFaces = 10;
 const detectorOptions = new faceapi.SsdMobilenetv1Options({ minConfidence: 0.3, maxResults: maxFaces });
 
-export const versions = { backend: 'wasm', faceApi: faceapi.version, tfjs: tf.version_core };
+export const versions = { faceApi: faceapi.version, tfjs: tf.version_core };
 
 export async function load() {
   wasm.setWasmPaths(wasmDir);

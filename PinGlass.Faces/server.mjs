@@ -34,6 +34,7 @@ function startWorker() {
   worker.on('message', (message) => {
     if (message.type === 'ready') {
       readyCount++;
+      Object.assign(versions, message.versions);
       idle.push(worker);
       dispatch();
       return;

@@ -1,10 +1,10 @@
 // One analysis thread: its own TF.js wasm instance and models, fed by server.mjs.
 import { parentPort } from 'node:worker_threads';
-import { analyse, load } from './analyser.mjs';
+import { analyse, load, versions } from './analyser.mjs';
 
 try {
   await load();
-  parentPort.postMessage({ type: 'ready' });
+  parentPort.postMessage({ type: 'ready', versions });
 } catch (err) {
   parentPort.postMessage({ type: 'failed', error: String(err?.stack ?? err) });
 }

@@ -208,7 +208,4 @@ public sealed partial class PhotoIntake(IOptions<IntakeOptions> options, PhotoMe
 }
 
 /// <summary>One upload after intake: an outcome per file, or an error that refused the whole upload.</summary>
-public sealed record IntakeBatch(IReadOnlyList<IntakeOutcome> Outcomes, IntakeError? Error)
-{
-    public IEnumerable<IntakePhoto> Accepted => Outcomes.Where(o => o.Photo is not null).Select(o => o.Photo!);
-}
+public sealed record IntakeBatch(IReadOnlyList<IntakeOutcome> Outcomes, IntakeError? Error);
