@@ -79,15 +79,15 @@ function dimension(url, req, name) {
   return Number.parseInt(raw, 10);
 }
 
+// Past the limit the rest is read and dropped, not kept: breaking off would reset the socket before the client sees the 413.
 async function readBody(req, limit) {
   const chunks = [];
   let size = 0;
   for await (const chunk of req) {
     size += chunk.length;
-    if (size > limit) return undefined;
-    chunks.push(chunk);
+    if (size <= limit) chunks.push(chunk);
   }
-  return Buffer.concat(chunks, size);
+  return size > limit ? undefined : Buffer.concat(chunks, size);
 }
 
 async function handleFaces(req, res, url) {
@@ -106,6 +106,7 @@ async function handleFaces(req, res, url) {
   const expected = width * height * 3;
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > maxBody) {
+    req.resume(); // discard the body so the connection survives the early answer
     return fail(res, 413, 'body_too_large', `At most ${maxBody} bytes (${maxSide}x${maxSide} RGB).`);
   }
   const body = await readBody(req, maxBody);

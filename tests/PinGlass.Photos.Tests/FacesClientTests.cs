@@ -68,6 +68,29 @@ public sealed class FacesClientTests(FacesFixture fixture)
         Assert.Equal(code, error.Code);
     }
 
+    [Theory]
+    [InlineData("POST", "v1/faces?width=64&height=64", "text/plain", 12_288, 415, "unsupported_media_type")]
+    [InlineData("POST", "v1/faces", "application/octet-stream", 12_288, 400, "missing_dimensions")]
+    [InlineData("POST", "v1/faces?width=1024&height=1024", "application/octet-stream", 4_000_000, 413, "body_too_large")]
+    [InlineData("GET", "v1/faces", null, 0, 405, "method_not_allowed")]
+    [InlineData("GET", "v2/anything", null, 0, 404, "not_found")]
+    public async Task The_service_answers_misuse_with_json_errors(string method, string path, string? contentType, int bytes, int status, string code)
+    {
+        using var http = new HttpClient { BaseAddress = fixture.Get<Microsoft.Extensions.Options.IOptions<FacesOptions>>().Value.BaseAddress };
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (contentType is not null)
+        {
+            request.Content = new ByteArrayContent(new byte[bytes]);
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
+        }
+
+        using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
+        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal(code, System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("error").GetString());
+    }
+
     private async Task<float[]> Descriptor(Image<Rgb24> image) =>
         Assert.Single((await client.AnalyseAsync(image, TestContext.Current.CancellationToken)).Faces).Descriptor;
 }
