@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using PinGlass.Photos.Faces;
+
+namespace PinGlass.Photos.Tests;
+
+public sealed class OptionsTests
+{
+    [Theory]
+    [InlineData("Photos:Intake:MaxFiles", "0")]
+    [InlineData("Photos:Faces:AnalysisMaxSide", "4096")]
+    [InlineData("Photos:Faces:Timeout", "00:00:00")]
+    [InlineData("Photos:Selection:Keep", "0")]
+    [InlineData("Photos:Identity:Threshold", "3")]
+    public async Task Invalid_settings_stop_the_host_at_start_up(string key, string value)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [key] = value });
+        builder.AddPhotos();
+        using var host = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        Assert.Contains(key.Split(':')[^1], error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_defaults_are_valid_and_point_at_the_faces_resource()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.AddPhotos();
+        using var host = builder.Build();
+        await host.StartAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(new Uri("http://faces"), host.Services.GetRequiredService<IOptions<FacesOptions>>().Value.BaseAddress);
+        await host.StopAsync(TestContext.Current.CancellationToken);
+    }
+}
