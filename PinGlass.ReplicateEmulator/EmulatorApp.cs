@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using PinGlass.ReplicateEmulator.Apis;
 using PinGlass.ReplicateEmulator.Billing;
@@ -28,6 +30,22 @@ public static class EmulatorApp
         app.MapDefaultEndpoints();
         app.MapReplicateEmulator();
         return app;
+    }
+
+    /// <summary>
+    /// Starts an emulator on a free loopback port with these settings, for tests and the benchmark that host it in-process.
+    /// </summary>
+    public static async Task<(WebApplication App, Uri BaseAddress)> StartOnLoopbackAsync(
+        IEnumerable<KeyValuePair<string, string?>> settings, CancellationToken cancellationToken = default)
+    {
+        var app = Build([], builder =>
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.Logging.ClearProviders();
+        });
+        await app.StartAsync(cancellationToken);
+        return (app, new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()));
     }
 
     public static WebApplicationBuilder AddReplicateEmulator(this WebApplicationBuilder builder)

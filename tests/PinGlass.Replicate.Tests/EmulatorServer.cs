@@ -1,12 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using PinGlass.ReplicateEmulator;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -25,15 +19,9 @@ public sealed class EmulatorServer(WebApplication app, Uri baseAddress) : IAsync
 
     public static async Task<EmulatorServer> StartAsync()
     {
-        var app = EmulatorApp.Build([], builder =>
-        {
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ReplicateEmulator:TimeScale"] = "100" });
-            builder.Logging.ClearProviders();
-        });
-        await app.StartAsync(TestContext.Current.CancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new EmulatorServer(app, new Uri(address));
+        var (app, address) = await EmulatorApp.StartOnLoopbackAsync(
+            new Dictionary<string, string?> { ["ReplicateEmulator:TimeScale"] = "100" }, TestContext.Current.CancellationToken);
+        return new EmulatorServer(app, address);
     }
 
     /// <summary>Replaces the emulator's fault rules (<c>/_emulator/faults</c>).</summary>

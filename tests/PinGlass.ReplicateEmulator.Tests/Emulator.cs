@@ -3,12 +3,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Processing;
 using PinGlass.ReplicateEmulator.Tests.Contract;
@@ -50,15 +44,8 @@ public sealed class Emulator : IAsyncDisposable
             configuration[key] = value;
         }
 
-        var app = EmulatorApp.Build([], builder =>
-        {
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Configuration.AddInMemoryCollection(configuration);
-            builder.Logging.ClearProviders();
-        });
-        await app.StartAsync(TestContext.Current.CancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new Emulator(app, new Uri(address));
+        var (app, address) = await EmulatorApp.StartOnLoopbackAsync(configuration, TestContext.Current.CancellationToken);
+        return new Emulator(app, address);
     }
 
     private static readonly Lazy<string> SmallFace = new(() =>

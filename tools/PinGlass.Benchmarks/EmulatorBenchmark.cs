@@ -2,9 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 using PinGlass.ReplicateEmulator;
 
 namespace PinGlass.Benchmarks;
@@ -86,22 +83,13 @@ public static class EmulatorBenchmark
         return string.Create(CultureInfo.InvariantCulture, $"p50 {At(0.5),7:0.0} ms  p95 {At(0.95),7:0.0} ms  max {sorted[^1],7:0.0} ms");
     }
 
-    private static async Task<WebApplication> StartInProcessAsync(double timeScale, string token)
-    {
-        var app = EmulatorApp.Build([], builder =>
+    private static async Task<WebApplication> StartInProcessAsync(double timeScale, string token) =>
+        (await EmulatorApp.StartOnLoopbackAsync(new Dictionary<string, string?>
         {
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["ReplicateEmulator:TimeScale"] = timeScale.ToString(CultureInfo.InvariantCulture),
-                ["ReplicateEmulator:ApiToken"] = token,
-                ["ReplicateEmulator:CreateRateLimitPerMinute"] = "100000",
-            });
-            builder.Logging.ClearProviders();
-        });
-        await app.StartAsync();
-        return app;
-    }
+            ["ReplicateEmulator:TimeScale"] = timeScale.ToString(CultureInfo.InvariantCulture),
+            ["ReplicateEmulator:ApiToken"] = token,
+            ["ReplicateEmulator:CreateRateLimitPerMinute"] = "100000",
+        })).App;
 
     private static Dictionary<string, string> Parse(string[] args)
     {
