@@ -139,6 +139,17 @@ public static class LocalServers
                 $"PostgreSQL's initdb is not at {initdb}. Install PostgreSQL 15 (apt-get install postgresql) or set Infrastructure:PostgresBinDirectory.");
         }
 
+        if (Directory.Exists(dataDirectory))
+        {
+            if (Directory.EnumerateFileSystemEntries(dataDirectory).Any())
+            {
+                throw new DistributedApplicationException(
+                    $"{dataDirectory} holds files but no PostgreSQL cluster (no PG_VERSION). Move it away or delete it to start afresh.");
+            }
+
+            Directory.Delete(dataDirectory);
+        }
+
         // initdb builds into a scratch folder that is renamed into place only when it succeeded: an interrupted initdb must not
         // leave a half-made cluster that later starts would take for a real one.
         var scratch = $"{dataDirectory}.initdb";
