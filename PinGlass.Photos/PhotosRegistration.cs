@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using PinGlass.Photos;
 using PinGlass.Photos.Faces;
@@ -33,13 +34,25 @@ public static class PhotosRegistration
         services.TryAddTransient<ReferencePhotos>();
         services.TryAddTransient<IdentityGate>();
 
+        // One resilience handler, timed by Photos:Faces:Timeout: ServiceDefaults' standard handler (10 s an attempt) would cut off an
+        // analysis queued behind an upload's other photos, then send it again and queue it once more. RemoveAllResilienceHandlers
+        // is experimental; without it the two handlers would stack.
+#pragma warning disable EXTEXP0001
         services.AddHttpClient<FacesClient>(FacesClient.HttpClientName, (provider, http) =>
-        {
-            var options = provider.GetRequiredService<IOptions<FacesOptions>>().Value;
-            var baseUrl = options.BaseAddress.AbsoluteUri;
-            http.BaseAddress = new Uri(baseUrl.EndsWith('/') ? baseUrl : baseUrl + "/");
-            http.Timeout = options.Timeout;
-        });
+            {
+                var baseUrl = provider.GetRequiredService<IOptions<FacesOptions>>().Value.BaseAddress.AbsoluteUri;
+                http.BaseAddress = new Uri(baseUrl.EndsWith('/') ? baseUrl : baseUrl + "/");
+            })
+            .RemoveAllResilienceHandlers()
+            .AddStandardResilienceHandler()
+            .Configure((resilience, provider) =>
+            {
+                var timeout = provider.GetRequiredService<IOptions<FacesOptions>>().Value.Timeout;
+                resilience.AttemptTimeout.Timeout = timeout;
+                resilience.TotalRequestTimeout.Timeout = 3 * timeout;
+                resilience.CircuitBreaker.SamplingDuration = 2 * timeout;
+            });
+#pragma warning restore EXTEXP0001
         return builder;
     }
 }
