@@ -1,7 +1,6 @@
 using PinGlass.Api.Apis;
 using PinGlass.Domain.Jobs;
 using PinGlass.Domain.Storage;
-using PinGlass.Domain.Styles;
 using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -10,9 +9,10 @@ builder.AddServiceDefaults();
 builder.AddPinGlassStores();
 // The Api only enqueues work; PinGlass.Jobs runs it.
 builder.AddPinGlassHangfire();
-
-// Loaded and checked at start-up: a broken catalog stops the Api rather than failing generations later.
-builder.Services.AddSingleton(StyleCatalog.Load());
+builder.AddReplicate();
+builder.AddPhotos();
+// The style catalog is loaded and checked here at start-up: a broken catalog stops the Api rather than failing generations later.
+builder.AddGenerations();
 
 builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();
@@ -24,6 +24,8 @@ app.UseStatusCodePages();
 
 app.MapDefaultEndpoints();
 app.MapStylesApi();
+app.MapGenerationsApi();
+app.MapWebhooksApi();
 
 if (app.Environment.IsDevelopment())
 {

@@ -19,13 +19,16 @@ var migrations = builder.AddProject<Projects.PinGlass_Migrations>(ResourceNames.
     .WithReference(stores.Database).WaitFor(stores.Database)
     .WithReference(stores.Blobs).WaitFor(stores.Blobs);
 
-PinGlassService(builder.AddProject<Projects.PinGlass_Api>(ResourceNames.Api))
+var api = PinGlassService(builder.AddProject<Projects.PinGlass_Api>(ResourceNames.Api))
     .WithOperatorUrl("/scalar", "API reference");
 
 // Two replicas: Hangfire work must spread over several servers.
-PinGlassService(builder.AddProject<Projects.PinGlass_Jobs>(ResourceNames.Jobs))
+var jobs = PinGlassService(builder.AddProject<Projects.PinGlass_Jobs>(ResourceNames.Jobs))
     .WithReplicas(2)
     .WithOperatorUrl("/hangfire", "Hangfire dashboard");
+
+// The emulator can reach the Api, so predictions report back by webhook; the real Replicate cannot, so the Jobs poll.
+replicate.SendWebhooks(jobs, api);
 
 builder.Build().Run();
 

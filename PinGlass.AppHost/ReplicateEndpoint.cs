@@ -18,8 +18,11 @@ public sealed class ReplicateEndpoint
 
     private readonly Action<IResourceBuilder<ProjectResource>> reference;
 
-    private ReplicateEndpoint(IResourceBuilder<ParameterResource> token, Action<IResourceBuilder<ProjectResource>> reference) =>
-        (Token, this.reference) = (token, reference);
+    private ReplicateEndpoint(IResourceBuilder<ParameterResource> token, Action<IResourceBuilder<ProjectResource>> reference, bool emulated) =>
+        (Token, this.reference, IsEmulated) = (token, reference, emulated);
+
+    /// <summary>True when the endpoint is the local emulator, which can reach the services (webhooks, loopback output URLs).</summary>
+    public bool IsEmulated { get; }
 
     public IResourceBuilder<ParameterResource> Token { get; }
 
@@ -29,7 +32,7 @@ public sealed class ReplicateEndpoint
         {
             var realToken = builder.AddParameterFromConfiguration("replicate-api-token", "REPLICATE_API_TOKEN", secret: true);
             var realApi = builder.AddExternalService(ResourceNames.Replicate, RealApi);
-            return new(realToken, project => project.WithReference(realApi));
+            return new(realToken, project => project.WithReference(realApi), emulated: false);
         }
 
         var token = builder.AddParameter("replicate-api-token", EmulatorToken, secret: true);
@@ -46,13 +49,28 @@ public sealed class ReplicateEndpoint
             }
         }
 
-        return new(token, project => project.WithReference(emulator).WaitFor(emulator));
+        return new(token, project => project.WithReference(emulator).WaitFor(emulator), emulated: true);
     }
 
     public void ApplyTo(IResourceBuilder<ProjectResource> project)
     {
         reference(project);
         project.WithEnvironment("Replicate__ApiToken", Token);
+    }
+
+    /// <summary>
+    /// With the emulator: the Jobs ask for webhooks to the Api's receiver, and outputs may be fetched from the emulator's loopback
+    /// host. The real Replicate cannot reach a developer's machine, so there the Jobs poll.
+    /// </summary>
+    public void SendWebhooks(IResourceBuilder<ProjectResource> jobs, IResourceBuilder<ProjectResource> api)
+    {
+        if (!IsEmulated)
+        {
+            return;
+        }
+
+        jobs.WithEnvironment("Replicate__WebhookUrl", ReferenceExpression.Create($"{api.GetEndpoint("http")}/v1/webhooks/replicate"))
+            .WithEnvironment("Pipeline__OutputHosts__9", "localhost");
     }
 }
 

@@ -8,8 +8,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Create on {Model} ended ambiguously ({Category}): {Reason}; looking for what it made before any retry")]
     public static partial void AmbiguousCreate(this ILogger logger, string model, ErrorCategory category, string reason);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "No prediction on {Model} carries any of {Markers} attempt marker(s): nothing was created")]
-    public static partial void NothingCreated(this ILogger logger, string model, int markers);
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "No prediction on {Model} carries the create's marker: nothing was created")]
+    public static partial void NothingCreated(this ILogger logger, string model);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Adopted prediction {PredictionId} on {Model} made by an ambiguous create")]
     public static partial void Adopted(this ILogger logger, string predictionId, string model);

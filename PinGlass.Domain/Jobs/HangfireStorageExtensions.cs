@@ -27,19 +27,19 @@ public static class HangfireStorageExtensions
             .UseRecommendedSerializerSettings()
             .UsePostgreSqlStorage(
                 bootstrap => bootstrap.UseConnectionFactory(new DataSourceConnectionFactory(services.GetRequiredService<NpgsqlDataSource>())),
-                StorageOptions(services.GetRequiredService<IOptions<HangfireStorageSettings>>().Value.QueuePollInterval)));
+                StorageOptions(services.GetRequiredService<IOptions<HangfireStorageSettings>>().Value)));
         return builder;
     }
 
-    public static PostgreSqlStorageOptions StorageOptions(TimeSpan queuePollInterval) => new()
+    public static PostgreSqlStorageOptions StorageOptions(HangfireStorageSettings settings) => new()
     {
         SchemaName = Schema,
         PrepareSchemaIfNecessary = false,
-        QueuePollInterval = queuePollInterval,
+        QueuePollInterval = settings.QueuePollInterval,
         // A worker that dies mid-job gives the job back after this long; the sliding timeout keeps long jobs from being re-run
         // while their worker is still alive.
         UseSlidingInvisibilityTimeout = true,
-        InvisibilityTimeout = TimeSpan.FromMinutes(5),
+        InvisibilityTimeout = settings.InvisibilityTimeout,
     };
 
     private sealed class DataSourceConnectionFactory(NpgsqlDataSource dataSource) : IConnectionFactory
@@ -54,4 +54,8 @@ public sealed class HangfireStorageSettings
     /// <summary>How often idle workers look for new jobs. Hangfire's default of 15 s would be the floor of every step's latency.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the job of a worker that died stays invisible before another server takes it up (kept alive while it runs).</summary>
+    [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
+    public TimeSpan InvisibilityTimeout { get; set; } = TimeSpan.FromMinutes(1);
 }

@@ -7,25 +7,41 @@ namespace PinGlass.Jobs.Workers;
 
 public static class HangfireWorkerExtensions
 {
-    /// <summary>Runs a Hangfire server in this process: every replica of PinGlass.Jobs is one more server on the shared storage.</summary>
+    /// <summary>
+    /// Runs this process's Hangfire servers; every replica of PinGlass.Jobs adds its own to the shared storage. Batch jobs stay with
+    /// their portraits until they end, so they get a server of their own: completions and housekeeping never wait behind them.
+    /// </summary>
     public static WebApplicationBuilder AddHangfireWorkers(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<HangfireWorkerSettings>().BindConfiguration("Hangfire").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHangfireServer((services, server) =>
         {
             var settings = services.GetRequiredService<IOptions<HangfireWorkerSettings>>().Value;
-            server.Queues = JobQueues.All;
-            server.WorkerCount = settings.WorkerCount;
-            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
+            server.Queues = [JobQueues.Generations];
+            server.WorkerCount = settings.GenerationWorkers;
+            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:generations";
+        });
+        builder.Services.AddHangfireServer((services, server) =>
+        {
+            var settings = services.GetRequiredService<IOptions<HangfireWorkerSettings>>().Value;
+            server.Queues = [JobQueues.Completions, JobQueues.Maintenance];
+            server.WorkerCount = settings.CompletionWorkers;
+            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:completions";
         });
         return builder;
     }
 }
 
-/// <summary>Settings of this process's Hangfire server, bound from the <c>Hangfire</c> section.</summary>
+/// <summary>Settings of this process's Hangfire servers, bound from the <c>Hangfire</c> section.</summary>
 public sealed class HangfireWorkerSettings
 {
-    /// <summary>Jobs run at once by this replica. Most jobs wait on Replicate or the network, not on the CPU.</summary>
+    /// <summary>
+    /// Generations (batches) one replica runs at once: a batch job mostly waits on Replicate, so this is concurrency, not CPU.
+    /// </summary>
+    [Range(1, 500)]
+    public int GenerationWorkers { get; set; } = 40;
+
+    /// <summary>Webhook completions, finalizations and housekeeping run at once by one replica.</summary>
     [Range(1, 200)]
-    public int WorkerCount { get; set; } = 20;
+    public int CompletionWorkers { get; set; } = 20;
 }

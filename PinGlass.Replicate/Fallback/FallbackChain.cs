@@ -18,11 +18,14 @@ public sealed class FallbackChain(IEnumerable<PortraitProvider> providers, Provi
     private readonly Dictionary<string, PortraitProvider> byName = providers.ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The providers a request goes to, in order.</summary>
-    public IReadOnlyList<PortraitProvider> ChainFor(GenerationRequest request)
+    public IReadOnlyList<PortraitProvider> ChainFor(GenerationRequest request) => ChainFor(request.FaceImages.Count);
+
+    /// <summary>The providers a request with <paramref name="faces"/> reference faces goes to, in order.</summary>
+    public IReadOnlyList<PortraitProvider> ChainFor(int faces)
     {
         var settings = options.Value;
         var chain = new List<PortraitProvider>();
-        if (settings.EnableMultiReference && request.FaceImages.Count > 1)
+        if (settings.EnableMultiReference && faces > 1)
         {
             chain.Add(byName[ProviderNames.FluxMultiPulid]);
         }

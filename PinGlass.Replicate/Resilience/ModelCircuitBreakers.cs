@@ -37,6 +37,10 @@ public sealed class ModelCircuitBreakers(IOptions<ReplicateOptions> options, Tim
         }
     }
 
+    /// <summary>Counts an attempt whose outcome arrived later (by webhook or poll) for the model's circuit.</summary>
+    public async Task RecordAsync(string model, ProviderAttempt attempt) =>
+        await ExecuteAsync(model, _ => ValueTask.FromResult(attempt), CancellationToken.None);
+
     private Breaker Get(string model) => breakers.GetOrAdd(model, name =>
     {
         var settings = options.Value.CircuitBreaker;

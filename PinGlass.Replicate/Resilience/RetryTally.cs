@@ -4,7 +4,7 @@ namespace PinGlass.Replicate.Resilience;
 /// Counts the retries made within one provider attempt, wherever they happen (the HTTP handler or the safe create), so the
 /// attempt record can say how many there were. Flows with the async context of the attempt.
 /// </summary>
-internal sealed class RetryTally
+public sealed class RetryTally
 {
     private static readonly AsyncLocal<RetryTally?> Current = new();
     private int retries;
@@ -14,7 +14,7 @@ internal sealed class RetryTally
     /// <summary>Starts counting for the calling async flow and what it awaits.</summary>
     public static RetryTally Begin() => Current.Value = new RetryTally();
 
-    public static void Count()
+    internal static void Count()
     {
         if (Current.Value is { } tally)
         {

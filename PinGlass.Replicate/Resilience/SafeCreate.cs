@@ -16,8 +16,9 @@ namespace PinGlass.Replicate.Resilience;
 /// looks for one carrying a marker of an earlier attempt; if it finds one it adopts it instead of creating another;</item>
 /// <item>when retries run out after an ambiguous outcome it looks once more, and adopts what was made.</item>
 /// </list>
-/// The marker is a query parameter on the webhook URL, unique per attempt, which Replicate echoes in every prediction. Without a
-/// webhook URL the prediction with exactly the same input is taken to be ours.
+/// The marker is a query parameter on the webhook URL, the same for every request of one create, which Replicate echoes in every
+/// prediction. Without a webhook URL the prediction with exactly the same input is taken to be ours. A caller that keeps its own
+/// record of creates passes its marker (<see cref="CreateKey"/>), and after a crash resumes with it: the search then comes first.
 /// </summary>
 public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions> options, TimeProvider time, ReplicateMetrics metrics,
     ILogger<SafeCreate> logger)
@@ -32,22 +33,21 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
 
     private readonly ResiliencePipeline<Prediction> pipeline = BuildPipeline(options.Value, time, metrics);
 
-    public async Task<Prediction> CreateAsync(ModelRef model, JsonObject input, CreatePredictionOptions create, CancellationToken cancellationToken)
+    public async Task<Prediction> CreateAsync(ModelRef model, JsonObject input, CreatePredictionOptions create, CancellationToken cancellationToken,
+        CreateKey? key = null)
     {
-        var since = time.GetUtcNow() - ClockSkew;
-        var markers = new List<string>();
-        var ambiguous = false;
+        var since = (key?.Since ?? time.GetUtcNow()) - ClockSkew;
+        var marker = key?.Marker ?? Guid.NewGuid().ToString("N");
+        var ambiguous = key?.Resumed ?? false;
         try
         {
             return await pipeline.ExecuteAsync(async token =>
             {
-                if (ambiguous && await FindAsync(model, input, create, markers, since, token) is { } made)
+                if (ambiguous && await FindAsync(model, input, create, marker, since, token) is { } made)
                 {
                     return made;
                 }
 
-                var marker = Guid.NewGuid().ToString("N");
-                markers.Add(marker);
                 try
                 {
                     return await client.CreatePredictionAsync(model, input, create with { Webhook = Mark(create.Webhook, marker) }, token);
@@ -63,7 +63,7 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
         catch (ReplicateException) when (ambiguous)
         {
             // The last outcome is unknown too: adopt what was made rather than leave a billed orphan behind.
-            if (await FindAsync(model, input, create, markers, since, cancellationToken) is not { } made)
+            if (await FindAsync(model, input, create, marker, since, cancellationToken) is not { } made)
             {
                 throw;
             }
@@ -84,7 +84,7 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
     }
 
     /// <summary>Finds what earlier attempts created; adopts the first and cancels any others.</summary>
-    private async Task<Prediction?> FindAsync(ModelRef model, JsonObject input, CreatePredictionOptions create, List<string> markers,
+    private async Task<Prediction?> FindAsync(ModelRef model, JsonObject input, CreatePredictionOptions create, string marker,
         DateTimeOffset since, CancellationToken cancellationToken)
     {
         var found = new List<Prediction>();
@@ -92,7 +92,7 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
         for (var page = 0; page < MaxPages; page++)
         {
             var predictions = await client.ListPredictionsAsync(cursor, cursor is null ? since : null, cancellationToken);
-            found.AddRange(predictions.Results.Where(p => IsOurs(p, input, create, markers)));
+            found.AddRange(predictions.Results.Where(p => IsOurs(p, input, create, marker)));
             cursor = predictions.Next;
             if (cursor is null || predictions.Results.Count == 0 || predictions.Results[^1].CreatedAt < since)
             {
@@ -102,7 +102,7 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
 
         if (found.Count == 0)
         {
-            logger.NothingCreated(model.FullName, markers.Count);
+            logger.NothingCreated(model.FullName);
             return null;
         }
 
@@ -119,10 +119,24 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
         return adopted;
     }
 
-    private static bool IsOurs(Prediction prediction, JsonObject input, CreatePredictionOptions create, List<string> markers) =>
+    private static bool IsOurs(Prediction prediction, JsonObject input, CreatePredictionOptions create, string marker) =>
         create.Webhook is null
             ? prediction.Input is { } echoed && JsonNode.DeepEquals(JsonNode.Parse(echoed.GetRawText()), input)
-            : prediction.Webhook is { } webhook && markers.Any(m => webhook.EndsWith($"{MarkerParameter}={m}", StringComparison.Ordinal));
+            : MarkerOf(prediction) == marker;
+
+    /// <summary>The marker a prediction was created with, read from the webhook URL Replicate echoes; null without one.</summary>
+    public static string? MarkerOf(Prediction prediction)
+    {
+        if (prediction.Webhook is not { } webhook || !Uri.TryCreate(webhook, UriKind.Absolute, out var url))
+        {
+            return null;
+        }
+
+        var prefix = MarkerParameter + "=";
+        return url.Query.TrimStart('?').Split('&').FirstOrDefault(p => p.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..] is { Length: > 0 } value
+            ? Uri.UnescapeDataString(value)
+            : null;
+    }
 
     private static ResiliencePipeline<Prediction> BuildPipeline(ReplicateOptions options, TimeProvider time, ReplicateMetrics metrics)
     {
@@ -151,3 +165,6 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
         return builder.Build();
     }
 }
+
+/// <summary>A create the caller keeps its own record of: its marker, when it was first tried, and whether this call resumes it.</summary>
+public sealed record CreateKey(string Marker, DateTimeOffset Since, bool Resumed);

@@ -1,3 +1,4 @@
+using PinGlass.Fixtures;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using PinGlass.Photos.Faces;

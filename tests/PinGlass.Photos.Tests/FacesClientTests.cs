@@ -1,3 +1,4 @@
+using PinGlass.Fixtures;
 using PinGlass.Photos.Faces;
 using PinGlass.Photos.Identity;
 using SixLabors.ImageSharp;

@@ -1,3 +1,4 @@
+using PinGlass.Fixtures;
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using PinGlass.Photos.Identity;

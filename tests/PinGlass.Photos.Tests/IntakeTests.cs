@@ -1,3 +1,4 @@
+using PinGlass.Fixtures;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using PinGlass.Photos.Intake;

@@ -1,3 +1,4 @@
+using PinGlass.Fixtures;
 using System.Text.Json;
 using PinGlass.Photos.Faces;
 using PinGlass.Photos.Intake;

@@ -4,12 +4,12 @@ using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 using PinGlass.Photos.Intake;
 
-namespace PinGlass.Photos.Tests;
+namespace PinGlass.Fixtures;
 
-/// <summary>The fixture photographs (provenance in Fixtures/README.md).</summary>
-internal static class Samples
+/// <summary>The fixture photographs (provenance in Faces/README.md).</summary>
+public static class Samples
 {
-    public static string Path(string name) => System.IO.Path.Combine(AppContext.BaseDirectory, "Fixtures", name);
+    public static string Path(string name) => System.IO.Path.Combine(AppContext.BaseDirectory, "Faces", name);
 
     public static Image<Rgb24> Astronaut() => Image.Load<Rgb24>(Path("astronaut.png"));
 

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using PinGlass.Generations.Persistence;
+using PinGlass.Generations.Progress;
+
+namespace PinGlass.Api.Apis;
+
+/// <summary>A generation as GET returns it.</summary>
+public sealed record GenerationView(
+    Guid Id,
+    string Status,
+    GenerationProgress Progress,
+    decimal Budget,
+    decimal EstimatedCost,
+    decimal CostSoFar,
+    bool FallbackUsed,
+    string? Error,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset Deadline,
+    DateTimeOffset? CompletedAt,
+    IReadOnlyList<PortraitView> Portraits,
+    JsonElement References,
+    JsonElement Photos)
+{
+    public static GenerationView From(GenerationRow generation, IReadOnlyList<PortraitRow> portraits, IReadOnlyList<PredictionRow> predictions,
+        GenerationProgress progress) => new(
+        generation.Id, generation.Status, progress, generation.Budget, generation.EstimatedCost, decimal.Round(generation.Spent, 4),
+        generation.FallbackUsed, generation.Error, generation.CreatedAt, generation.Deadline, generation.CompletedAt,
+        [.. portraits.Select(p => PortraitView.From(p, [.. predictions.Where(a => a.PortraitIndex == p.Index)]))],
+        JsonSerializer.Deserialize<JsonElement>(generation.ReferencesJson), JsonSerializer.Deserialize<JsonElement>(generation.PhotosJson));
+}
+
+/// <summary>One portrait: how it ended or stands, and every prediction made for it.</summary>
+/// <param name="Retries">Attempts of its current provider chain before the one that delivered (or the last).</param>
+/// <param name="ImageUrl">Where the stored image is served, once it succeeded.</param>
+public sealed record PortraitView(
+    int Index,
+    string Style,
+    string Status,
+    string? Model,
+    string? Provider,
+    decimal Cost,
+    long? LatencyMs,
+    int Retries,
+    PortraitError? Error,
+    string? ImageUrl,
+    IReadOnlyList<AttemptView> Attempts)
+{
+    public static PortraitView From(PortraitRow portrait, IReadOnlyList<PredictionRow> attempts) => new(
+        portrait.Index, portrait.StyleId, portrait.Status, portrait.Model ?? attempts.LastOrDefault()?.Model, portrait.Provider ?? attempts.LastOrDefault()?.Provider,
+        decimal.Round(portrait.Cost, 6), portrait.LatencyMs, Math.Max(0, portrait.Attempt - portrait.ChainStart),
+        portrait.ErrorCategory is { } category ? new PortraitError(category, portrait.Error ?? "") : null,
+        portrait.Status == PortraitStatus.Succeeded ? $"/v1/generations/{portrait.GenerationId}/portraits/{portrait.Index}" : null,
+        [.. attempts.Select(a => new AttemptView(a.Attempt, a.Provider, a.Model, a.PredictionId, a.Status, decimal.Round(a.Cost, 6), a.ReferenceIndex,
+            a.ErrorCategory is { } c ? new PortraitError(c, a.Error ?? "") : null))]);
+}
+
+public sealed record PortraitError(string Category, string Message);
+
+public sealed record AttemptView(int Attempt, string Provider, string Model, string? PredictionId, string Status, decimal Cost, int Reference,
+    PortraitError? Error);

@@ -1,0 +1,312 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Hangfire;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using PinGlass.Domain.Styles;
+using PinGlass.Generations;
+using PinGlass.Generations.Jobs;
+using PinGlass.Generations.Persistence;
+using PinGlass.Generations.Planning;
+using PinGlass.Generations.Progress;
+using PinGlass.Generations.Storage;
+using PinGlass.Photos.Intake;
+
+namespace PinGlass.Api.Apis;
+
+public static class GenerationsApi
+{
+    public static RouteGroupBuilder MapGenerationsApi(this IEndpointRouteBuilder app)
+    {
+        var generations = app.MapGroup("/v1/generations").WithTags("Generations");
+
+        generations.MapPost("/", CreateGeneration)
+            .WithName("CreateGeneration")
+            .WithSummary("Start a generation from 10–20 photos")
+            .WithDescription("""
+                multipart/form-data: the photos as files; `styles` (optional, comma-separated style ids, default all 23); `budget`
+                (optional, USD); `options` (optional JSON: steps, seed, outputFormat, idWeightScale); `batchSize` and `batchDelayMs`
+                (optional: the design's batch loop is 3 and 1000). Answers 202 with the generation's id, estimated cost and ETA, and
+                what became of each photo.
+                """)
+            .DisableAntiforgery()
+            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(UploadLimit))
+            .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity);
+
+        generations.MapGet("/{id:guid}", GetGeneration).WithName("GetGeneration").WithSummary("A generation: status, progress, portraits, cost");
+        generations.MapGet("/{id:guid}/events", FollowGeneration).WithName("FollowGeneration")
+            .WithSummary("Live progress as server-sent events (event `progress`, id = version), until the generation ends");
+        generations.MapGet("/{id:guid}/portraits/{index:int}", GetPortrait).WithName("GetPortrait").WithSummary("A stored portrait image");
+        generations.MapPost("/{id:guid}/cancel", CancelGeneration).WithName("CancelGeneration")
+            .WithSummary("Stop a generation: every prediction still running is cancelled on Replicate");
+        generations.MapPost("/{id:guid}/portraits/{index:int}/retry", RetryPortrait).WithName("RetryPortrait")
+            .WithSummary("Make one portrait of an ended generation again");
+        return generations;
+    }
+
+    /// <summary>20 photos at the intake limit, and room for the form around them.</summary>
+    private const long UploadLimit = 20L * 30_000_000 + 1_000_000;
+
+    public static async Task<Results<AcceptedAtRoute<GenerationCreated>, ValidationProblem, ProblemHttpResult>> CreateGeneration(
+        HttpRequest request, StyleCatalog catalog, GenerationPlanner planner, IOptions<PipelineOptions> options, CancellationToken cancellationToken)
+    {
+        if (!request.HasFormContentType)
+        {
+            return TypedResults.Problem(title: "Photos are sent as multipart/form-data", statusCode: StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        var form = await request.ReadFormAsync(cancellationToken);
+        var errors = new Dictionary<string, string[]>();
+        var styles = ReadStyles(form["styles"], catalog, errors);
+        var budget = ReadBudget(form["budget"], options.Value, errors);
+        var settings = ReadSettings(form["options"], errors);
+        var batchSize = ReadInt(form["batchSize"], "batchSize", 1, StyleCatalog.StyleCount, errors);
+        var batchDelay = ReadInt(form["batchDelayMs"], "batchDelayMs", 0, 60_000, errors);
+        if (form.Files.Count == 0)
+        {
+            errors["photos"] = ["Send 10–20 photos of yourself as files."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The request cannot be used as it is");
+        }
+
+        var photos = new List<UploadedPhoto>();
+        foreach (var file in form.Files)
+        {
+            using var buffer = new MemoryStream((int)Math.Min(file.Length, int.MaxValue));
+            await file.CopyToAsync(buffer, cancellationToken);
+            photos.Add(new UploadedPhoto(file.FileName, buffer.ToArray(), file.ContentType));
+        }
+
+        var order = new GenerationOrder(photos, styles, budget, settings!, batchSize,
+            batchDelay is { } ms ? TimeSpan.FromMilliseconds(ms) : null);
+        return await planner.PlanAsync(order, cancellationToken) switch
+        {
+            PlanOutcome.Started started => TypedResults.AcceptedAtRoute(
+                new GenerationCreated(started.Id, GenerationStatus.Queued, started.EstimatedCost, started.EstimatedDuration.TotalSeconds, started.Photos,
+                    started.Refused),
+                "GetGeneration", new { id = started.Id }),
+            PlanOutcome.NotEnoughPhotos refused => TypedResults.Problem(title: "Not enough usable photos", detail: refused.Detail,
+                statusCode: StatusCodes.Status422UnprocessableEntity,
+                extensions: new Dictionary<string, object?> { ["photos"] = refused.Photos, ["refused"] = refused.Refused }),
+            PlanOutcome.OverBudget over => TypedResults.Problem(title: "The estimate exceeds the budget",
+                detail: $"These portraits are estimated at ${over.EstimatedCost:0.000}; the budget is ${over.Budget:0.00}. Raise the budget or choose fewer styles.",
+                statusCode: StatusCodes.Status422UnprocessableEntity,
+                extensions: new Dictionary<string, object?> { ["estimatedCost"] = over.EstimatedCost, ["budget"] = over.Budget }),
+            var other => throw new InvalidOperationException($"Unexpected plan outcome {other}."),
+        };
+    }
+
+    public static async Task<Results<Ok<GenerationView>, ProblemHttpResult>> GetGeneration(Guid id, GenerationStore store,
+        IOptions<PipelineOptions> options, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(id, cancellationToken) is not { } generation)
+        {
+            return NotFound(id);
+        }
+
+        var portraits = await store.PortraitsAsync(id, cancellationToken);
+        var predictions = await store.PredictionsAsync(id, cancellationToken);
+        return TypedResults.Ok(GenerationView.From(generation, portraits, predictions,
+            GenerationProgress.From(generation, time.GetUtcNow(), options.Value.EstimatedPredictionTime)));
+    }
+
+    public static async Task<Results<ServerSentEventsResult<GenerationProgress>, ProblemHttpResult>> FollowGeneration(Guid id, GenerationStore store,
+        ProgressChannel channel, IOptions<PipelineOptions> options, TimeProvider time, CancellationToken cancellationToken)
+    {
+        // Subscribe before reading the current state, so no change falls between the two.
+        var subscription = await channel.SubscribeAsync(id);
+        if (await store.GetAsync(id, cancellationToken) is not { } generation)
+        {
+            await subscription.DisposeAsync();
+            return NotFound(id);
+        }
+
+        var first = GenerationProgress.From(generation, time.GetUtcNow(), options.Value.EstimatedPredictionTime);
+        return TypedResults.ServerSentEvents(Stream(first, subscription, cancellationToken));
+    }
+
+    /// <summary>The current state, then each change in version order, until the generation ends.</summary>
+    private static async IAsyncEnumerable<SseItem<GenerationProgress>> Stream(GenerationProgress first, ProgressSubscription subscription,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using (subscription)
+        {
+            yield return Item(first);
+            if (first.IsTerminal)
+            {
+                yield break;
+            }
+
+            var last = first.Version;
+            await foreach (var progress in subscription.ReadAllAsync(cancellationToken))
+            {
+                if (progress.Version <= last)
+                {
+                    continue;
+                }
+
+                last = progress.Version;
+                yield return Item(progress);
+                if (progress.IsTerminal)
+                {
+                    yield break;
+                }
+            }
+        }
+    }
+
+    private static SseItem<GenerationProgress> Item(GenerationProgress progress) =>
+        new(progress, "progress") { EventId = progress.Version.ToString(CultureInfo.InvariantCulture) };
+
+    public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetPortrait(Guid id, int index, GenerationStore store,
+        GenerationBlobs blobs, CancellationToken cancellationToken)
+    {
+        if (await store.PortraitAsync(id, index, cancellationToken) is not { } portrait)
+        {
+            return TypedResults.Problem(title: "No such portrait", detail: $"Generation {id} has no portrait {index}.", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        if (portrait is not { Status: PortraitStatus.Succeeded, BlobName: { } blobName }
+            || await blobs.OpenPortraitAsync(blobName, cancellationToken) is not { } blob)
+        {
+            return TypedResults.Problem(title: "The portrait is not ready", detail: $"Portrait {index} is {portrait.Status}.",
+                statusCode: StatusCodes.Status404NotFound);
+        }
+
+        return TypedResults.Stream(blob.Content, portrait.ContentType, $"{portrait.StyleId}{Path.GetExtension(blobName)}");
+    }
+
+    public static async Task<Results<Accepted, ProblemHttpResult>> CancelGeneration(Guid id, GenerationStore store, IBackgroundJobClient jobs,
+        CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(id, cancellationToken) is not { } generation)
+        {
+            return NotFound(id);
+        }
+
+        if (generation.IsTerminal)
+        {
+            return TypedResults.Problem(title: "The generation has ended", detail: $"It ended {generation.Status}.", statusCode: StatusCodes.Status409Conflict);
+        }
+
+        // A repeated cancel is answered the same way, but only the first queues the job.
+        if (await store.RequestCancelAsync(id, cancellationToken))
+        {
+            jobs.Enqueue<GenerationJobs>(j => j.CancelAsync(id, CancellationToken.None));
+        }
+
+        return TypedResults.Accepted($"/v1/generations/{id}");
+    }
+
+    public static async Task<Results<Accepted, ProblemHttpResult>> RetryPortrait(Guid id, int index, GenerationStore store, IBackgroundJobClient jobs,
+        CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(id, cancellationToken) is not { } generation || await store.PortraitAsync(id, index, cancellationToken) is null)
+        {
+            return NotFound(id);
+        }
+
+        if (!await store.ReopenPortraitAsync(id, index, cancellationToken))
+        {
+            return TypedResults.Problem(title: "The portrait cannot be retried now",
+                detail: generation.CancelRequestedAt is not null ? "The generation was cancelled."
+                    : "A portrait is retried once its generation has ended (and not while a retry is running).",
+                statusCode: StatusCodes.Status409Conflict);
+        }
+
+        jobs.Enqueue<GenerationJobs>(j => j.RetryPortraitAsync(id, index, CancellationToken.None));
+        return TypedResults.Accepted($"/v1/generations/{id}");
+    }
+
+    private static ProblemHttpResult NotFound(Guid id) =>
+        TypedResults.Problem(title: "No such generation", detail: $"There is no generation {id}.", statusCode: StatusCodes.Status404NotFound);
+
+    private static List<string> ReadStyles(Microsoft.Extensions.Primitives.StringValues values, StyleCatalog catalog, Dictionary<string, string[]> errors)
+    {
+        var ids = values.SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        if (ids.Count == 0)
+        {
+            return [.. catalog.All.Select(s => s.Id)];
+        }
+
+        var unknown = ids.Where(i => catalog.Find(i) is null).ToList();
+        if (unknown.Count > 0)
+        {
+            errors["styles"] = [$"Unknown style(s): {string.Join(", ", unknown)}. GET /v1/styles lists them."];
+        }
+
+        if (ids.Distinct().Count() != ids.Count)
+        {
+            errors["styles"] = [.. errors.GetValueOrDefault("styles") ?? [], "A style is named more than once."];
+        }
+
+        return ids;
+    }
+
+    private static decimal ReadBudget(Microsoft.Extensions.Primitives.StringValues value, PipelineOptions options, Dictionary<string, string[]> errors)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return options.BudgetPerGeneration;
+        }
+
+        if (!decimal.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var budget) || budget <= 0
+            || budget > options.MaxBudgetPerGeneration)
+        {
+            errors["budget"] = [$"budget must be an amount in USD above 0 and at most {options.MaxBudgetPerGeneration}, not '{value}'."];
+        }
+
+        return budget;
+    }
+
+    private static GenerationSettings? ReadSettings(Microsoft.Extensions.Primitives.StringValues value, Dictionary<string, string[]> errors)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return new GenerationSettings();
+        }
+
+        try
+        {
+            var settings = JsonSerializer.Deserialize<GenerationSettings>(value.ToString(), GenerationSettings.Json) ?? new GenerationSettings();
+            var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+            if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(settings, new(settings), results, validateAllProperties: true))
+            {
+                errors["options"] = [.. results.Select(r => r.ErrorMessage ?? "invalid")];
+            }
+
+            return settings;
+        }
+        catch (JsonException e)
+        {
+            errors["options"] = [$"options must be a JSON object with steps, seed, outputFormat and idWeightScale: {e.Message}"];
+            return null;
+        }
+    }
+
+    private static int? ReadInt(Microsoft.Extensions.Primitives.StringValues value, string name, int min, int max, Dictionary<string, string[]> errors)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed >= min && parsed <= max)
+        {
+            return parsed;
+        }
+
+        errors[name] = [$"{name} must be a whole number from {min} to {max}, not '{value}'."];
+        return null;
+    }
+}
+
+/// <summary>The answer to a new generation.</summary>
+public sealed record GenerationCreated(Guid Id, string Status, decimal EstimatedCost, [property: Description("Seconds")] double EstimatedTimeRemaining,
+    IReadOnlyList<PinGlass.Photos.Selection.PhotoAssessment> Photos, IReadOnlyList<IntakeError> Refused);

@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Options;
+
+namespace PinGlass.Generations.Completion;
+
+/// <summary>A fetched output image and its media type.</summary>
+public sealed record FetchedOutput(BinaryData Content, string ContentType, string Extension);
+
+/// <summary>Why an output could not be copied: the portrait then fails over to the next provider.</summary>
+public sealed class OutputFetchException(string message) : Exception(message);
+
+/// <summary>
+/// Copies a prediction's output out of Replicate, which deletes it after an hour. Only allow-listed hosts are fetched (an output URL
+/// comes from outside), redirects are not followed, and the size is capped; the content must be an image PinGlass can serve.
+/// </summary>
+public sealed class OutputFetcher(HttpClient http, IOptions<PipelineOptions> options)
+{
+    public const string HttpClientName = "replicate-outputs";
+
+    public async Task<FetchedOutput> FetchAsync(string url, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !settings.AllowsOutputHost(uri))
+        {
+            throw new OutputFetchException($"The output URL's host is not allowed (Pipeline:OutputHosts): {(uri?.Host ?? "not a URL")}.");
+        }
+
+        using var response = await http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new OutputFetchException($"Fetching the output answered {(int)response.StatusCode}.");
+        }
+
+        if (response.Content.Headers.ContentLength > settings.MaxOutputBytes)
+        {
+            throw new OutputFetchException($"The output is {response.Content.Headers.ContentLength} bytes; at most {settings.MaxOutputBytes} are copied.");
+        }
+
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > settings.MaxOutputBytes)
+            {
+                throw new OutputFetchException($"The output is larger than {settings.MaxOutputBytes} bytes.");
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        var (contentType, extension) = Sniff(buffer.GetBuffer().AsSpan(0, (int)buffer.Length))
+            ?? throw new OutputFetchException($"The output is not a PNG, JPEG or WebP image ({response.Content.Headers.ContentType}).");
+        return new FetchedOutput(new BinaryData(buffer.ToArray()), contentType, extension);
+    }
+
+    /// <summary>The image type from the content's signature, never from a header.</summary>
+    internal static (string ContentType, string Extension)? Sniff(ReadOnlySpan<byte> content) => content switch
+    {
+        [0x89, 0x50, 0x4E, 0x47, ..] => ("image/png", "png"),
+        [0xFF, 0xD8, 0xFF, ..] => ("image/jpeg", "jpg"),
+        [0x52, 0x49, 0x46, 0x46, _, _, _, _, 0x57, 0x45, 0x42, 0x50, ..] => ("image/webp", "webp"),
+        _ => null,
+    };
+}

@@ -1,0 +1,89 @@
+using Hangfire;
+using PinGlass.Domain.Jobs;
+using PinGlass.Generations.Persistence;
+using PinGlass.Generations.Pipeline;
+using PinGlass.Replicate.Client;
+using PinGlass.Replicate.Errors;
+
+namespace PinGlass.Generations.Jobs;
+
+/// <summary>
+/// A generation's Hangfire jobs: plan → one job per batch, each a continuation of the one before → finalize. Hangfire runs a job at
+/// least once; each of these is safe to run again (see <see cref="PortraitAttempts"/>). Retries are few and quick: a job that keeps
+/// failing leaves its work to the reconciliation job and the deadline sweeper rather than to Hangfire's ten retries over hours.
+/// </summary>
+[AutomaticRetry(Attempts = 5, DelaysInSeconds = [1, 5, 15, 30, 60])]
+public sealed class GenerationJobs(GenerationStore store, GenerationRunner runner, PortraitAttempts attempts, ReplicateClient replicate,
+    IBackgroundJobClient jobs, TimeProvider time)
+{
+    /// <summary>Starts a generation: queues its batches as a chain of continuations, ending in the finalizer.</summary>
+    [Queue(JobQueues.Generations)]
+    public async Task PlanAsync(Guid id, CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(id, cancellationToken) is not { } generation || !await store.MarkPlannedAsync(id, cancellationToken))
+        {
+            return;
+        }
+
+        var previous = jobs.Enqueue<GenerationJobs>(j => j.RunBatchAsync(id, 0, CancellationToken.None));
+        for (var batch = 1; batch < generation.Batches; batch++)
+        {
+            var next = batch;
+            previous = jobs.ContinueJobWith<GenerationJobs>(previous, j => j.RunBatchAsync(id, next, CancellationToken.None),
+                options: JobContinuationOptions.OnAnyFinishedState);
+        }
+
+        jobs.ContinueJobWith<GenerationJobs>(previous, j => j.FinalizeAsync(id, CancellationToken.None), options: JobContinuationOptions.OnAnyFinishedState);
+    }
+
+    /// <summary>Submits one batch's portraits and stays with them until each has ended; then waits the delay between batches.</summary>
+    [Queue(JobQueues.Generations)]
+    public async Task RunBatchAsync(Guid id, int batch, CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(id, cancellationToken) is not { IsTerminal: false, CancelRequestedAt: null } generation)
+        {
+            return;
+        }
+
+        await store.SetCurrentBatchAsync(id, batch, cancellationToken);
+        await runner.WatchAsync(id, p => p.Batch == batch, cancellationToken);
+        if (batch < generation.Batches - 1 && generation.BatchDelayMs > 0)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(generation.BatchDelayMs), time, cancellationToken);
+        }
+    }
+
+    [Queue(JobQueues.Completions)]
+    public Task FinalizeAsync(Guid id, CancellationToken cancellationToken) => runner.FinalizeAsync(id, cancellationToken);
+
+    /// <summary>Stops a generation on request: every prediction still running is cancelled on Replicate.</summary>
+    [Queue(JobQueues.Completions)]
+    public Task CancelAsync(Guid id, CancellationToken cancellationToken) => runner.FinalizeAsync(id, cancellationToken);
+
+    /// <summary>Makes one portrait of an ended generation again (a retry on request), then ends the generation again.</summary>
+    [Queue(JobQueues.Generations)]
+    public async Task RetryPortraitAsync(Guid id, int index, CancellationToken cancellationToken)
+    {
+        await attempts.EnsureSubmittedAsync(id, index, cancellationToken);
+        await runner.FinalizeAsync(id, cancellationToken);
+    }
+
+    /// <summary>Takes in a prediction a webhook announced. The webhook only says which: its state is read from Replicate.</summary>
+    [Queue(JobQueues.Completions)]
+    [AutomaticRetry(Attempts = 8, DelaysInSeconds = [1, 2, 5, 10, 20, 30, 60, 120])]
+    public async Task CompleteAsync(string predictionId, CancellationToken cancellationToken)
+    {
+        Prediction prediction;
+        try
+        {
+            prediction = await replicate.GetPredictionAsync(predictionId, cancellationToken);
+        }
+        catch (ReplicateException e) when (e.Category == ErrorCategory.NotFound)
+        {
+            // Not this account's prediction: nothing to take in.
+            return;
+        }
+
+        await attempts.ApplyAsync(prediction, cancellationToken);
+    }
+}

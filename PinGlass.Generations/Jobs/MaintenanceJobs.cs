@@ -1,0 +1,54 @@
+using Hangfire;
+using PinGlass.Domain.Jobs;
+using PinGlass.Generations.Persistence;
+using PinGlass.Generations.Pipeline;
+using PinGlass.Replicate.Health;
+
+namespace PinGlass.Generations.Jobs;
+
+/// <summary>The recurring jobs that keep the pipeline honest whatever happened to webhooks, workers and batch jobs.</summary>
+[AutomaticRetry(Attempts = 0)]
+[DisableConcurrentExecution(60)]
+public sealed class MaintenanceJobs(GenerationStore store, GenerationRunner runner, ProviderHealthProbe probe, TimeProvider time)
+{
+    public const string ReconcileId = "reconcile-predictions";
+    public const string SweepId = "sweep-deadlines";
+    public const string ProbeId = "probe-providers";
+
+    /// <summary>
+    /// Asks Replicate about every prediction whose webhook is overdue (a lost webhook), and submits attempts whose create never went out
+    /// — for generations whose batch job is gone, too.
+    /// </summary>
+    [Queue(JobQueues.Maintenance)]
+    public async Task ReconcileAsync(CancellationToken cancellationToken)
+    {
+        foreach (var id in await store.UnfinishedAsync(cancellationToken))
+        {
+            var portraits = await store.PortraitsAsync(id, cancellationToken);
+            await runner.PassAsync([.. portraits.Where(p => p.Status == PortraitStatus.Running)], cancellationToken);
+        }
+    }
+
+    /// <summary>Finalizes every generation past its deadline, or whose portraits have all ended but which nobody finalized.</summary>
+    [Queue(JobQueues.Maintenance)]
+    public async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        foreach (var id in await store.UnfinishedAsync(cancellationToken))
+        {
+            if (await store.GetAsync(id, cancellationToken) is not { } generation)
+            {
+                continue;
+            }
+
+            var ended = generation.Completed == generation.Total;
+            if (ended || time.GetUtcNow() > generation.Deadline)
+            {
+                await runner.FinalizeAsync(id, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>A cheap GET on each provider's model; a failing provider is skipped until it answers again.</summary>
+    [Queue(JobQueues.Maintenance)]
+    public Task ProbeProvidersAsync(CancellationToken cancellationToken) => probe.ProbeAllAsync(cancellationToken);
+}

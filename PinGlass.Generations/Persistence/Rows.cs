@@ -1,0 +1,120 @@
+namespace PinGlass.Generations.Persistence;
+
+public static class GenerationStatus
+{
+    public const string Queued = "queued";
+    public const string Running = "running";
+    public const string Completed = "completed";
+    public const string CompletedWithFailures = "completed_with_failures";
+    public const string Failed = "failed";
+    public const string Cancelled = "cancelled";
+
+    public static bool IsTerminal(string status) => status is Completed or CompletedWithFailures or Failed or Cancelled;
+}
+
+public static class PortraitStatus
+{
+    public const string Pending = "pending";
+    public const string Running = "running";
+    public const string Succeeded = "succeeded";
+    public const string Failed = "failed";
+    public const string Cancelled = "cancelled";
+
+    public static bool IsTerminal(string status) => status is Succeeded or Failed or Cancelled;
+}
+
+/// <summary>Prediction rows' statuses: Replicate's, plus <c>creating</c> (the create is being sent) and <c>not_created</c>.</summary>
+public static class PredictionRowStatus
+{
+    public const string Creating = "creating";
+    public const string NotCreated = "not_created";
+
+    public static bool IsOpen(string status) => status is Creating or "starting" or "processing";
+}
+
+public sealed record GenerationRow(
+    Guid Id,
+    string Status,
+    int Total,
+    int Completed,
+    int Successful,
+    int Failed,
+    decimal Budget,
+    decimal EstimatedCost,
+    decimal Spent,
+    bool FallbackUsed,
+    int BatchSize,
+    int BatchDelayMs,
+    int CurrentBatch,
+    string OptionsJson,
+    string PhotosJson,
+    string ReferencesJson,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset Deadline,
+    DateTimeOffset? CompletedAt,
+    DateTimeOffset? CancelRequestedAt,
+    long Version,
+    string? Error)
+{
+    public bool IsTerminal => GenerationStatus.IsTerminal(Status);
+
+    public int Batches => (Total + BatchSize - 1) / BatchSize;
+}
+
+public sealed record PortraitRow(
+    Guid GenerationId,
+    int Index,
+    string StyleId,
+    int Batch,
+    string Status,
+    int Attempt,
+    int ChainStart,
+    string? Provider,
+    string? Model,
+    decimal Cost,
+    long? LatencyMs,
+    int Retries,
+    string? ErrorCategory,
+    string? Error,
+    string? BlobName,
+    string? ContentType,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? CompletedAt)
+{
+    public bool IsTerminal => PortraitStatus.IsTerminal(Status);
+}
+
+public sealed record PredictionRow(
+    Guid GenerationId,
+    int PortraitIndex,
+    int Attempt,
+    string Marker,
+    string Provider,
+    string Model,
+    int ReferenceIndex,
+    string? PredictionId,
+    string Status,
+    decimal Cost,
+    string? ErrorCategory,
+    string? Error,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? SubmittedAt,
+    DateTimeOffset? LastCheckedAt)
+{
+    public bool IsOpen => PredictionRowStatus.IsOpen(Status);
+}
+
+/// <summary>A generation to store: its settings, what intake decided about the photos, and one portrait per style.</summary>
+public sealed record NewGeneration(
+    Guid Id,
+    IReadOnlyList<string> Styles,
+    decimal Budget,
+    decimal EstimatedCost,
+    int BatchSize,
+    int BatchDelayMs,
+    string OptionsJson,
+    string PhotosJson,
+    string ReferencesJson,
+    float[] Centroid,
+    DateTimeOffset Deadline);

@@ -1,0 +1,140 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PinGlass.Generations.Persistence;
+using PinGlass.Replicate;
+
+namespace PinGlass.Generations.Pipeline;
+
+/// <summary>
+/// Drives portraits to an end and ends generations: submits what has not been submitted, asks Replicate about predictions whose
+/// webhook is overdue (or polls them when PinGlass has no webhook URL), and finalizes. Used by the batch jobs, the finalizer and
+/// the reconciliation job alike.
+/// </summary>
+public sealed partial class GenerationRunner(GenerationStore store, PortraitAttempts attempts, IOptions<PipelineOptions> options,
+    IOptions<ReplicateOptions> replicateOptions, GenerationMetrics metrics, TimeProvider time, ILogger<GenerationRunner> logger)
+{
+    /// <summary>Creates sent at once by one job; the shared rate limit still governs how fast they leave.</summary>
+    private const int SubmitConcurrency = 8;
+
+    /// <summary>
+    /// Works on the portraits <paramref name="inScope"/> selects until each has ended, or the generation ended, was cancelled or passed
+    /// its deadline.
+    /// </summary>
+    public async Task WatchAsync(Guid id, Func<PortraitRow, bool> inScope, CancellationToken cancellationToken)
+    {
+        while (await store.GetAsync(id, cancellationToken) is { IsTerminal: false, CancelRequestedAt: null } generation
+               && time.GetUtcNow() <= generation.Deadline)
+        {
+            var portraits = (await store.PortraitsAsync(id, cancellationToken)).Where(inScope).ToList();
+            if (portraits.All(p => p.IsTerminal))
+            {
+                return;
+            }
+
+            await PassAsync(portraits, cancellationToken);
+            await Task.Delay(options.Value.WatchInterval, time, cancellationToken);
+        }
+    }
+
+    /// <summary>One look at each unfinished portrait: submit it if it has no prediction, ask about its prediction if news is overdue.</summary>
+    public async Task PassAsync(IReadOnlyList<PortraitRow> portraits, CancellationToken cancellationToken)
+    {
+        var open = portraits.Where(p => !p.IsTerminal).ToList();
+        if (open.Count == 0)
+        {
+            return;
+        }
+
+        var predictions = await store.PredictionsAsync(open[0].GenerationId, cancellationToken);
+        var now = time.GetUtcNow();
+        await Parallel.ForEachAsync(open, new ParallelOptions { MaxDegreeOfParallelism = SubmitConcurrency, CancellationToken = cancellationToken },
+            async (portrait, token) =>
+            {
+                var current = predictions.FirstOrDefault(p => p.PortraitIndex == portrait.Index && p.Attempt == portrait.Attempt);
+                if (portrait.Status == PortraitStatus.Pending || current is null || current is { PredictionId: null, Status: PredictionRowStatus.Creating })
+                {
+                    await attempts.EnsureSubmittedAsync(portrait.GenerationId, portrait.Index, token);
+                }
+                else if (current is { IsOpen: true, PredictionId: not null } && IsDue(current, now))
+                {
+                    await attempts.RefreshAsync(current, token);
+                }
+            });
+    }
+
+    /// <summary>
+    /// With a webhook URL a prediction is asked about once its webhook is overdue; without one it is polled, often at first and then
+    /// less often (a quarter of its age, between the watch interval and the webhook grace).
+    /// </summary>
+    private bool IsDue(PredictionRow prediction, DateTimeOffset now)
+    {
+        var settings = options.Value;
+        var lastNews = prediction.LastCheckedAt ?? prediction.SubmittedAt ?? prediction.CreatedAt;
+        if (replicateOptions.Value.WebhookUrl is not null)
+        {
+            return now - lastNews >= settings.WebhookGrace;
+        }
+
+        var age = now - (prediction.SubmittedAt ?? prediction.CreatedAt);
+        var interval = TimeSpan.FromTicks(Math.Clamp(age.Ticks / 4, settings.WatchInterval.Ticks, settings.WebhookGrace.Ticks));
+        return now - lastNews >= interval;
+    }
+
+    /// <summary>
+    /// Ends the generation: waits for portraits still running while time remains, then stops what is left (cancelled on Replicate so
+    /// billing stops), and records the outcome once.
+    /// </summary>
+    public async Task FinalizeAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await WatchAsync(id, _ => true, cancellationToken);
+        if (await store.GetAsync(id, cancellationToken) is not { } generation)
+        {
+            return;
+        }
+
+        if (generation.IsTerminal)
+        {
+            await store.RefreshCostsAsync(id, cancellationToken);
+            return;
+        }
+
+        var cancelled = generation.CancelRequestedAt is not null;
+        await StopAsync(generation, cancelled, cancellationToken);
+        generation = (await store.GetAsync(id, cancellationToken))!;
+        var status = cancelled ? GenerationStatus.Cancelled
+            : generation.Successful == generation.Total ? GenerationStatus.Completed
+            : generation.Successful == 0 ? GenerationStatus.Failed
+            : GenerationStatus.CompletedWithFailures;
+        var error = status switch
+        {
+            GenerationStatus.Failed => "No portrait could be made; each portrait says why.",
+            GenerationStatus.Cancelled => "Cancelled on request.",
+            _ => null,
+        };
+        if (await store.FinishAsync(id, status, error, cancellationToken))
+        {
+            LogFinished(logger, id, status, generation.Successful, generation.Total, generation.Spent);
+            metrics.GenerationEnded(status);
+        }
+    }
+
+    /// <summary>Portraits not ended fail (deadline) or are cancelled, and their predictions are cancelled on Replicate.</summary>
+    private async Task StopAsync(GenerationRow generation, bool cancelled, CancellationToken cancellationToken)
+    {
+        var (status, category, message) = cancelled
+            ? (PortraitStatus.Cancelled, "cancelled", "The generation was cancelled.")
+            : (PortraitStatus.Failed, "deadline", "The generation's deadline passed before this portrait was made.");
+        foreach (var portrait in (await store.PortraitsAsync(generation.Id, cancellationToken)).Where(p => !p.IsTerminal))
+        {
+            await store.FailPortraitAsync(generation.Id, portrait.Index, null, status, category, message, cancellationToken);
+        }
+
+        foreach (var prediction in (await store.PredictionsAsync(generation.Id, cancellationToken)).Where(p => p is { IsOpen: true, PredictionId: not null }))
+        {
+            await attempts.CancelQuietlyAsync(prediction.PredictionId!, cancellationToken);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Generation {GenerationId} ended {Status}: {Successful} of {Total} portraits, ${Spent}")]
+    private static partial void LogFinished(ILogger logger, Guid generationId, string status, int successful, int total, decimal spent);
+}

@@ -1,0 +1,328 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PinGlass.Domain.Styles;
+using PinGlass.Generations.Completion;
+using PinGlass.Generations.Persistence;
+using PinGlass.Generations.Planning;
+using PinGlass.Generations.Storage;
+using PinGlass.Generations.Submission;
+using PinGlass.Replicate;
+using PinGlass.Replicate.Client;
+using PinGlass.Replicate.Errors;
+using PinGlass.Replicate.Fallback;
+using PinGlass.Replicate.Health;
+using PinGlass.Replicate.Providers;
+using PinGlass.Replicate.Resilience;
+
+namespace PinGlass.Generations.Pipeline;
+
+/// <summary>
+/// The life of a portrait's attempts: submit the current attempt's prediction (once, whoever asks and however often), take in its
+/// end (from a webhook, a poll or the create's own answer), copy a delivered output into blob storage, and hand a failed portrait
+/// to the next provider. Every step reads the state it acts on and changes it with a guarded update, so repeats are harmless.
+/// </summary>
+public sealed partial class PortraitAttempts(
+    GenerationStore store,
+    GenerationBlobs blobs,
+    StyleCatalog styles,
+    FallbackChain chain,
+    IEnumerable<PortraitProvider> providers,
+    ModelCircuitBreakers breakers,
+    ProviderHealth health,
+    SafeCreate safeCreate,
+    ReplicateClient replicate,
+    CreateRateLimiter createLimit,
+    OutputFetcher outputs,
+    IOptions<ReplicateOptions> replicateOptions,
+    IOptions<PipelineOptions> options,
+    GenerationMetrics metrics,
+    TimeProvider time,
+    ILogger<PortraitAttempts> logger)
+{
+    /// <summary>How long a worker holds the right to send one create: its retries and the look for what an ambiguous one made.</summary>
+    private static readonly TimeSpan CreateLease = TimeSpan.FromMinutes(5);
+
+    private readonly Dictionary<string, PortraitProvider> byName = providers.ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Makes sure the portrait's current attempt has its prediction: claims a pending portrait, picks the provider, sends the create.</summary>
+    public async Task EnsureSubmittedAsync(Guid generationId, int index, CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(generationId, cancellationToken) is not { IsTerminal: false, CancelRequestedAt: null } generation
+            || time.GetUtcNow() > generation.Deadline
+            || await store.ClaimAsync(generationId, index, cancellationToken) is not { Status: PortraitStatus.Running } portrait)
+        {
+            return;
+        }
+
+        var attempts = await store.PredictionsAsync(generationId, index, cancellationToken);
+        var current = attempts.FirstOrDefault(a => a.Attempt == portrait.Attempt);
+        var inserted = false;
+        if (current is null)
+        {
+            if (NextProvider(attempts.Where(a => a.Attempt >= portrait.ChainStart)) is not { } provider)
+            {
+                var last = attempts.LastOrDefault();
+                await EndFailedAsync(generation, portrait.Index, portrait.Attempt, last?.ErrorCategory ?? "providers_unavailable",
+                    last?.Error ?? "Every provider has been tried, or is unavailable (circuit open or health probe failing).", cancellationToken);
+                return;
+            }
+
+            if (BudgetRefusal(generation, provider) is { } refusal)
+            {
+                await EndFailedAsync(generation, portrait.Index, portrait.Attempt, "budget_exhausted", refusal, cancellationToken);
+                return;
+            }
+
+            var reference = ReferenceFor(generation, portrait);
+            (current, inserted) = await store.BeginPredictionAsync(generationId, index, portrait.Attempt, provider.Name, provider.Model.FullName,
+                reference, cancellationToken);
+        }
+
+        if (current.PredictionId is null && current.Status == PredictionRowStatus.Creating
+            && await store.ClaimCreateAsync(current.Marker, CreateLease, cancellationToken))
+        {
+            await CreateAsync(generation, portrait, current, resumed: !inserted, cancellationToken);
+        }
+    }
+
+    /// <summary>Asks Replicate how a prediction stands and takes in its end (a lost webhook, or polling without one).</summary>
+    public async Task RefreshAsync(PredictionRow row, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var prediction = await replicate.GetPredictionAsync(row.PredictionId!, cancellationToken);
+            if (prediction.IsTerminal)
+            {
+                metrics.Reconciled(prediction.Status);
+            }
+
+            await ApplyAsync(prediction, cancellationToken);
+        }
+        catch (ReplicateException e)
+        {
+            LogRefreshFailed(logger, row.PredictionId!, e.Category, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Takes in what Replicate says of a prediction. Unknown predictions are ignored; one that has already ended is not taken in again.
+    /// </summary>
+    public async Task ApplyAsync(Prediction prediction, CancellationToken cancellationToken)
+    {
+        var row = await store.PredictionByIdAsync(prediction.Id, cancellationToken)
+                  ?? (SafeCreate.MarkerOf(prediction) is { } marker ? await store.AttachByMarkerAsync(marker, prediction.Id, cancellationToken) : null);
+        if (row is null)
+        {
+            LogUnknownPrediction(logger, prediction.Id);
+            return;
+        }
+
+        if (!row.IsOpen)
+        {
+            return;
+        }
+
+        if (!prediction.IsTerminal)
+        {
+            await store.RecordCheckedAsync(row.Marker, prediction.Status, cancellationToken);
+            return;
+        }
+
+        var provider = byName[row.Provider];
+        var cost = provider.CostOf(prediction);
+        var portrait = await store.PortraitAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
+        var current = portrait is { Status: PortraitStatus.Running } && portrait.Attempt == row.Attempt;
+        var (category, error) = Failure(prediction);
+        string? blobName = null;
+        FetchedOutput? output = null;
+        if (category is null && current)
+        {
+            try
+            {
+                output = await outputs.FetchAsync(prediction.OutputUrls[0], cancellationToken);
+                blobName = GenerationBlobs.PortraitName(row.GenerationId, row.PortraitIndex, row.Attempt, output.Extension);
+                await blobs.SavePortraitAsync(blobName, output.Content, output.ContentType, cancellationToken);
+            }
+            catch (OutputFetchException e)
+            {
+                (category, error) = (ErrorCategory.ModelError, $"The output could not be copied: {e.Message}");
+            }
+        }
+
+        if (!await store.SettlePredictionAsync(row, prediction.Status, prediction.Metrics?.PredictTime, cost, category is null ? null : Reason(category.Value),
+                error, prediction.OutputUrls.FirstOrDefault(), cancellationToken))
+        {
+            return;
+        }
+
+        var latency = (long)((prediction.CompletedAt ?? time.GetUtcNow()) - (portrait?.StartedAt ?? row.CreatedAt)).TotalMilliseconds;
+        await breakers.RecordAsync(provider.Model.FullName, new ProviderAttempt(provider.Name, provider.Model.ToString(),
+            category is null ? AttemptOutcome.Succeeded : AttemptOutcome.Failed, latency, 0, prediction.Id, null, cost,
+            category is null ? null : new GenerationError(category.Value, error!)));
+        if (!current)
+        {
+            return;
+        }
+
+        if (category is null && blobName is not null && output is not null)
+        {
+            // Retries: the attempts of this chain before the one that delivered.
+            if (await store.SucceedPortraitAsync(row.GenerationId, row.PortraitIndex, row.Attempt, provider.Name, provider.Model.FullName, blobName,
+                    output.ContentType, latency, row.Attempt - portrait!.ChainStart, row.Attempt > portrait.ChainStart, cancellationToken))
+            {
+                metrics.PortraitEnded(PortraitStatus.Succeeded, provider.Name);
+            }
+
+            return;
+        }
+
+        await FailAttemptAsync(row, category!.Value, error!, cancellationToken);
+    }
+
+    /// <summary>The current attempt failed: the next provider takes over if the error allows it, there is one, and time and budget remain.</summary>
+    private async Task FailAttemptAsync(PredictionRow row, ErrorCategory category, string error, CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(row.GenerationId, cancellationToken) is not { IsTerminal: false, CancelRequestedAt: null } generation
+            || await store.PortraitAsync(row.GenerationId, row.PortraitIndex, cancellationToken) is not { Status: PortraitStatus.Running } portrait
+            || portrait.Attempt != row.Attempt)
+        {
+            return;
+        }
+
+        if (ErrorPolicy.DispositionOf(category) != ErrorDisposition.Final && time.GetUtcNow() < generation.Deadline)
+        {
+            var attempts = await store.PredictionsAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
+            if (NextProvider(attempts.Where(a => a.Attempt >= portrait.ChainStart)) is { } next && BudgetRefusal(generation, next) is null
+                && await store.AdvanceAttemptAsync(row.GenerationId, row.PortraitIndex, row.Attempt, cancellationToken))
+            {
+                LogFellBack(logger, row.GenerationId, row.PortraitIndex, row.Provider, next.Name, category, error);
+                metrics.FellBack(row.Provider, next.Name);
+                await EnsureSubmittedAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
+                return;
+            }
+        }
+
+        await EndFailedAsync(generation, row.PortraitIndex, row.Attempt, Reason(category), error, cancellationToken);
+    }
+
+    private async Task EndFailedAsync(GenerationRow generation, int index, int attempt, string category, string error, CancellationToken cancellationToken)
+    {
+        if (await store.FailPortraitAsync(generation.Id, index, attempt, PortraitStatus.Failed, category, error, cancellationToken))
+        {
+            LogPortraitFailed(logger, generation.Id, index, category, error);
+            metrics.PortraitEnded(PortraitStatus.Failed, null);
+        }
+    }
+
+    private async Task CreateAsync(GenerationRow generation, PortraitRow portrait, PredictionRow row, bool resumed, CancellationToken cancellationToken)
+    {
+        var provider = byName[row.Provider];
+        var request = await RequestAsync(generation, portrait, row.ReferenceIndex, cancellationToken);
+        var input = provider.Map(request).Input;
+        var settings = replicateOptions.Value;
+        var webhook = settings.WebhookUrl;
+        var create = new CreatePredictionOptions(null, settings.CancelAfter ?? settings.GenerationTimeout, webhook, webhook is null ? null : ["completed"]);
+        await createLimit.WaitAsync(cancellationToken);
+        var tally = RetryTally.Begin();
+        Prediction prediction;
+        try
+        {
+            prediction = await safeCreate.CreateAsync(provider.Model, input, create, cancellationToken, new CreateKey(row.Marker, row.CreatedAt, resumed));
+        }
+        catch (ReplicateException e)
+        {
+            if (await store.RecordNotCreatedAsync(row.Marker, Reason(e.Category), e.Message, tally.Retries, cancellationToken))
+            {
+                await breakers.RecordAsync(provider.Model.FullName, new ProviderAttempt(provider.Name, provider.Model.ToString(), AttemptOutcome.Failed, 0,
+                    tally.Retries, null, null, 0, new GenerationError(e.Category, e.Message)));
+                await FailAttemptAsync(row, e.Category, e.Message, cancellationToken);
+            }
+
+            return;
+        }
+
+        await store.RecordCreatedAsync(row.Marker, prediction.Id, prediction.Status, tally.Retries, cancellationToken);
+        LogSubmitted(logger, generation.Id, portrait.Index, row.Attempt, provider.Name, prediction.Id);
+        if (prediction.IsTerminal)
+        {
+            await ApplyAsync(prediction, cancellationToken);
+        }
+        else if (await store.GetAsync(generation.Id, cancellationToken) is { } now && (now.IsTerminal || now.CancelRequestedAt is not null))
+        {
+            // Cancelled or ended while the create was on its way: stop it so it does not run (and bill) for nothing.
+            await CancelQuietlyAsync(prediction.Id, cancellationToken);
+        }
+    }
+
+    /// <summary>Cancels a prediction on Replicate (billing stops) and takes in the answer; a failure is logged, Cancel-After still ends it.</summary>
+    public async Task CancelQuietlyAsync(string predictionId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ApplyAsync(await replicate.CancelPredictionAsync(predictionId, cancellationToken), cancellationToken);
+        }
+        catch (ReplicateException e)
+        {
+            LogRefreshFailed(logger, predictionId, e.Category, e.Message);
+        }
+    }
+
+    /// <summary>The first provider of the chain not yet tried in this chain whose circuit is closed and whose health probe passes.</summary>
+    private PortraitProvider? NextProvider(IEnumerable<PredictionRow> tried)
+    {
+        var used = tried.Select(t => t.Provider).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return chain.ChainFor(1).FirstOrDefault(p => !used.Contains(p.Name) && !breakers.IsOpen(p.Model.FullName) && health.IsHealthy(p.Name));
+    }
+
+    /// <summary>Why the next prediction must not start: what is spent plus its estimate would exceed the generation's budget.</summary>
+    private string? BudgetRefusal(GenerationRow generation, PortraitProvider provider)
+    {
+        var estimate = options.Value.EstimatedUsdPerImage.GetValueOrDefault(provider.Name);
+        return generation.Spent + estimate <= generation.Budget ? null
+            : $"The budget of ${generation.Budget:0.00} is spent (${generation.Spent:0.0000}); {provider.Name} would need about ${estimate:0.000} more.";
+    }
+
+    /// <summary>References rotate: each portrait walks through them, and each batch starts one further on.</summary>
+    private static int ReferenceFor(GenerationRow generation, PortraitRow portrait)
+    {
+        var count = JsonSerializer.Deserialize<JsonElement>(generation.ReferencesJson).GetArrayLength();
+        return (portrait.Batch + portrait.Index) % Math.Max(1, count);
+    }
+
+    private async Task<GenerationRequest> RequestAsync(GenerationRow generation, PortraitRow portrait, int reference, CancellationToken cancellationToken)
+    {
+        var style = styles.Find(portrait.StyleId) ?? throw new InvalidOperationException($"Style {portrait.StyleId} is not in the catalog.");
+        var overrides = JsonSerializer.Deserialize<GenerationSettings>(generation.OptionsJson, GenerationSettings.Json) ?? new();
+        var face = await blobs.ReferenceDataUrlAsync(generation.Id, reference, cancellationToken);
+        return new GenerationRequest(style.Prompt, [face], overrides.For(style), portrait.Index, style.NegativePrompt);
+    }
+
+    /// <summary>The error category and message of a prediction that ended without a usable output; nulls when it delivered.</summary>
+    private static (ErrorCategory? Category, string? Error) Failure(Prediction prediction) => prediction.Status switch
+    {
+        PredictionStatus.Succeeded when prediction.OutputUrls.Count > 0 => (null, null),
+        PredictionStatus.Succeeded => (ErrorCategory.ModelError, "The prediction succeeded without an output."),
+        PredictionStatus.Failed => (ErrorPolicy.FromPredictionError(prediction.Error), prediction.Error ?? "The prediction failed."),
+        PredictionStatus.Aborted => (ErrorCategory.Timeout, "The prediction never started before its deadline."),
+        _ => (ErrorCategory.ModelError, $"The prediction ended {prediction.Status}."),
+    };
+
+    /// <summary>An error category as the API and the database name it: snake_case.</summary>
+    public static string Reason(ErrorCategory category) => JsonNamingPolicy.SnakeCaseLower.ConvertName(category.ToString());
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Generation {GenerationId} portrait {Index} attempt {Attempt}: {Provider} prediction {PredictionId}")]
+    private static partial void LogSubmitted(ILogger logger, Guid generationId, int index, int attempt, string provider, string predictionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index}: {From} failed ({Category}: {Error}); {To} takes over")]
+    private static partial void LogFellBack(ILogger logger, Guid generationId, int index, string from, string to, ErrorCategory category, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index} failed: {Category}: {Error}")]
+    private static partial void LogPortraitFailed(ILogger logger, Guid generationId, int index, string category, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Prediction {PredictionId} is not one of PinGlass's attempts; ignored")]
+    private static partial void LogUnknownPrediction(ILogger logger, string predictionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not reach prediction {PredictionId} ({Category}): {Reason}")]
+    private static partial void LogRefreshFailed(ILogger logger, string predictionId, ErrorCategory category, string reason);
+}

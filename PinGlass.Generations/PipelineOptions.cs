@@ -1,0 +1,137 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+
+namespace PinGlass.Generations;
+
+/// <summary>
+/// How generations run. Section <c>Pipeline</c>, plus the design's <c>REPLICATE_BUDGET_PER_GENERATION</c>, which wins over
+/// <see cref="BudgetPerGeneration"/>.
+/// </summary>
+public sealed class PipelineOptions : IValidatableObject
+{
+    public const string Section = "Pipeline";
+    public const string BudgetVariable = "REPLICATE_BUDGET_PER_GENERATION";
+
+    private string? environmentError;
+
+    /// <summary>
+    /// Portraits submitted together; the next batch starts when one has finished. 0 (the default) puts every portrait in one batch,
+    /// so all of them are in flight as soon as the create-rate limit allows. The design's batch loop is 3 with a 1 s delay.
+    /// </summary>
+    [Range(0, 100)]
+    public int BatchSize { get; set; }
+
+    /// <summary>Pause between batches (the design's is 1 s).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan BatchDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>A generation not finished by then is finalized as it stands: what is still running is cancelled and fails.</summary>
+    [Range(typeof(TimeSpan), "00:00:10", "06:00:00")]
+    public TimeSpan Deadline { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How often a batch job looks at its portraits while it waits for them.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan WatchInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// With webhooks, how long after its last news a running prediction is asked about directly (a lost webhook). Without a webhook
+    /// URL predictions are polled from the start, with backoff from <see cref="WatchInterval"/> up to this.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan WebhookGrace { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Hosts outputs may be fetched from (<c>*.</c> matches subdomains); Replicate serves them from replicate.delivery.</summary>
+    public List<string> OutputHosts { get; set; } = ["replicate.delivery", "*.replicate.delivery"];
+
+    [Range(1_000, 200_000_000)]
+    public int MaxOutputBytes { get; set; } = 40_000_000;
+
+    /// <summary>Fewest usable reference photos a generation starts with.</summary>
+    [Range(1, 20)]
+    public int MinUsablePhotos { get; set; } = 3;
+
+    /// <summary>The budget of a generation whose request names none, in USD (<c>REPLICATE_BUDGET_PER_GENERATION</c>).</summary>
+    [Range(typeof(decimal), "0.01", "1000")]
+    public decimal BudgetPerGeneration { get; set; } = 0.80m;
+
+    /// <summary>The most a request may set as its own budget.</summary>
+    [Range(typeof(decimal), "0.01", "1000")]
+    public decimal MaxBudgetPerGeneration { get; set; } = 5m;
+
+    /// <summary>The design's per-image estimates, used before a generation starts: the estimate is checked against the budget.</summary>
+    public Dictionary<string, decimal> EstimatedUsdPerImage { get; set; } = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["flux-pulid"] = 0.022m,
+        ["flux-kontext-pro"] = 0.04m,
+        ["instant-id"] = 0.03m,
+        ["flux-multi-pulid"] = 0.022m,
+    };
+
+    /// <summary>Typical seconds one prediction takes, for the first ETA; later ETAs use what the generation has measured.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:30:00")]
+    public TimeSpan EstimatedPredictionTime { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Replicate's create-prediction limit, shared by every Jobs replica through Redis.</summary>
+    public CreateRateLimitOptions CreateRateLimit { get; set; } = new();
+
+    internal void ApplyEnvironment(IConfiguration configuration)
+    {
+        if (configuration[BudgetVariable] is not { Length: > 0 } budget)
+        {
+            return;
+        }
+
+        if (decimal.TryParse(budget, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var parsed))
+        {
+            BudgetPerGeneration = parsed;
+        }
+        else
+        {
+            environmentError = $"{BudgetVariable} must be an amount in USD such as 0.80, not '{budget}'.";
+        }
+    }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (environmentError is not null)
+        {
+            yield return new(environmentError);
+        }
+
+        if (BudgetPerGeneration > MaxBudgetPerGeneration)
+        {
+            yield return new($"{BudgetVariable} ({BudgetPerGeneration}) must not exceed Pipeline:MaxBudgetPerGeneration ({MaxBudgetPerGeneration}).");
+        }
+
+        if (OutputHosts.Count == 0 || OutputHosts.Any(string.IsNullOrWhiteSpace))
+        {
+            yield return new("Pipeline:OutputHosts must list at least one host, and no empty one.");
+        }
+
+        var limitErrors = new List<ValidationResult>();
+        Validator.TryValidateObject(CreateRateLimit, new ValidationContext(CreateRateLimit), limitErrors, validateAllProperties: true);
+        foreach (var error in limitErrors)
+        {
+            yield return new($"Pipeline:CreateRateLimit: {error.ErrorMessage}");
+        }
+    }
+
+    /// <summary>Whether an output URL may be fetched.</summary>
+    public bool AllowsOutputHost(Uri url) =>
+        url.Scheme is "https" or "http" && OutputHosts.Any(host => host.StartsWith("*.", StringComparison.Ordinal)
+            ? url.Host.EndsWith(host[1..], StringComparison.OrdinalIgnoreCase)
+            : url.Host.Equals(host, StringComparison.OrdinalIgnoreCase));
+}
+
+/// <summary>A token bucket: <see cref="PerMinute"/> creates a minute, up to <see cref="Burst"/> at once.</summary>
+public sealed class CreateRateLimitOptions
+{
+    /// <summary>Replicate's published limit is 600 creates a minute.</summary>
+    [Range(1, 100_000)]
+    public int PerMinute { get; set; } = 600;
+
+    /// <summary>Replicate allows short bursts; 60 puts two or three generations' portraits in flight at once.</summary>
+    [Range(1, 100_000)]
+    public int Burst { get; set; } = 60;
+}

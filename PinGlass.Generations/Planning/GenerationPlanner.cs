@@ -1,0 +1,94 @@
+using System.Text.Json;
+using Hangfire;
+using Microsoft.Extensions.Options;
+using PinGlass.Generations.Jobs;
+using PinGlass.Generations.Persistence;
+using PinGlass.Generations.Storage;
+using PinGlass.Photos.Intake;
+using PinGlass.Photos.Selection;
+using PinGlass.Replicate;
+
+namespace PinGlass.Generations.Planning;
+
+/// <summary>A request for portraits, checked for shape by the Api.</summary>
+/// <param name="BatchSize">Portraits submitted together; null for the configured default.</param>
+public sealed record GenerationOrder(
+    IReadOnlyList<UploadedPhoto> Photos,
+    IReadOnlyList<string> Styles,
+    decimal Budget,
+    GenerationSettings Settings,
+    int? BatchSize,
+    TimeSpan? BatchDelay);
+
+/// <summary>What became of an order: a generation under way, or why none was started.</summary>
+public abstract record PlanOutcome
+{
+    public sealed record Started(Guid Id, decimal EstimatedCost, TimeSpan EstimatedDuration, IReadOnlyList<PhotoAssessment> Photos,
+        IReadOnlyList<IntakeError> Refused) : PlanOutcome;
+
+    /// <summary>Too few usable photos, or the upload as a whole was refused: nothing was enqueued.</summary>
+    public sealed record NotEnoughPhotos(string Detail, IReadOnlyList<PhotoAssessment> Photos, IReadOnlyList<IntakeError> Refused) : PlanOutcome;
+
+    /// <summary>The estimate exceeds the budget: nothing was enqueued.</summary>
+    public sealed record OverBudget(decimal EstimatedCost, decimal Budget) : PlanOutcome;
+}
+
+/// <summary>
+/// Turns an order into a generation: the photos are taken in, scored and the references chosen; the estimate is checked against the
+/// budget; the references' crops are stored; the generation and its portraits are written; the plan job is queued.
+/// </summary>
+public sealed class GenerationPlanner(ReferencePhotos photos, ProviderCrop crop, GenerationStore store, GenerationBlobs blobs, IBackgroundJobClient jobs,
+    IOptions<PipelineOptions> options, IOptions<ReplicateOptions> replicateOptions, TimeProvider time)
+{
+    public async Task<PlanOutcome> PlanAsync(GenerationOrder order, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var estimate = Estimate(order.Styles.Count);
+        if (estimate > order.Budget)
+        {
+            return new PlanOutcome.OverBudget(estimate, order.Budget);
+        }
+
+        using var report = await photos.ProcessAsync(order.Photos, cancellationToken);
+        var assessments = report.Selection.Assessments;
+        if (report.UploadError is { } uploadError)
+        {
+            return new PlanOutcome.NotEnoughPhotos(uploadError.Message, assessments, report.Refused);
+        }
+
+        var usable = assessments.Count(a => a.Rejection is null);
+        var references = report.Selection.References;
+        if (usable < settings.MinUsablePhotos || references.References.Count == 0)
+        {
+            return new PlanOutcome.NotEnoughPhotos(
+                $"{usable} of {order.Photos.Count} photos can be used; at least {settings.MinUsablePhotos} are needed. Each photo says why it cannot.",
+                assessments, report.Refused);
+        }
+
+        var id = Guid.CreateVersion7(time.GetUtcNow());
+        for (var k = 0; k < references.References.Count; k++)
+        {
+            await blobs.SaveReferenceAsync(id, k, crop.Create(references.References[k]).Jpeg, cancellationToken);
+        }
+
+        var batchSize = order.BatchSize ?? (settings.BatchSize == 0 ? order.Styles.Count : settings.BatchSize);
+        var batchDelay = order.BatchDelay ?? settings.BatchDelay;
+        var batches = (order.Styles.Count + batchSize - 1) / batchSize;
+        var referencesJson = JsonSerializer.Serialize(references.References.Select((r, k) => new
+        {
+            index = k,
+            fileName = r.Photo.FileName,
+            score = Math.Round(r.Score, 3),
+        }));
+        await store.CreateAsync(new NewGeneration(id, order.Styles, order.Budget, estimate, batchSize, (int)batchDelay.TotalMilliseconds,
+            JsonSerializer.Serialize(order.Settings, GenerationSettings.Json), JsonSerializer.Serialize(new { photos = assessments, refused = report.Refused },
+                GenerationSettings.Json), referencesJson, references.Centroid, time.GetUtcNow() + settings.Deadline), cancellationToken);
+        jobs.Enqueue<GenerationJobs>(j => j.PlanAsync(id, CancellationToken.None));
+        var duration = settings.EstimatedPredictionTime * batches + batchDelay * (batches - 1);
+        return new PlanOutcome.Started(id, estimate, duration, assessments, report.Refused);
+    }
+
+    /// <summary>The design's estimate: every portrait on the primary model at its per-image estimate.</summary>
+    public decimal Estimate(int portraits) =>
+        portraits * options.Value.EstimatedUsdPerImage.GetValueOrDefault(replicateOptions.Value.PrimaryModel);
+}
