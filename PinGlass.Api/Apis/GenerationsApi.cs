@@ -34,7 +34,8 @@ public static class GenerationsApi
                 """)
             .DisableAntiforgery()
             .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(UploadLimit))
-            .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         generations.MapGet("/{id:guid}", GetGeneration).WithName("GetGeneration").WithSummary("A generation: status, progress, portraits, cost");
         generations.MapGet("/{id:guid}/events", FollowGeneration).WithName("FollowGeneration")

@@ -194,14 +194,10 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
             }
         }
 
-        await using (var add = new NpgsqlCommand("""
-            UPDATE portraits SET cost_usd = cost_usd + $3 WHERE generation_id = $1 AND index = $2;
-            UPDATE generation_jobs SET spent_usd = spent_usd + $3, updated_at = now() WHERE id = $1;
-            """, connection, transaction))
-        {
-            AddParameters(add, row.GenerationId, row.PortraitIndex, cost);
-            await add.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await ExecuteAsync(connection, transaction, "UPDATE portraits SET cost_usd = cost_usd + $3 WHERE generation_id = $1 AND index = $2",
+            cancellationToken, row.GenerationId, row.PortraitIndex, cost);
+        await ExecuteAsync(connection, transaction, "UPDATE generation_jobs SET spent_usd = spent_usd + $2, updated_at = now() WHERE id = $1",
+            cancellationToken, row.GenerationId, cost);
 
         await transaction.CommitAsync(cancellationToken);
         return true;

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using PinGlass.Generations.Persistence;
 
 namespace PinGlass.Generations.Progress;
@@ -19,6 +20,7 @@ public sealed record GenerationProgress(
     decimal CostSoFar,
     PortraitChange? Portrait = null)
 {
+    [JsonIgnore]
     public bool IsTerminal => GenerationStatus.IsTerminal(Status);
 
     /// <summary>

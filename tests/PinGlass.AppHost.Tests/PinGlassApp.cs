@@ -15,6 +15,9 @@ public sealed class PinGlassApp : IAsyncLifetime
 {
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
 
+    /// <summary>How much faster than Replicate the emulator runs in the tests.</summary>
+    public const int TimeScale = 20;
+
     private DistributedApplication? app;
 
     public string DataRoot { get; } = NewDataRoot();
@@ -40,8 +43,19 @@ public sealed class PinGlassApp : IAsyncLifetime
     public static async Task<IDistributedApplicationTestingBuilder> CreateBuilderAsync(string dataRoot, string mode = "Processes")
     {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PinGlass_AppHost>(
-            [$"--Infrastructure:Mode={mode}", $"--Infrastructure:DataRoot={dataRoot}"],
+            [$"--Infrastructure:Mode={mode}", $"--Infrastructure:DataRoot={dataRoot}", $"--ReplicateEmulator:TimeScale={TimeScale}"],
             TestContext.Current.CancellationToken);
+        // Replicate time runs 20× faster; the pipeline's own waits shrink to match, so a lost webhook is looked for within seconds
+        // and a killed worker's batch job is taken up again within seconds.
+        foreach (var jobs in builder.Resources.OfType<ProjectResource>().Where(r => r.Name == ResourceNames.Jobs).ToList())
+        {
+            builder.CreateResourceBuilder(jobs)
+                .WithEnvironment("Pipeline__WebhookGrace", "00:00:02")
+                .WithEnvironment("Hangfire__InvisibilityTimeout", "00:00:10")
+                .WithEnvironment("RecurringJobs__Reconcile", "*/5 * * * * *")
+                .WithEnvironment("RecurringJobs__Sweep", "*/5 * * * * *");
+        }
+
         // Health checks fail by design while the servers start; the tests assert on what matters instead.
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)

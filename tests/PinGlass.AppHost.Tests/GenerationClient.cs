@@ -1,0 +1,110 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.ServerSentEvents;
+using System.Text.Json;
+using PinGlass.Domain;
+using PinGlass.Fixtures;
+using PinGlass.Photos.Intake;
+
+namespace PinGlass.AppHost.Tests;
+
+/// <summary>Drives generations through the Api as a client app would, and reads the emulator's side of them.</summary>
+public sealed class GenerationClient(HttpClient api, HttpClient emulator) : IDisposable
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public HttpClient Api { get; } = api;
+
+    public HttpClient Emulator { get; } = emulator;
+
+    public static GenerationClient For(DistributedApplication app) => new(app.CreateHttpClient(ResourceNames.Api), app.CreateHttpClient(ResourceNames.Replicate));
+
+    /// <summary>The fixture upload: twelve photos of one person, another person, a blank and a two-face collage.</summary>
+    public static IReadOnlyList<UploadedPhoto> Photos { get; } = Samples.ReferenceUpload();
+
+    public async Task<HttpResponseMessage> PostAsync(IEnumerable<UploadedPhoto> photos, params (string Name, string Value)[] fields)
+    {
+        using var form = new MultipartFormDataContent();
+        foreach (var photo in photos)
+        {
+            var file = new ByteArrayContent(photo.Content.ToArray());
+            file.Headers.ContentType = MediaTypeHeaderValue.Parse("application/octet-stream");
+            form.Add(file, "photos", photo.FileName);
+        }
+
+        foreach (var (name, value) in fields)
+        {
+            form.Add(new StringContent(value), name);
+        }
+
+        return await Api.PostAsync("/v1/generations", form, TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>Starts a generation of the fixture upload; returns its id.</summary>
+    public async Task<Guid> StartAsync(params (string Name, string Value)[] fields)
+    {
+        using var response = await PostAsync(Photos, fields);
+        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, body);
+        return JsonDocument.Parse(body).RootElement.GetProperty("id").GetGuid();
+    }
+
+    public async Task<JsonElement> GetAsync(Guid id) =>
+        await Api.GetFromJsonAsync<JsonElement>($"/v1/generations/{id}", TestContext.Current.CancellationToken);
+
+    /// <summary>Waits until the generation has ended (or the timeout passed) and returns it.</summary>
+    public Task<JsonElement> WaitAsync(Guid id, TimeSpan? timeout = null) =>
+        Poll.UntilAsync(() => GetAsync(id), g => g.GetProperty("status").GetString() is not ("queued" or "running"), timeout ?? TimeSpan.FromMinutes(3));
+
+    /// <summary>Every server-sent event of the generation until the stream ends.</summary>
+    public async Task<List<(string? Id, JsonElement Progress)>> FollowAsync(Guid id, CancellationToken cancellationToken)
+    {
+        using var response = await Api.GetAsync($"/v1/generations/{id}/events", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        var events = new List<(string?, JsonElement)>();
+        await foreach (var item in SseParser.Create(stream).EnumerateAsync(cancellationToken))
+        {
+            Assert.Equal("progress", item.EventType);
+            events.Add((item.EventId, JsonDocument.Parse(item.Data).RootElement.Clone()));
+        }
+
+        return events;
+    }
+
+    /// <summary>The emulator's predictions, newest first (the API's list, with the emulator's token).</summary>
+    public async Task<List<JsonElement>> EmulatorPredictionsAsync()
+    {
+        var all = new List<JsonElement>();
+        string? next = "/v1/predictions";
+        while (next is not null)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, Uri.TryCreate(next, UriKind.Absolute, out var url) ? url.PathAndQuery : next);
+            request.Headers.Authorization = new("Bearer", ReplicateEndpoint.EmulatorToken);
+            using var response = await Emulator.SendAsync(request, TestContext.Current.CancellationToken);
+            var page = await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
+            all.AddRange(page.GetProperty("results").EnumerateArray().Select(e => e.Clone()));
+            next = page.TryGetProperty("next", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
+        }
+
+        return all;
+    }
+
+    public async Task SetFaultsAsync(string rulesJson)
+    {
+        using var content = new StringContent(rulesJson, System.Text.Encoding.UTF8, "application/json");
+        using var response = await Emulator.PutAsync("/_emulator/faults", content, TestContext.Current.CancellationToken);
+        response.EnsureSuccessStatusCode();
+    }
+
+    public async Task<JsonElement> FaultsAsync() =>
+        await Emulator.GetFromJsonAsync<JsonElement>("/_emulator/faults", TestContext.Current.CancellationToken);
+
+    public void Dispose()
+    {
+        Api.Dispose();
+        Emulator.Dispose();
+    }
+}

@@ -1,0 +1,185 @@
+using System.Net;
+using System.Text.Json;
+using PinGlass.Domain.Storage;
+
+namespace PinGlass.AppHost.Tests;
+
+/// <summary>
+/// Generations end to end through the AppHost: the Api, both Jobs replicas, PostgreSQL, Redis, Azurite and the emulator (20× time).
+/// One class, so its tests run one after another: the emulator's fault rules are global.
+/// </summary>
+public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetime
+{
+    private readonly GenerationClient client = GenerationClient.For(fixture.App);
+    private Stores stores = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        stores = await Stores.ConnectAsync(fixture.App);
+        await client.SetFaultsAsync("[]");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await client.SetFaultsAsync("[]");
+        client.Dispose();
+        await stores.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_generation_stores_23_portraits_readable_through_the_api_and_streams_every_change()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = await client.StartAsync();
+        var following = client.FollowAsync(id, ct);
+
+        var generation = await client.WaitAsync(id);
+        Assert.Equal("completed", generation.GetProperty("status").GetString());
+        var portraits = generation.GetProperty("portraits").EnumerateArray().ToList();
+        Assert.Equal(23, portraits.Count);
+        Assert.All(portraits, p => Assert.Equal("succeeded", p.GetProperty("status").GetString()));
+        var progress = generation.GetProperty("progress");
+        Assert.Equal((23, 23, 23, 0), (progress.GetProperty("completed").GetInt32(), progress.GetProperty("total").GetInt32(),
+            progress.GetProperty("successful").GetInt32(), progress.GetProperty("failed").GetInt32()));
+        Assert.Equal(5, generation.GetProperty("references").GetArrayLength());
+
+        // Every portrait is served from PinGlass's own storage as an image, and the container holds exactly 23 of this generation.
+        foreach (var portrait in portraits)
+        {
+            using var image = await client.Api.GetAsync(portrait.GetProperty("imageUrl").GetString(), ct);
+            Assert.Equal(HttpStatusCode.OK, image.StatusCode);
+            var bytes = await image.Content.ReadAsByteArrayAsync(ct);
+            Assert.True(bytes.Length > 1000 && bytes[0] == 0x89 && bytes[1] == 0x50, "a PNG portrait");
+        }
+
+        var blobs = new List<string>();
+        await foreach (var blob in stores.Blobs.GetBlobContainerClient(BlobContainers.Portraits).GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, $"{id:N}/", ct))
+        {
+            blobs.Add(blob.Name);
+        }
+
+        Assert.Equal(23, blobs.Count);
+
+        // The stream: versions and progress only grow, every portrait's success is an event, and the last event is the end.
+        var events = await following.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        var versions = events.Select(e => long.Parse(e.Id!)).ToList();
+        Assert.Equal(versions.Order().Distinct(), versions);
+        var completed = events.Select(e => e.Progress.GetProperty("completed").GetInt32()).ToList();
+        Assert.Equal(completed.Order(), completed);
+        var succeeded = events.Where(e => e.Progress.TryGetProperty("portrait", out var p) && p.ValueKind == JsonValueKind.Object
+                                          && p.GetProperty("status").GetString() == "succeeded")
+            .Select(e => e.Progress.GetProperty("portrait").GetProperty("index").GetInt32()).Order().ToList();
+        Assert.Equal(Enumerable.Range(0, 23), succeeded);
+        Assert.Equal("completed", events[^1].Progress.GetProperty("status").GetString());
+        Assert.Equal(0, events[^1].Progress.GetProperty("estimatedTimeRemaining").GetDouble());
+    }
+
+    [Fact]
+    public async Task Dropped_webhooks_are_recovered_and_duplicated_or_reordered_ones_complete_each_portrait_once()
+    {
+        await client.SetFaultsAsync("""
+            [{"kind":"webhook_drop","probability":0.5},{"kind":"webhook_duplicate","probability":0.5},{"kind":"webhook_reorder","probability":0.5}]
+            """);
+        var id = await client.StartAsync();
+        var generation = await client.WaitAsync(id);
+
+        Assert.Equal("completed", generation.GetProperty("status").GetString());
+        var faults = (await client.FaultsAsync()).GetProperty("injected");
+        Assert.True(faults.GetProperty("webhook_drop").GetInt32() > 0, faults.ToString());
+        Assert.True(faults.GetProperty("webhook_duplicate").GetInt32() > 0, faults.ToString());
+
+        // Exactly one prediction and one stored portrait per style, each counted once.
+        var rows = await stores.QueryAsync($"SELECT count(*), count(DISTINCT prediction_id), count(*) FILTER (WHERE status = 'succeeded') FROM predictions WHERE generation_id = '{id}'",
+            r => (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)));
+        Assert.Equal((23L, 23L, 23L), rows.Single());
+        var counters = await stores.QueryAsync($"SELECT completed_portraits, successful_portraits, failed_portraits FROM generation_jobs WHERE id = '{id}'",
+            r => (r.GetInt32(0), r.GetInt32(1), r.GetInt32(2)));
+        Assert.Equal((23, 23, 0), counters.Single());
+        var ours = (await client.EmulatorPredictionsAsync()).Where(p => p.GetProperty("webhook").GetString()?.Contains($"{id:N}-") == true).ToList();
+        Assert.Equal(23, ours.Count);
+    }
+
+    [Fact]
+    public async Task Cancel_mid_generation_leaves_no_prediction_running_on_the_emulator()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // The design's batch loop keeps the generation running long enough to cancel it in the middle.
+        var id = await client.StartAsync(("batchSize", "3"), ("batchDelayMs", "1000"));
+        await Poll.UntilAsync(() => client.GetAsync(id), g => g.GetProperty("progress").GetProperty("completed").GetInt32() >= 3);
+
+        using var cancel = await client.Api.PostAsync($"/v1/generations/{id}/cancel", null, ct);
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        var generation = await client.WaitAsync(id);
+
+        Assert.Equal("cancelled", generation.GetProperty("status").GetString());
+        var portraits = generation.GetProperty("portraits").EnumerateArray().ToList();
+        Assert.Contains(portraits, p => p.GetProperty("status").GetString() == "cancelled");
+        Assert.DoesNotContain(portraits, p => p.GetProperty("status").GetString() is "pending" or "running");
+        var ours = (await client.EmulatorPredictionsAsync()).Where(p => p.GetProperty("webhook").GetString()?.Contains($"{id:N}-") == true).ToList();
+        Assert.NotEmpty(ours);
+        Assert.DoesNotContain(ours, p => p.GetProperty("status").GetString() is "starting" or "processing");
+
+        using var again = await client.Api.PostAsync($"/v1/generations/{id}/cancel", null, ct);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_design_batch_loop_submits_three_at_a_time_one_second_after_the_last_batch_ended()
+    {
+        var id = await client.StartAsync(("batchSize", "3"), ("batchDelayMs", "1000"), ("styles", "professional-headshot,black-and-white-studio,golden-hour,film-noir,renaissance-oil,watercolor"));
+        var generation = await client.WaitAsync(id);
+        Assert.Equal("completed", generation.GetProperty("status").GetString());
+
+        var batches = await stores.QueryAsync($"""
+            SELECT p.batch, min(x.created_at), max(x.completed_at), count(*) FROM predictions x
+            JOIN portraits p ON p.generation_id = x.generation_id AND p.index = x.portrait_index
+            WHERE x.generation_id = '{id}' GROUP BY p.batch ORDER BY p.batch
+            """, r => (Batch: r.GetInt32(0), First: r.GetDateTime(1), Last: r.GetDateTime(2), Count: r.GetInt64(3)));
+        Assert.Equal([0, 1], batches.Select(b => b.Batch));
+        Assert.All(batches, b => Assert.Equal(3, b.Count));
+        Assert.True(batches[1].First - batches[0].Last >= TimeSpan.FromSeconds(0.9), $"{batches[0].Last:O} → {batches[1].First:O}");
+    }
+
+    [Fact]
+    public async Task Too_few_usable_photos_is_a_422_naming_each_photo_and_nothing_is_enqueued()
+    {
+        var before = (await stores.QueryAsync("SELECT count(*) FROM generation_jobs", r => r.GetInt64(0))).Single();
+        var unusable = GenerationClient.Photos.Where(p => p.FileName is "camera.png" or "blank.png" or "collage.jpg").ToList();
+
+        using var response = await client.PostAsync(unusable);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
+        var reasons = problem.GetProperty("photos").EnumerateArray()
+            .ToDictionary(p => p.GetProperty("fileName").GetString()!, p => p.GetProperty("rejection").GetProperty("reason").GetString());
+        Assert.Equal("NoFace", reasons["blank.png"]);
+        Assert.Equal("SeveralFaces", reasons["collage.jpg"]);
+        Assert.Equal(before, (await stores.QueryAsync("SELECT count(*) FROM generation_jobs", r => r.GetInt64(0))).Single());
+    }
+
+    [Theory]
+    [InlineData("styles", "no-such-style")]
+    [InlineData("budget", "-1")]
+    [InlineData("budget", "1000000")]
+    [InlineData("options", "{\"steps\": 99}")]
+    [InlineData("options", "{\"unknown\": 1}")]
+    [InlineData("batchSize", "0")]
+    public async Task Bad_fields_are_a_validation_problem_naming_the_field(string field, string value)
+    {
+        using var response = await client.PostAsync(GenerationClient.Photos.Take(2), (field, value));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+    }
+
+    [Fact]
+    public async Task A_budget_below_the_estimate_is_refused_before_anything_runs()
+    {
+        using var response = await client.PostAsync(GenerationClient.Photos, ("budget", "0.10"));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
+        Assert.Equal(0.506m, problem.GetProperty("estimatedCost").GetDecimal());
+    }
+}

@@ -1,0 +1,77 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using PinGlass.Domain;
+using StandardWebhooks;
+
+namespace PinGlass.AppHost.Tests;
+
+/// <summary>The Api's Replicate webhook receiver: only signed, fresh, first-time deliveries are acted on.</summary>
+public sealed class ReplicateWebhookTests(PinGlassApp fixture)
+{
+    private const string Body = """{"id":"webhook-test-prediction","status":"succeeded","output":["https://replicate.delivery/x.png"]}""";
+
+    [Fact]
+    public async Task A_signed_delivery_is_taken_once_and_its_replay_is_refused()
+    {
+        using var api = fixture.App.CreateHttpClient(ResourceNames.Api);
+        var id = $"msg_{Guid.NewGuid():N}";
+        var signer = new StandardWebhook(await SecretAsync());
+
+        using var first = await PostAsync(api, Body, id, DateTimeOffset.UtcNow, signer);
+        using var replay = await PostAsync(api, Body, id, DateTimeOffset.UtcNow, signer);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, replay.StatusCode);
+    }
+
+    [Fact]
+    public async Task Unsigned_wrongly_signed_stale_and_future_deliveries_are_refused()
+    {
+        using var api = fixture.App.CreateHttpClient(ResourceNames.Api);
+        var signer = new StandardWebhook(await SecretAsync());
+        var stranger = new StandardWebhook("whsec_" + Convert.ToBase64String(Encoding.UTF8.GetBytes("not-the-account-secret-32-bytes!")));
+        var ct = TestContext.Current.CancellationToken;
+
+        using var unsigned = await api.PostAsync("/v1/webhooks/replicate", new StringContent(Body, Encoding.UTF8, "application/json"), ct);
+        using var wrong = await PostAsync(api, Body, $"msg_{Guid.NewGuid():N}", DateTimeOffset.UtcNow, stranger);
+        using var stale = await PostAsync(api, Body, $"msg_{Guid.NewGuid():N}", DateTimeOffset.UtcNow.AddMinutes(-10), signer);
+        using var future = await PostAsync(api, Body, $"msg_{Guid.NewGuid():N}", DateTimeOffset.UtcNow.AddMinutes(10), signer);
+        using var tampered = await PostAsync(api, Body, $"msg_{Guid.NewGuid():N}", DateTimeOffset.UtcNow, signer, bodySent: Body.Replace("succeeded", "failed"));
+
+        Assert.All(new[] { unsigned, wrong, stale, future, tampered }, r => Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode));
+    }
+
+    [Fact]
+    public async Task A_signed_body_that_is_not_a_prediction_is_a_bad_request()
+    {
+        using var api = fixture.App.CreateHttpClient(ResourceNames.Api);
+        using var response = await PostAsync(api, """{"hello":"world"}""", $"msg_{Guid.NewGuid():N}", DateTimeOffset.UtcNow,
+            new StandardWebhook(await SecretAsync()));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    private async Task<string> SecretAsync()
+    {
+        using var emulator = fixture.App.CreateHttpClient(ResourceNames.Replicate);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/webhooks/default/secret");
+        request.Headers.Authorization = new("Bearer", ReplicateEndpoint.EmulatorToken);
+        using var response = await emulator.SendAsync(request, TestContext.Current.CancellationToken);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken)).GetProperty("key").GetString()!;
+    }
+
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient api, string body, string id, DateTimeOffset timestamp, StandardWebhook signer,
+        string? bodySent = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/webhooks/replicate")
+        {
+            Content = new StringContent(bodySent ?? body, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("webhook-id", id);
+        request.Headers.Add("webhook-timestamp", timestamp.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        request.Headers.Add("webhook-signature", signer.Sign(id, timestamp, body));
+        return await api.SendAsync(request, TestContext.Current.CancellationToken);
+    }
+}
