@@ -40,7 +40,8 @@ public sealed class ReplicateEndpoint
             .WithEnvironment($"{EmulatorSection}__ApiToken", token)
             .WithHttpHealthCheck("/health");
 
-        // Emulator settings given to the AppHost (ReplicateEmulator:TimeScale=10, faults, …) pass straight through.
+        // Emulator settings given to the AppHost (ReplicateEmulator:TimeScale=10, faults, …) pass straight through; the services
+        // learn the time scale too, because the emulator reads Cancel-After in its own time.
         foreach (var (key, value) in builder.Configuration.GetSection(EmulatorSection).AsEnumerable())
         {
             if (value is not null && !key.EndsWith(":ApiToken", StringComparison.OrdinalIgnoreCase))
@@ -49,7 +50,8 @@ public sealed class ReplicateEndpoint
             }
         }
 
-        return new(token, project => project.WithReference(emulator).WaitFor(emulator), emulated: true);
+        var timeScale = builder.Configuration[$"{EmulatorSection}:TimeScale"] ?? "1";
+        return new(token, project => project.WithReference(emulator).WaitFor(emulator).WithEnvironment("Replicate__ClockScale", timeScale), emulated: true);
     }
 
     public void ApplyTo(IResourceBuilder<ProjectResource> project)

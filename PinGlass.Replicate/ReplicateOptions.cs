@@ -53,12 +53,19 @@ public sealed class ReplicateOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:05", "00:30:00")]
     public TimeSpan GenerationTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>
-    /// The <c>Cancel-After</c> sent with each create; empty means <see cref="GenerationTimeout"/>. A time-scaled emulator reads it in
-    /// its own (faster) time, so there it must be set longer.
-    /// </summary>
+    /// <summary>The <c>Cancel-After</c> sent with each create, in wall time; empty means <see cref="GenerationTimeout"/>.</summary>
     [Range(typeof(TimeSpan), "00:00:05", "1.00:00:00")]
     public TimeSpan? CancelAfter { get; set; }
+
+    /// <summary>
+    /// How many times faster than the wall clock the endpoint's clock runs: 1 for Replicate, the emulator's <c>TimeScale</c> for a
+    /// time-scaled emulator (the AppHost passes it), which reads <c>Cancel-After</c> in its own time.
+    /// </summary>
+    [Range(0.001, 100_000)]
+    public double ClockScale { get; set; } = 1;
+
+    /// <summary>The <c>Cancel-After</c> each create sends, in the endpoint's time.</summary>
+    public TimeSpan CancelAfterSent => (CancelAfter ?? GenerationTimeout) * ClockScale;
 
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);

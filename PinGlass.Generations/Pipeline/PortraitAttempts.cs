@@ -222,7 +222,7 @@ public sealed partial class PortraitAttempts(
         var input = provider.Map(request).Input;
         var settings = replicateOptions.Value;
         var webhook = settings.WebhookUrl;
-        var create = new CreatePredictionOptions(null, settings.CancelAfter ?? settings.GenerationTimeout, webhook, webhook is null ? null : ["completed"]);
+        var create = new CreatePredictionOptions(null, settings.CancelAfterSent, webhook, webhook is null ? null : ["completed"]);
         await createLimit.WaitAsync(cancellationToken);
         var tally = RetryTally.Begin();
         Prediction prediction;

@@ -34,7 +34,7 @@ public sealed class ProviderRunner(ReplicateClient client, SafeCreate safeCreate
         try
         {
             var wait = settings.SyncWaitSeconds > 0 ? TimeSpan.FromSeconds(Math.Min(settings.SyncWaitSeconds, settings.GenerationTimeout.TotalSeconds)) : (TimeSpan?)null;
-            var create = new CreatePredictionOptions(wait, settings.CancelAfter ?? settings.GenerationTimeout, settings.WebhookUrl,
+            var create = new CreatePredictionOptions(wait, settings.CancelAfterSent, settings.WebhookUrl,
                 settings.WebhookUrl is null ? null : ["completed"]);
             prediction = await safeCreate.CreateAsync(model, mapped.Input, create, linked.Token);
             while (!prediction.IsTerminal)

@@ -57,6 +57,16 @@ public sealed class GenerationClient(HttpClient api, HttpClient emulator) : IDis
     public Task<JsonElement> WaitAsync(Guid id, TimeSpan? timeout = null) =>
         Poll.UntilAsync(() => GetAsync(id), g => g.GetProperty("status").GetString() is not ("queued" or "running"), timeout ?? TimeSpan.FromMinutes(3));
 
+    /// <summary>Asserts the generation ended <paramref name="status"/>, naming each failed portrait's error when it did not.</summary>
+    public static void AssertStatus(string status, JsonElement generation)
+    {
+        var failures = generation.GetProperty("portraits").EnumerateArray()
+            .Where(p => p.GetProperty("status").GetString() is not "succeeded")
+            .Select(p => $"{p.GetProperty("index")} {p.GetProperty("status")}: {p.GetProperty("error")} {p.GetProperty("attempts")}");
+        Assert.True(generation.GetProperty("status").GetString() == status,
+            $"{generation.GetProperty("status")} (expected {status}): {string.Join(Environment.NewLine, failures)}");
+    }
+
     /// <summary>Every server-sent event of the generation until the stream ends.</summary>
     public async Task<List<(string? Id, JsonElement Progress)>> FollowAsync(Guid id, CancellationToken cancellationToken)
     {

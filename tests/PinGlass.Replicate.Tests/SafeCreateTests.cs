@@ -136,7 +136,7 @@ public sealed class SafeCreateTests
     }
 
     [Fact]
-    public async Task After_a_500_that_made_nothing_it_creates_again_with_a_new_marker()
+    public async Task After_a_500_that_made_nothing_it_creates_again_with_the_same_marker()
     {
         var markers = new List<string>();
         var stub = new StubHandler((request, n) => request.Method == HttpMethod.Get
@@ -148,7 +148,8 @@ public sealed class SafeCreateTests
 
         Assert.Equal("second", prediction.Id);
         Assert.Equal(["POST", "GET", "POST"], host.Requests.All.Select(r => r.Method));
-        Assert.Equal(2, markers.Distinct().Count());
+        Assert.Equal(2, markers.Count);
+        Assert.Single(markers.Distinct());
     }
 
     [Fact]
@@ -217,6 +218,47 @@ public sealed class SafeCreateTests
         Assert.Equal(2, stub.Count);
         Assert.All(host.Requests.All, r => Assert.Equal("POST", r.Method));
     }
+
+    [Fact]
+    public async Task A_resumed_create_looks_first_and_adopts_what_the_crashed_worker_made_without_sending_another()
+    {
+        var marker = "gen-3-1";
+        var stub = new StubHandler((request, _) => request.Method == HttpMethod.Post
+            ? StubHandler.Json(201, PredictionJson("duplicate"))
+            : StubHandler.Json(200, $$"""{"next":null,"previous":null,"results":[{{PredictionJson("made-before-the-crash", $"{Webhook.AbsoluteUri}&pinglass_attempt={marker}")}}]}"""));
+        await using var host = await StartAsync(stub);
+
+        var prediction = await host.Get<SafeCreate>().CreateAsync(Model, new JsonObject(), new(Webhook: Webhook), Token,
+            new CreateKey(marker, DateTimeOffset.UtcNow.AddMinutes(-1), Resumed: true));
+
+        Assert.Equal("made-before-the-crash", prediction.Id);
+        Assert.Equal(["GET"], host.Requests.All.Select(r => r.Method));
+    }
+
+    [Fact]
+    public async Task A_resumed_create_that_finds_nothing_creates_with_the_callers_marker()
+    {
+        var markers = new List<string>();
+        var stub = new StubHandler((request, _) => request.Method == HttpMethod.Post
+            ? Record(markers, WebhookOf(request), StubHandler.Json(201, PredictionJson("p1")))
+            : StubHandler.Json(200, """{"next":null,"previous":null,"results":[]}"""));
+        await using var host = await StartAsync(stub);
+
+        await host.Get<SafeCreate>().CreateAsync(Model, new JsonObject(), new(Webhook: Webhook), Token,
+            new CreateKey("gen-4-2", DateTimeOffset.UtcNow, Resumed: true));
+
+        Assert.Equal(["GET", "POST"], host.Requests.All.Select(r => r.Method));
+        Assert.EndsWith("&pinglass_attempt=gen-4-2", Assert.Single(markers), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("https://pinglass.test/hooks?job=7&pinglass_attempt=abc-1-2", "abc-1-2")]
+    [InlineData("https://pinglass.test/hooks?pinglass_attempt=a%2Db", "a-b")]
+    [InlineData("https://pinglass.test/hooks?job=7", null)]
+    [InlineData("not a url", null)]
+    [InlineData(null, null)]
+    public void The_marker_is_read_back_from_the_webhook_url_replicate_echoes(string? webhook, string? marker) =>
+        Assert.Equal(marker, SafeCreate.MarkerOf(new Prediction("p", "m", "v", "starting", Webhook: webhook)));
 
     /// <summary>The server acted, but the answer never arrived.</summary>
     private static HttpResponseMessage Lost(string? _) => throw new HttpRequestException("The connection was reset.");
