@@ -14,6 +14,4 @@ public static class JobQueues
 
     /// <summary>Recurring housekeeping: reconciliation, provider health, cost roll-ups, retention.</summary>
     public const string Maintenance = "maintenance";
-
-    public static string[] All { get; } = [Completions, Generations, Maintenance];
 }

@@ -16,14 +16,21 @@ namespace PinGlass.Generations.Jobs;
 public sealed class GenerationJobs(GenerationStore store, GenerationRunner runner, PortraitAttempts attempts, ReplicateClient replicate,
     IBackgroundJobClient jobs, TimeProvider time)
 {
-    /// <summary>Starts a generation: queues its batches as a chain of continuations, ending in the finalizer.</summary>
+    /// <summary>
+    /// Starts a generation: queues its batches as a chain of continuations, ending in the finalizer. The chain counts as queued only
+    /// once all of it is: a plan job cut off half-way (its replica killed) runs again and queues the chain again — a batch or finalizer
+    /// job that runs twice changes nothing the first did not.
+    /// </summary>
     [Queue(JobQueues.Generations)]
     public async Task PlanAsync(Guid id, CancellationToken cancellationToken)
     {
-        if (await store.GetAsync(id, cancellationToken) is not { } generation || !await store.MarkPlannedAsync(id, cancellationToken))
+        if (await store.GetAsync(id, cancellationToken) is not { IsTerminal: false, CancelRequestedAt: null } generation
+            || await store.IsPlannedAsync(id, cancellationToken))
         {
             return;
         }
+
+        await store.StartAsync(id, cancellationToken);
 
         var previous = jobs.Enqueue<GenerationJobs>(j => j.RunBatchAsync(id, 0, CancellationToken.None));
         for (var batch = 1; batch < generation.Batches; batch++)
@@ -34,6 +41,7 @@ public sealed class GenerationJobs(GenerationStore store, GenerationRunner runne
         }
 
         jobs.ContinueJobWith<GenerationJobs>(previous, j => j.FinalizeAsync(id, CancellationToken.None), options: JobContinuationOptions.OnAnyFinishedState);
+        await store.MarkPlannedAsync(id, cancellationToken);
     }
 
     /// <summary>Submits one batch's portraits and stays with them until each has ended; then waits the delay between batches.</summary>

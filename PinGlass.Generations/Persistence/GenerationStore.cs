@@ -102,8 +102,17 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
         QueryAsync("SELECT id FROM generation_jobs WHERE completed_at IS NULL ORDER BY created_at", r => r.GetGuid(0), cancellationToken);
 
     /// <summary>Queued → running, once; false when it was already planned (a re-run of the plan job).</summary>
-    public async Task<bool> MarkPlannedAsync(Guid id, CancellationToken cancellationToken) =>
-        await ChangeAsync(id, "status = 'running', planned_at = now()", "status = 'queued'", null, cancellationToken);
+    /// <summary>A queued generation starts running: its plan job has begun.</summary>
+    public Task<bool> StartAsync(Guid id, CancellationToken cancellationToken) =>
+        ChangeAsync(id, "status = 'running'", "status = 'queued'", null, cancellationToken);
+
+    /// <summary>Whether the generation's whole job chain has been queued (by a plan job that ran to its end).</summary>
+    public async Task<bool> IsPlannedAsync(Guid id, CancellationToken cancellationToken) =>
+        (await QueryAsync("SELECT planned_at IS NOT NULL FROM generation_jobs WHERE id = $1", r => r.GetBoolean(0), cancellationToken, id))
+        .SingleOrDefault();
+
+    public async Task MarkPlannedAsync(Guid id, CancellationToken cancellationToken) =>
+        await ExecuteAsync("UPDATE generation_jobs SET planned_at = now() WHERE id = $1 AND planned_at IS NULL", cancellationToken, id);
 
     public Task SetCurrentBatchAsync(Guid id, int batch, CancellationToken cancellationToken) =>
         ChangeAsync(id, "current_batch = $2", "completed_at IS NULL AND current_batch < $2", null, cancellationToken, batch);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using PinGlass.Domain;
 using PinGlass.Domain.Storage;
 
 namespace PinGlass.AppHost.Tests;
@@ -138,6 +139,125 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
         Assert.Equal([0, 1], batches.Select(b => b.Batch));
         Assert.All(batches, b => Assert.Equal(3, b.Count));
         Assert.True(batches[1].First - batches[0].Last >= TimeSpan.FromSeconds(0.9), $"{batches[0].Last:O} → {batches[1].First:O}");
+    }
+
+    [Fact]
+    public async Task A_portrait_retried_on_request_is_made_again_by_a_new_prediction_and_the_generation_ends_again()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = await client.StartAsync(("styles", "professional-headshot,golden-hour"));
+        using (var early = await client.Api.PostAsync($"/v1/generations/{id}/portraits/1/retry", null, ct))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, early.StatusCode); // not while the generation runs
+        }
+
+        var first = await client.WaitAsync(id);
+        GenerationClient.AssertStatus("completed", first);
+        var before = first.GetProperty("portraits")[1].GetProperty("attempts").EnumerateArray()
+            .Select(a => a.GetProperty("predictionId").GetString()).ToList();
+
+        using (var retry = await client.Api.PostAsync($"/v1/generations/{id}/portraits/1/retry", null, ct))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+        }
+
+        using (var missing = await client.Api.PostAsync($"/v1/generations/{id}/portraits/7/retry", null, ct))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+
+        var again = await Poll.UntilAsync(() => client.GetAsync(id),
+            g => g.GetProperty("status").GetString() == "completed"
+                 && g.GetProperty("portraits")[1].GetProperty("attempts").GetArrayLength() > before.Count, TimeSpan.FromMinutes(2));
+        var after = again.GetProperty("portraits")[1].GetProperty("attempts").EnumerateArray()
+            .Select(a => a.GetProperty("predictionId").GetString()).ToList();
+        Assert.Equal(before, after.Take(before.Count));
+        Assert.DoesNotContain(after[^1], before);
+        Assert.Equal("succeeded", again.GetProperty("portraits")[1].GetProperty("status").GetString());
+        Assert.Equal(before.Count + 1, after.Count);
+        Assert.Equal(first.GetProperty("portraits")[0].GetProperty("attempts").ToString(), again.GetProperty("portraits")[0].GetProperty("attempts").ToString());
+        Assert.Equal(2, again.GetProperty("progress").GetProperty("successful").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_jobs_replica_killed_mid_generation_does_not_stop_it_and_nothing_is_made_twice()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = await client.StartAsync(("batchSize", "3"), ("batchDelayMs", "1000"),
+            ("styles", "professional-headshot,black-and-white-studio,golden-hour,film-noir,renaissance-oil,watercolor"));
+
+        // The replica running the generation's batch job (its Hangfire server id starts with machine:pid) is killed outright.
+        var pid = await Poll.UntilAsync(() => BatchJobProcessAsync(id), p => p is not null, TimeSpan.FromSeconds(60));
+        Assert.NotNull(pid);
+        var replica = await ReplicaOfAsync(pid.Value);
+        using (var process = System.Diagnostics.Process.GetProcessById(pid.Value))
+        {
+            Assert.Equal("PinGlass.Jobs", process.ProcessName);
+            process.Kill();
+            await process.WaitForExitAsync(ct);
+        }
+
+        try
+        {
+            var generation = await client.WaitAsync(id);
+            GenerationClient.AssertStatus("completed", generation);
+            var rows = await stores.QueryAsync(
+                $"SELECT count(*), count(DISTINCT portrait_index), count(*) FILTER (WHERE status = 'succeeded') FROM predictions WHERE generation_id = '{id}'",
+                r => (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)));
+            Assert.Equal((6L, 6L, 6L), rows.Single());
+            var ours = (await client.EmulatorPredictionsAsync()).Where(p => p.GetProperty("webhook").GetString()?.Contains($"{id:N}-") == true).ToList();
+            Assert.Equal(6, ours.Count);
+        }
+        finally
+        {
+            // Other tests expect both replicas.
+            await fixture.App.ResourceCommands.ExecuteCommandAsync(replica, KnownResourceCommands.StartCommand, ct);
+            await WaitHealthyAsync(replica);
+        }
+    }
+
+    private async Task<int?> BatchJobProcessAsync(Guid id) =>
+        (await stores.QueryAsync($"""
+            SELECT s.data->>'ServerId' FROM hangfire.job j JOIN hangfire.state s ON s.id = j.stateid
+            WHERE j.statename = 'Processing' AND j.invocationdata->>'Method' = 'RunBatchAsync' AND j.arguments::text LIKE '%{id}%'
+            """, r => int.Parse(r.GetString(0).Split(':')[1], System.Globalization.CultureInfo.InvariantCulture))).Cast<int?>().FirstOrDefault();
+
+    /// <summary>
+    /// The id of the Jobs replica whose process is <paramref name="pid"/>: Aspire records the pid of the <c>dotnet run</c> that started
+    /// it, its parent (the watch begins with every resource's current state).
+    /// </summary>
+    private async Task<string> ReplicaOfAsync(int pid)
+    {
+        // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after the last ')'.
+        var stat = await File.ReadAllTextAsync($"/proc/{pid}/stat", TestContext.Current.CancellationToken);
+        pid = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        var value = pid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await foreach (var update in fixture.App.ResourceNotifications.WatchAsync(timeout.Token))
+        {
+            if (update.Resource.Name == ResourceNames.Jobs
+                && update.Snapshot.Properties.Any(p => p.Name == "executable.pid" && Convert.ToString(p.Value, System.Globalization.CultureInfo.InvariantCulture) == value))
+            {
+                return update.ResourceId;
+            }
+        }
+
+        throw new InvalidOperationException($"No Jobs replica runs as process {pid}.");
+    }
+
+    /// <summary>Waits for one replica to be healthy again (WaitForResourceHealthyAsync takes a resource name and never answered for a replica id).</summary>
+    private async Task WaitHealthyAsync(string replica)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(2));
+        await foreach (var update in fixture.App.ResourceNotifications.WatchAsync(timeout.Token))
+        {
+            if (update.ResourceId == replica && update.Snapshot.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy)
+            {
+                return;
+            }
+        }
     }
 
     [Fact]
