@@ -12,6 +12,7 @@ public sealed class GenerationMetrics
     private readonly Counter<long> fallbacks;
     private readonly Counter<long> webhooks;
     private readonly Counter<long> reconciled;
+    private readonly Counter<long> regenerations;
     private readonly Histogram<double> createWait;
 
     public GenerationMetrics(IMeterFactory meters)
@@ -21,6 +22,7 @@ public sealed class GenerationMetrics
         portraits = meter.CreateCounter<long>("pinglass.portraits", description: "Portraits ended, by outcome");
         fallbacks = meter.CreateCounter<long>("pinglass.fallbacks", description: "Portraits handed from one provider to the next");
         webhooks = meter.CreateCounter<long>("pinglass.webhooks", description: "Replicate webhooks received, by result");
+        regenerations = meter.CreateCounter<long>("pinglass.portraits.regenerated", description: "Portraits made again because the identity gate refused them, by reason");
         reconciled = meter.CreateCounter<long>("pinglass.predictions.reconciled", description: "Predictions whose end was found by asking Replicate, not by webhook");
         createWait = meter.CreateHistogram<double>("pinglass.creates.wait", "ms", "Time a create waited for the shared create-rate limit");
     }
@@ -33,6 +35,8 @@ public sealed class GenerationMetrics
     public void FellBack(string from, string to) => fallbacks.Add(1, new("from", from), new("to", to));
 
     public void Webhook(string result) => webhooks.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    public void Regenerated(string reason) => regenerations.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void Reconciled(string status) => reconciled.Add(1, new KeyValuePair<string, object?>("status", status));
 

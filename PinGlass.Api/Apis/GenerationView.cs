@@ -32,6 +32,7 @@ public sealed record GenerationView(
 /// <summary>One portrait: how it ended or stands, and every prediction made for it.</summary>
 /// <param name="Retries">Attempts of its current provider chain before the one that delivered (or the last).</param>
 /// <param name="ImageUrl">Where the stored image is served, once it succeeded.</param>
+/// <param name="Identity">The identity gate's verdict on the delivered portrait (or on the output it had made again); null when unchecked.</param>
 public sealed record PortraitView(
     int Index,
     string Style,
@@ -43,6 +44,7 @@ public sealed record PortraitView(
     int Retries,
     PortraitError? Error,
     string? ImageUrl,
+    IdentityView? Identity,
     IReadOnlyList<AttemptView> Attempts)
 {
     public static PortraitView From(PortraitRow portrait, IReadOnlyList<PredictionRow> attempts) => new(
@@ -50,11 +52,22 @@ public sealed record PortraitView(
         decimal.Round(portrait.Cost, 6), portrait.LatencyMs, Math.Max(0, portrait.Attempt - portrait.ChainStart),
         portrait.ErrorCategory is { } category ? new PortraitError(category, portrait.Error ?? "") : null,
         portrait.Status == PortraitStatus.Succeeded ? $"/v1/generations/{portrait.GenerationId}/portraits/{portrait.Index}" : null,
+        portrait.IdentityReason is { } reason
+            ? new IdentityView(portrait.IdentityDistance is { } d ? Math.Round(Math.Clamp(1 - d, 0, 1), 3) : null,
+                portrait.IdentityDistance is { } distance ? Math.Round(distance, 3) : null, reason, portrait.IdentityFlagged, portrait.Regenerations)
+            : null,
         [.. attempts.Select(a => new AttemptView(a.Attempt, a.Provider, a.Model, a.PredictionId, a.Status, decimal.Round(a.Cost, 6), a.ReferenceIndex,
-            a.ErrorCategory is { } c ? new PortraitError(c, a.Error ?? "") : null))]);
+            a.ErrorCategory is { } c ? new PortraitError(c, a.Error ?? "") : null, a.IdentityDecision,
+            a.IdentityDistance is { } ad ? Math.Round(ad, 3) : null))]);
 }
+
+/// <summary>
+/// Whether the portrait shows the user: <c>score</c> is 1 − the descriptor distance to the user's reference centroid; <c>flagged</c>
+/// when it was delivered although the gate refused it (after its regeneration, or without budget for one).
+/// </summary>
+public sealed record IdentityView(double? Score, double? Distance, string Reason, bool Flagged, int Regenerations);
 
 public sealed record PortraitError(string Category, string Message);
 
 public sealed record AttemptView(int Attempt, string Provider, string Model, string? PredictionId, string Status, decimal Cost, int Reference,
-    PortraitError? Error);
+    PortraitError? Error, string? IdentityDecision, double? IdentityDistance);

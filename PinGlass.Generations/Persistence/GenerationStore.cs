@@ -15,17 +15,18 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
     private const string GenerationColumns = """
         id, status, total_portraits, completed_portraits, successful_portraits, failed_portraits, budget_usd, estimated_cost, spent_usd,
         fallback_used, batch_size, batch_delay_ms, current_batch, options::text, photos::text, reference_photos::text, created_at, updated_at,
-        deadline_at, completed_at, cancel_requested_at, version, error
+        deadline_at, completed_at, cancel_requested_at, version, error, coalesce(reference_centroid, '{}')
         """;
 
     private const string PortraitColumns = """
         generation_id, index, style_id, batch, status, attempt, chain_start, provider, model, cost_usd, latency_ms, retries, error_category,
-        error, blob_name, content_type, started_at, completed_at
+        error, blob_name, content_type, started_at, completed_at, regenerations, reference_index, id_weight, identity_distance, identity_reason,
+        identity_flagged
         """;
 
     private const string PredictionColumns = """
         generation_id, portrait_index, attempt, marker, provider, model, reference_index, prediction_id, status, cost_usd, error_category,
-        error, created_at, submitted_at, last_checked_at
+        error, created_at, submitted_at, last_checked_at, identity_decision, identity_distance
         """;
 
     public async Task CreateAsync(NewGeneration generation, CancellationToken cancellationToken)
@@ -186,17 +187,18 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
     /// Ends a prediction and adds what it cost to its portrait and generation; false (and nothing changed) when it had already ended.
     /// </summary>
     public async Task<bool> SettlePredictionAsync(PredictionRow row, string status, double? predictTime, decimal cost, string? category, string? error,
-        string? outputUrl, CancellationToken cancellationToken)
+        string? outputUrl, IdentityCheck? identity, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var settle = new NpgsqlCommand("""
             UPDATE predictions SET status = $2, predict_time = $3, cost_usd = $4, error_category = $5, error = $6, output_url = $7,
-                                   completed_at = now(), last_checked_at = now()
+                                   completed_at = now(), last_checked_at = now(), identity_decision = $8, identity_distance = $9
             WHERE marker = $1 AND status IN ('creating', 'starting', 'processing')
             """, connection, transaction))
         {
-            AddParameters(settle, row.Marker, status, (object?)predictTime, cost, category, error, outputUrl);
+            AddParameters(settle, row.Marker, status, (object?)predictTime, cost, category, error, outputUrl, identity?.Decision,
+                (object?)(float?)identity?.Distance);
             if (await settle.ExecuteNonQueryAsync(cancellationToken) == 0)
             {
                 return false;
@@ -214,12 +216,14 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
 
     /// <summary>The portrait's current attempt delivered: stored, counted once.</summary>
     public Task<bool> SucceedPortraitAsync(Guid id, int index, int attempt, string provider, string model, string blobName, string contentType,
-        long latencyMs, int retries, bool fallback, CancellationToken cancellationToken) =>
+        long latencyMs, int retries, bool fallback, IdentityCheck? identity, CancellationToken cancellationToken) =>
         EndPortraitAsync(id, new(index, PortraitStatus.Succeeded), """
             UPDATE portraits SET status = 'succeeded', completed_at = now(), provider = $4, model = $5, blob_name = $6, content_type = $7,
-                                 latency_ms = $8, retries = $9, error_category = NULL, error = NULL
+                                 latency_ms = $8, retries = $9, error_category = NULL, error = NULL,
+                                 identity_distance = $10, identity_reason = $11, identity_flagged = $12
             WHERE generation_id = $1 AND index = $2 AND status = 'running' AND attempt = $3
-            """, [id, index, attempt, provider, model, blobName, contentType, latencyMs, retries],
+            """, [id, index, attempt, provider, model, blobName, contentType, latencyMs, retries, (float?)identity?.Distance, identity?.Reason,
+                identity?.Flagged ?? false],
             "successful_portraits = successful_portraits + 1, fallback_used = fallback_used OR $2", [fallback], cancellationToken);
 
     /// <summary>
@@ -239,6 +243,18 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
             UPDATE portraits SET attempt = attempt + 1
             WHERE generation_id = $1 AND index = $2 AND attempt = $3 AND status = 'running'
             """, cancellationToken, id, index, fromAttempt) == 1;
+
+    /// <summary>
+    /// The identity gate refused the current attempt's portrait: the portrait starts a new chain of attempts with another reference and
+    /// id weight, once.
+    /// </summary>
+    public async Task<bool> RegenerateAsync(Guid id, int index, int fromAttempt, int referenceIndex, double idWeight, IdentityCheck identity,
+        CancellationToken cancellationToken) =>
+        await ExecuteAsync("""
+            UPDATE portraits SET status = 'pending', chain_start = attempt + 1, regenerations = regenerations + 1, reference_index = $4,
+                                 id_weight = $5, identity_distance = $6, identity_reason = $7
+            WHERE generation_id = $1 AND index = $2 AND attempt = $3 AND status = 'running'
+            """, cancellationToken, id, index, fromAttempt, referenceIndex, (float)idWeight, (object?)(float?)identity.Distance, identity.Reason) == 1;
 
     /// <summary>Asks a running generation to stop; false when it had ended or was already asked.</summary>
     public Task<bool> RequestCancelAsync(Guid id, CancellationToken cancellationToken) =>
@@ -290,7 +306,9 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
         }
 
         await ExecuteAsync(connection, transaction, """
-            UPDATE portraits SET status = 'pending', chain_start = attempt + 1, error = NULL, error_category = NULL, completed_at = NULL
+            UPDATE portraits SET status = 'pending', chain_start = attempt + 1, error = NULL, error_category = NULL, completed_at = NULL,
+                                 regenerations = 0, reference_index = NULL, id_weight = NULL, identity_distance = NULL, identity_reason = NULL,
+                                 identity_flagged = false
             WHERE generation_id = $1 AND index = $2
             """, cancellationToken, id, index);
         var counter = was == PortraitStatus.Succeeded ? "successful_portraits" : "failed_portraits";
@@ -408,18 +426,22 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
     private static GenerationRow ReadGeneration(NpgsqlDataReader r) => new(
         r.GetGuid(0), r.GetString(1), r.GetInt32(2), r.GetInt32(3), r.GetInt32(4), r.GetInt32(5), r.GetDecimal(6), r.GetDecimal(7), r.GetDecimal(8),
         r.GetBoolean(9), r.GetInt32(10), r.GetInt32(11), r.GetInt32(12), r.GetString(13), r.GetString(14), r.GetString(15), Time(r, 16)!.Value,
-        Time(r, 17)!.Value, Time(r, 18)!.Value, Time(r, 19), Time(r, 20), r.GetInt64(21), Text(r, 22));
+        Time(r, 17)!.Value, Time(r, 18)!.Value, Time(r, 19), Time(r, 20), r.GetInt64(21), Text(r, 22),
+        r.GetFieldValue<float[]>(23));
 
     private static PortraitRow ReadPortrait(NpgsqlDataReader r) => new(
         r.GetGuid(0), r.GetInt32(1), r.GetString(2), r.GetInt32(3), r.GetString(4), r.GetInt32(5), r.GetInt32(6), Text(r, 7), Text(r, 8),
         r.GetDecimal(9), r.IsDBNull(10) ? null : r.GetInt64(10), r.GetInt32(11), Text(r, 12), Text(r, 13), Text(r, 14), Text(r, 15), Time(r, 16),
-        Time(r, 17));
+        Time(r, 17), r.GetInt32(18), r.IsDBNull(19) ? null : r.GetInt32(19), Real(r, 20), Real(r, 21), Text(r, 22), r.GetBoolean(23));
 
     private static PredictionRow ReadPrediction(NpgsqlDataReader r) => new(
         r.GetGuid(0), r.GetInt32(1), r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetInt32(6), Text(r, 7), r.GetString(8),
-        r.GetDecimal(9), Text(r, 10), Text(r, 11), Time(r, 12)!.Value, Time(r, 13), Time(r, 14));
+        r.GetDecimal(9), Text(r, 10), Text(r, 11), Time(r, 12)!.Value, Time(r, 13), Time(r, 14),
+        Text(r, 15), Real(r, 16));
 
     private static string? Text(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+
+    private static double? Real(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetFloat(i);
 
     private static DateTimeOffset? Time(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : new DateTimeOffset(r.GetDateTime(i), TimeSpan.Zero);
 }

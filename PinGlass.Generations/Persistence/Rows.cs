@@ -55,7 +55,8 @@ public sealed record GenerationRow(
     DateTimeOffset? CompletedAt,
     DateTimeOffset? CancelRequestedAt,
     long Version,
-    string? Error)
+    string? Error,
+    float[] Centroid)
 {
     public bool IsTerminal => GenerationStatus.IsTerminal(Status);
 
@@ -80,7 +81,13 @@ public sealed record PortraitRow(
     string? BlobName,
     string? ContentType,
     DateTimeOffset? StartedAt,
-    DateTimeOffset? CompletedAt)
+    DateTimeOffset? CompletedAt,
+    int Regenerations,
+    int? ReferenceIndex,
+    double? IdWeight,
+    double? IdentityDistance,
+    string? IdentityReason,
+    bool IdentityFlagged)
 {
     public bool IsTerminal => PortraitStatus.IsTerminal(Status);
 }
@@ -100,7 +107,9 @@ public sealed record PredictionRow(
     string? Error,
     DateTimeOffset CreatedAt,
     DateTimeOffset? SubmittedAt,
-    DateTimeOffset? LastCheckedAt)
+    DateTimeOffset? LastCheckedAt,
+    string? IdentityDecision,
+    double? IdentityDistance)
 {
     public bool IsOpen => PredictionRowStatus.IsOpen(Status);
 }
@@ -118,3 +127,6 @@ public sealed record NewGeneration(
     string ReferencesJson,
     float[] Centroid,
     DateTimeOffset Deadline);
+
+/// <summary>What the identity gate said of one delivered output (snake_case decision and reason, as stored).</summary>
+public sealed record IdentityCheck(string Decision, string Reason, double? Distance, bool Flagged);

@@ -7,6 +7,8 @@ using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Planning;
 using PinGlass.Generations.Storage;
 using PinGlass.Generations.Submission;
+using PinGlass.Photos.Faces;
+using PinGlass.Photos.Identity;
 using PinGlass.Replicate;
 using PinGlass.Replicate.Client;
 using PinGlass.Replicate.Errors;
@@ -14,13 +16,16 @@ using PinGlass.Replicate.Fallback;
 using PinGlass.Replicate.Health;
 using PinGlass.Replicate.Providers;
 using PinGlass.Replicate.Resilience;
+using SixLabors.ImageSharp;
 
 namespace PinGlass.Generations.Pipeline;
 
 /// <summary>
 /// The life of a portrait's attempts: submit the current attempt's prediction (once, whoever asks and however often), take in its
 /// end (from a webhook, a poll or the create's own answer), copy a delivered output into blob storage, and hand a failed portrait
-/// to the next provider. Every step reads the state it acts on and changes it with a guarded update, so repeats are harmless.
+/// to the next provider. A delivered output passes the identity gate first: one that shows someone else (or no face) is made again
+/// once, with the next reference and a higher id weight, and delivered flagged if that fails too. Every step reads the state it acts
+/// on and changes it with a guarded update, so repeats are harmless.
 /// </summary>
 public sealed partial class PortraitAttempts(
     GenerationStore store,
@@ -34,6 +39,7 @@ public sealed partial class PortraitAttempts(
     ReplicateClient replicate,
     CreateRateLimiter createLimit,
     OutputFetcher outputs,
+    IdentityGate gate,
     IOptions<ReplicateOptions> replicateOptions,
     IOptions<PipelineOptions> options,
     GenerationMetrics metrics,
@@ -136,6 +142,7 @@ public sealed partial class PortraitAttempts(
         var (category, error) = Failure(prediction);
         string? blobName = null;
         FetchedOutput? output = null;
+        IdentityVerdict? verdict = null;
         if (category is null && current)
         {
             try
@@ -143,6 +150,7 @@ public sealed partial class PortraitAttempts(
                 output = await outputs.FetchAsync(prediction.OutputUrls[0], cancellationToken);
                 blobName = GenerationBlobs.PortraitName(row.GenerationId, row.PortraitIndex, row.Attempt, output.Extension);
                 await blobs.SavePortraitAsync(blobName, output.Content, output.ContentType, cancellationToken);
+                verdict = await CheckIdentityAsync(row, portrait!, output, cancellationToken);
             }
             catch (OutputFetchException e)
             {
@@ -150,8 +158,10 @@ public sealed partial class PortraitAttempts(
             }
         }
 
+        var identity = verdict is null ? null
+            : new IdentityCheck(Snake(verdict.Decision.ToString()), Snake(verdict.Reason.ToString()), verdict.Distance, verdict.Flagged);
         if (!await store.SettlePredictionAsync(row, prediction.Status, prediction.Metrics?.PredictTime, cost, category is null ? null : Reason(category.Value),
-                error, prediction.OutputUrls.FirstOrDefault(), cancellationToken))
+                error, prediction.OutputUrls.FirstOrDefault(), identity, cancellationToken))
         {
             return;
         }
@@ -167,9 +177,18 @@ public sealed partial class PortraitAttempts(
 
         if (category is null && blobName is not null && output is not null)
         {
+            if (verdict is { Decision: IdentityDecision.Regenerate, NextReferenceIndex: { } nextReference, NextIdWeight: { } nextWeight }
+                && await store.RegenerateAsync(row.GenerationId, row.PortraitIndex, row.Attempt, nextReference, nextWeight, identity!, cancellationToken))
+            {
+                LogRegenerating(logger, row.GenerationId, row.PortraitIndex, verdict.Explanation);
+                metrics.Regenerated(verdict.Reason.ToString());
+                await EnsureSubmittedAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
+                return;
+            }
+
             // Retries: the attempts of this chain before the one that delivered.
             if (await store.SucceedPortraitAsync(row.GenerationId, row.PortraitIndex, row.Attempt, provider.Name, provider.Model.FullName, blobName,
-                    output.ContentType, latency, row.Attempt - portrait!.ChainStart, row.Attempt > portrait.ChainStart, cancellationToken))
+                    output.ContentType, latency, row.Attempt - portrait!.ChainStart, row.Attempt > portrait.ChainStart, identity, cancellationToken))
             {
                 metrics.PortraitEnded(PortraitStatus.Succeeded, provider.Name);
             }
@@ -178,6 +197,33 @@ public sealed partial class PortraitAttempts(
         }
 
         await FailAttemptAsync(row, category!.Value, error!, cancellationToken);
+    }
+
+    /// <summary>
+    /// The identity gate's verdict on a delivered output, against the centroid kept with the generation. Null when it cannot be checked
+    /// (the faces service is down, or the image does not decode): the portrait is then delivered unchecked rather than lost.
+    /// </summary>
+    private async Task<IdentityVerdict?> CheckIdentityAsync(PredictionRow row, PortraitRow portrait, FetchedOutput output, CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(row.GenerationId, cancellationToken) is not { Centroid.Length: > 0 } generation)
+        {
+            return null;
+        }
+
+        var target = new IdentityTarget(generation.Centroid, ReferenceCount(generation));
+        var idWeight = OptionsFor(generation, portrait).IdWeight;
+        var budgetAllows = chain.ChainFor(1).FirstOrDefault() is { } first && BudgetRefusal(generation, first) is null;
+        try
+        {
+            return await gate.CheckAsync(output.Content.ToMemory(), target, new PortraitAttempt(row.ReferenceIndex, idWeight, portrait.Regenerations, budgetAllows),
+                cancellationToken);
+        }
+        catch (Exception e) when (e is FacesServiceException or HttpRequestException or ImageFormatException
+                                  || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            LogIdentityUnchecked(logger, row.GenerationId, row.PortraitIndex, e.Message);
+            return null;
+        }
     }
 
     /// <summary>The current attempt failed: the next provider takes over if the error allows it, there is one, and time and budget remain.</summary>
@@ -283,19 +329,29 @@ public sealed partial class PortraitAttempts(
             : $"The budget of ${generation.Budget:0.00} is spent (${generation.Spent:0.0000}); {provider.Name} would need about ${estimate:0.000} more.";
     }
 
-    /// <summary>References rotate: each portrait walks through them, and each batch starts one further on.</summary>
-    private static int ReferenceFor(GenerationRow generation, PortraitRow portrait)
+    /// <summary>
+    /// References rotate: each portrait walks through them, and each batch starts one further on. A regeneration uses the one the
+    /// identity gate chose.
+    /// </summary>
+    private static int ReferenceFor(GenerationRow generation, PortraitRow portrait) =>
+        portrait.ReferenceIndex ?? (portrait.Batch + portrait.Index) % Math.Max(1, ReferenceCount(generation));
+
+    private static int ReferenceCount(GenerationRow generation) => JsonSerializer.Deserialize<JsonElement>(generation.ReferencesJson).GetArrayLength();
+
+    /// <summary>The style's options with the request's settings on top, and a regeneration's raised id weight.</summary>
+    private GenerationOptions OptionsFor(GenerationRow generation, PortraitRow portrait)
     {
-        var count = JsonSerializer.Deserialize<JsonElement>(generation.ReferencesJson).GetArrayLength();
-        return (portrait.Batch + portrait.Index) % Math.Max(1, count);
+        var style = styles.Find(portrait.StyleId) ?? throw new InvalidOperationException($"Style {portrait.StyleId} is not in the catalog.");
+        var settings = JsonSerializer.Deserialize<GenerationSettings>(generation.OptionsJson, GenerationSettings.Json) ?? new();
+        var options = settings.For(style);
+        return portrait.IdWeight is { } idWeight ? options with { IdWeight = idWeight } : options;
     }
 
     private async Task<GenerationRequest> RequestAsync(GenerationRow generation, PortraitRow portrait, int reference, CancellationToken cancellationToken)
     {
         var style = styles.Find(portrait.StyleId) ?? throw new InvalidOperationException($"Style {portrait.StyleId} is not in the catalog.");
-        var overrides = JsonSerializer.Deserialize<GenerationSettings>(generation.OptionsJson, GenerationSettings.Json) ?? new();
         var face = await blobs.ReferenceDataUrlAsync(generation.Id, reference, cancellationToken);
-        return new GenerationRequest(style.Prompt, [face], overrides.For(style), portrait.Index, style.NegativePrompt);
+        return new GenerationRequest(style.Prompt, [face], OptionsFor(generation, portrait), portrait.Index, style.NegativePrompt);
     }
 
     /// <summary>The error category and message of a prediction that ended without a usable output; nulls when it delivered.</summary>
@@ -309,7 +365,9 @@ public sealed partial class PortraitAttempts(
     };
 
     /// <summary>An error category as the API and the database name it: snake_case.</summary>
-    public static string Reason(ErrorCategory category) => JsonNamingPolicy.SnakeCaseLower.ConvertName(category.ToString());
+    public static string Reason(ErrorCategory category) => Snake(category.ToString());
+
+    private static string Snake(string name) => JsonNamingPolicy.SnakeCaseLower.ConvertName(name);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Generation {GenerationId} portrait {Index} attempt {Attempt}: {Provider} prediction {PredictionId}")]
     private static partial void LogSubmitted(ILogger logger, Guid generationId, int index, int attempt, string provider, string predictionId);
@@ -319,6 +377,12 @@ public sealed partial class PortraitAttempts(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index} failed: {Category}: {Error}")]
     private static partial void LogPortraitFailed(ILogger logger, Guid generationId, int index, string category, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index}: identity gate: {Explanation}")]
+    private static partial void LogRegenerating(ILogger logger, Guid generationId, int index, string explanation);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index} delivered without an identity check: {Reason}")]
+    private static partial void LogIdentityUnchecked(ILogger logger, Guid generationId, int index, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Prediction {PredictionId} is not one of PinGlass's attempts; ignored")]
     private static partial void LogUnknownPrediction(ILogger logger, string predictionId);

@@ -60,27 +60,27 @@ public sealed partial class IdentityGate(
     ILogger<IdentityGate> logger)
 {
     /// <summary>Decodes a portrait as the provider returned it (JPEG, PNG or WebP) and checks it.</summary>
-    public async Task<IdentityVerdict> CheckAsync(ReadOnlyMemory<byte> portrait, ReferenceSet references, PortraitAttempt attempt, CancellationToken cancellationToken = default)
+    public async Task<IdentityVerdict> CheckAsync(ReadOnlyMemory<byte> portrait, IdentityTarget target, PortraitAttempt attempt, CancellationToken cancellationToken = default)
     {
         using var image = PhotoIntake.DecodeUpright(portrait, out _);
-        return await CheckAsync(image, references, attempt, cancellationToken);
+        return await CheckAsync(image, target, attempt, cancellationToken);
     }
 
-    public async Task<IdentityVerdict> CheckAsync(Image<Rgb24> portrait, ReferenceSet references, PortraitAttempt attempt, CancellationToken cancellationToken = default)
+    public async Task<IdentityVerdict> CheckAsync(Image<Rgb24> portrait, IdentityTarget target, PortraitAttempt attempt, CancellationToken cancellationToken = default)
     {
         var analysis = await faces.AnalyseAsync(portrait, cancellationToken);
-        var verdict = Decide(analysis, references, attempt);
+        var verdict = Decide(analysis, target, attempt);
         metrics.IdentityChecked(verdict);
         LogVerdict(logger, verdict.Decision, verdict.Reason, verdict.Distance, attempt.ReferenceIndex, attempt.Regenerations);
         return verdict;
     }
 
     /// <summary>The decision alone, from an analysis already made.</summary>
-    public IdentityVerdict Decide(FaceAnalysis analysis, ReferenceSet references, PortraitAttempt attempt)
+    public IdentityVerdict Decide(FaceAnalysis analysis, IdentityTarget target, PortraitAttempt attempt)
     {
-        if (references.Centroid.Length == 0)
+        if (target.Centroid.Length == 0)
         {
-            throw new ArgumentException("The reference set has no centroid: no reference was chosen.", nameof(references));
+            throw new ArgumentException("The reference set has no centroid: no reference was chosen.", nameof(target));
         }
 
         var options = identityOptions.Value;
@@ -98,7 +98,7 @@ public sealed partial class IdentityGate(
             }
 
             var nextWeight = Math.Min(options.MaxIdWeight, attempt.IdWeight + options.IdWeightStep);
-            var next = references.NextIndex(attempt.ReferenceIndex);
+            var next = target.NextIndex(attempt.ReferenceIndex);
             return new(IdentityDecision.Regenerate, reason, distance, score, threshold, next, nextWeight,
                 $"{explanation}; regenerate with reference {next} and id weight {nextWeight:F2}.");
         }
@@ -113,7 +113,7 @@ public sealed partial class IdentityGate(
             return Failed(IdentityReason.SeveralFaces, null, $"{faces.Count} faces in the portrait and none dominant");
         }
 
-        var distance = Descriptors.Distance(faces[0].Descriptor, references.Centroid);
+        var distance = Descriptors.Distance(faces[0].Descriptor, target.Centroid);
         if (distance > threshold)
         {
             return Failed(IdentityReason.DifferentPerson, distance, $"Descriptor distance {distance:F2} to the references is above {threshold:F2}: another person");

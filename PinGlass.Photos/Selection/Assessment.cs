@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using PinGlass.Photos.Faces;
+using PinGlass.Photos.Identity;
 using PinGlass.Photos.Intake;
 using PinGlass.Photos.Scoring;
 
@@ -61,8 +62,8 @@ public sealed record ReferenceSet(IReadOnlyList<ChosenReference> References, flo
 
     public ChosenReference For(int batch, int portrait) => References[IndexFor(batch, portrait)];
 
-    /// <summary>The reference after <paramref name="index"/>, for a regeneration.</summary>
-    public int NextIndex(int index) => (index + 1) % References.Count;
+    /// <summary>What the identity gate checks portraits against.</summary>
+    public IdentityTarget Identity => new(Centroid, References.Count);
 }
 
 public sealed record SelectionResult(IReadOnlyList<PhotoAssessment> Assessments, ReferenceSet References);

@@ -142,6 +142,51 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task The_identity_gate_passes_the_users_portraits_and_regenerates_one_that_shows_someone_else_with_the_next_reference()
+    {
+        await client.SetFaultsAsync("""[{"kind":"wrong_face","model":"bytedance/flux-pulid","count":1}]""");
+        var id = await client.StartAsync(("styles", "professional-headshot,golden-hour,film-noir"));
+        var generation = await client.WaitAsync(id);
+
+        GenerationClient.AssertStatus("completed", generation);
+        var portraits = generation.GetProperty("portraits").EnumerateArray().ToList();
+        Assert.All(portraits, p =>
+        {
+            var identity = p.GetProperty("identity");
+            Assert.Equal("same_person", identity.GetProperty("reason").GetString());
+            Assert.False(identity.GetProperty("flagged").GetBoolean());
+            Assert.True(identity.GetProperty("score").GetDouble() >= 0.45, identity.ToString());
+        });
+
+        // Exactly one output showed another person: that portrait was made again, from the next reference with a higher id weight.
+        var regenerated = Assert.Single(portraits, p => p.GetProperty("identity").GetProperty("regenerations").GetInt32() == 1);
+        var attempts = regenerated.GetProperty("attempts").EnumerateArray().ToList();
+        Assert.Equal(["regenerate", "pass"], attempts.Select(a => a.GetProperty("identityDecision").GetString()));
+        Assert.True(attempts[0].GetProperty("identityDistance").GetDouble() > 0.55, attempts[0].ToString());
+        var references = generation.GetProperty("references").GetArrayLength();
+        Assert.Equal((attempts[0].GetProperty("reference").GetInt32() + 1) % references, attempts[1].GetProperty("reference").GetInt32());
+        Assert.All(portraits.Except([regenerated]), p => Assert.Equal(1, p.GetProperty("attempts").GetArrayLength()));
+    }
+
+    [Fact]
+    public async Task A_portrait_whose_regeneration_still_shows_no_face_is_delivered_flagged()
+    {
+        await client.SetFaultsAsync("""[{"kind":"no_face","model":"bytedance/flux-pulid"}]""");
+        var id = await client.StartAsync(("styles", "professional-headshot"));
+        var generation = await client.WaitAsync(id);
+
+        GenerationClient.AssertStatus("completed", generation);
+        var portrait = generation.GetProperty("portraits")[0];
+        var identity = portrait.GetProperty("identity");
+        Assert.Equal(("no_face", true, 1), (identity.GetProperty("reason").GetString(), identity.GetProperty("flagged").GetBoolean(),
+            identity.GetProperty("regenerations").GetInt32()));
+        Assert.Equal(["regenerate", "deliver_flagged"],
+            portrait.GetProperty("attempts").EnumerateArray().Select(a => a.GetProperty("identityDecision").GetString()));
+        using var image = await client.Api.GetAsync(portrait.GetProperty("imageUrl").GetString(), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, image.StatusCode);
+    }
+
+    [Fact]
     public async Task A_portrait_retried_on_request_is_made_again_by_a_new_prediction_and_the_generation_ends_again()
     {
         var ct = TestContext.Current.CancellationToken;

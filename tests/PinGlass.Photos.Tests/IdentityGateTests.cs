@@ -126,11 +126,11 @@ public sealed class IdentityGateTests(FacesFixture fixture)
     public async Task Encoded_portraits_are_decoded_before_the_check()
     {
         using var astronaut = Samples.Astronaut();
-        var verdict = await gate.CheckAsync(Samples.Encode(astronaut, "webp"), (await References()).Selection.References, new PortraitAttempt(0, 1.0),
+        var verdict = await gate.CheckAsync(Samples.Encode(astronaut, "webp"), (await References()).Selection.References.Identity, new PortraitAttempt(0, 1.0),
             TestContext.Current.CancellationToken);
         Assert.Equal(IdentityDecision.Pass, verdict.Decision);
     }
 
     private async Task<IdentityVerdict> Check(Image<Rgb24> portrait, PortraitAttempt attempt) =>
-        await gate.CheckAsync(portrait, (await References()).Selection.References, attempt, TestContext.Current.CancellationToken);
+        await gate.CheckAsync(portrait, (await References()).Selection.References.Identity, attempt, TestContext.Current.CancellationToken);
 }

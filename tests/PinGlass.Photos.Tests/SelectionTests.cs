@@ -122,7 +122,7 @@ public sealed class SelectionTests(FacesFixture fixture)
         Assert.All(firstBatch.CountBy(i => i), c => Assert.InRange(c.Value, 4, 5));
         Assert.Equal([0, 1, 2, 3, 4, 0], firstBatch.Take(6));
         Assert.Equal([1, 2, 3, 4, 0, 1], secondBatch.Take(6));
-        Assert.Equal(0, references.NextIndex(4));
+        Assert.Equal(0, references.Identity.NextIndex(4));
     }
 
     [Fact]
