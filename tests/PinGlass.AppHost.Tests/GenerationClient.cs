@@ -109,6 +109,13 @@ public sealed class GenerationClient(HttpClient api, HttpClient emulator) : IDis
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>What the emulator billed, prediction by prediction (its ledger, unrounded USD).</summary>
+    public async Task<List<(string Id, decimal Cost)>> LedgerAsync()
+    {
+        var ledger = await Emulator.GetFromJsonAsync<JsonElement>("/_emulator/ledger", TestContext.Current.CancellationToken);
+        return [.. ledger.GetProperty("entries").EnumerateArray().Select(e => (e.GetProperty("prediction_id").GetString()!, e.GetProperty("cost_usd").GetDecimal()))];
+    }
+
     public async Task<JsonElement> FaultsAsync() =>
         await Emulator.GetFromJsonAsync<JsonElement>("/_emulator/faults", TestContext.Current.CancellationToken);
 

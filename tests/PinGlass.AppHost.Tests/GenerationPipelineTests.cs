@@ -101,6 +101,36 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task After_injected_faults_the_cost_ledger_equals_the_emulators_prediction_by_prediction()
+    {
+        // Failed predictions (billed for what they ran), lost answers to creates (the prediction exists and runs), dropped webhooks.
+        await client.SetFaultsAsync("""
+            [{"kind":"prediction_failed","model":"bytedance/flux-pulid","probability":0.3},
+             {"kind":"server_error","model":"bytedance/flux-pulid","status":503,"after_processing":true,"probability":0.2},
+             {"kind":"webhook_drop","probability":0.3}]
+            """);
+        var id = await client.StartAsync(("styles", "professional-headshot,black-and-white-studio,golden-hour,film-noir,renaissance-oil,watercolor,neon-cyberpunk,seventies-film"));
+        var generation = await client.WaitAsync(id);
+        Assert.Contains(generation.GetProperty("status").GetString(), new[] { "completed", "completed_with_failures" });
+        var injected = (await client.FaultsAsync()).GetProperty("injected");
+        Assert.True(injected.TryGetProperty("prediction_failed", out var failed) && failed.GetInt32() > 0, injected.ToString());
+
+        // Every prediction made for this generation on the emulator (duplicates of an ambiguous create included) has ended and is billed.
+        var ids = (await client.EmulatorPredictionsAsync()).Where(p => p.GetProperty("webhook").GetString()?.Contains($"{id:N}-") == true)
+            .Select(p => p.GetProperty("id").GetString()!).ToHashSet();
+        var billed = await Poll.UntilAsync(async () => (await client.LedgerAsync()).Where(e => ids.Contains(e.Id)).ToDictionary(e => e.Id, e => e.Cost),
+            entries => entries.Count == ids.Count, TimeSpan.FromSeconds(60));
+        var ours = (await stores.QueryAsync($"SELECT prediction_id, cost_usd FROM predictions WHERE generation_id = '{id}' AND prediction_id IS NOT NULL",
+            r => (Id: r.GetString(0), Cost: r.GetDecimal(1)))).ToDictionary(r => r.Id, r => r.Cost);
+
+        Assert.Equal(billed.Keys.Order(), ours.Keys.Order());
+        Assert.All(billed, entry => Assert.Equal(decimal.Round(entry.Value, 2), decimal.Round(ours[entry.Key], 2)));
+        Assert.All(billed, entry => Assert.True(Math.Abs(entry.Value - ours[entry.Key]) < 0.000001m, $"{entry.Key}: {entry.Value} vs {ours[entry.Key]}"));
+        var spent = (await stores.QueryAsync($"SELECT spent_usd FROM generation_jobs WHERE id = '{id}'", r => r.GetDecimal(0))).Single();
+        Assert.True(Math.Abs(billed.Values.Sum() - spent) < 0.00001m, $"{billed.Values.Sum()} billed, {spent} spent");
+    }
+
+    [Fact]
     public async Task Cancel_mid_generation_leaves_no_prediction_running_on_the_emulator()
     {
         var ct = TestContext.Current.CancellationToken;
