@@ -57,8 +57,8 @@ public sealed record PortraitView(
                 portrait.IdentityDistance is { } distance ? Math.Round(distance, 3) : null, reason, portrait.IdentityFlagged, portrait.Regenerations)
             : null,
         [.. attempts.Select(a => new AttemptView(a.Attempt, a.Provider, a.Model, a.PredictionId, a.Status, decimal.Round(a.Cost, 6), a.ReferenceIndex,
-            a.ErrorCategory is { } c ? new PortraitError(c, a.Error ?? "") : null, a.IdentityDecision,
-            a.IdentityDistance is { } ad ? Math.Round(ad, 3) : null))]);
+            a.ErrorCategory is { } c ? new PortraitError(c, a.Error ?? "") : null, a.Identity?.Decision,
+            a.Identity?.Distance is { } ad ? Math.Round(ad, 3) : null))]);
 }
 
 /// <summary>

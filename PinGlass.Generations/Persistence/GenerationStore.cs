@@ -26,7 +26,8 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
 
     private const string PredictionColumns = """
         generation_id, portrait_index, attempt, marker, provider, model, reference_index, prediction_id, status, cost_usd, error_category,
-        error, created_at, submitted_at, last_checked_at, identity_decision, identity_distance
+        error, created_at, submitted_at, last_checked_at, blob_name, content_type, identity_decision, identity_reason, identity_distance,
+        next_reference_index, next_id_weight
         """;
 
     public async Task CreateAsync(NewGeneration generation, CancellationToken cancellationToken)
@@ -102,7 +103,6 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
     public Task<List<Guid>> UnfinishedAsync(CancellationToken cancellationToken = default) =>
         QueryAsync("SELECT id FROM generation_jobs WHERE completed_at IS NULL ORDER BY created_at", r => r.GetGuid(0), cancellationToken);
 
-    /// <summary>Queued → running, once; false when it was already planned (a re-run of the plan job).</summary>
     /// <summary>A queued generation starts running: its plan job has begun.</summary>
     public Task<bool> StartAsync(Guid id, CancellationToken cancellationToken) =>
         ChangeAsync(id, "status = 'running'", "status = 'queued'", null, cancellationToken);
@@ -162,10 +162,15 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
             WHERE marker = $1 AND status = 'creating' AND prediction_id IS NULL AND (claimed_until IS NULL OR claimed_until < now())
             """, cancellationToken, marker, lease) == 1;
 
+    /// <summary>
+    /// The create's answer: the prediction id, and its state while it runs. A prediction already ended (found after an ambiguous create)
+    /// is recorded as running: only <see cref="SettlePredictionAsync"/> ends one, with its cost and output.
+    /// </summary>
     public Task RecordCreatedAsync(string marker, string predictionId, string status, int retries, CancellationToken cancellationToken) =>
         ExecuteAsync("""
             UPDATE predictions SET prediction_id = $2, submitted_at = coalesce(submitted_at, now()), last_checked_at = now(), retries = $4,
-                                   status = CASE WHEN status = 'creating' THEN $3 ELSE status END, claimed_until = NULL
+                                   status = CASE WHEN status <> 'creating' THEN status WHEN $3 IN ('starting', 'processing') THEN $3 ELSE 'processing' END,
+                                   claimed_until = NULL
             WHERE marker = $1 AND (prediction_id IS NULL OR prediction_id = $2)
             """, cancellationToken, marker, predictionId, status, retries);
 
@@ -179,7 +184,8 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
     /// <summary>News of a prediction that has not ended.</summary>
     public Task RecordCheckedAsync(string marker, string status, CancellationToken cancellationToken) =>
         ExecuteAsync("""
-            UPDATE predictions SET last_checked_at = now(), status = CASE WHEN status IN ('starting', 'processing') THEN $2 ELSE status END
+            UPDATE predictions SET last_checked_at = now(),
+                                   status = CASE WHEN status IN ('starting', 'processing') AND $2 IN ('starting', 'processing') THEN $2 ELSE status END
             WHERE marker = $1
             """, cancellationToken, marker, status);
 
@@ -187,18 +193,20 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
     /// Ends a prediction and adds what it cost to its portrait and generation; false (and nothing changed) when it had already ended.
     /// </summary>
     public async Task<bool> SettlePredictionAsync(PredictionRow row, string status, double? predictTime, decimal cost, string? category, string? error,
-        string? outputUrl, IdentityCheck? identity, CancellationToken cancellationToken)
+        string? outputUrl, StoredOutput? stored, IdentityCheck? identity, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var settle = new NpgsqlCommand("""
             UPDATE predictions SET status = $2, predict_time = $3, cost_usd = $4, error_category = $5, error = $6, output_url = $7,
-                                   completed_at = now(), last_checked_at = now(), identity_decision = $8, identity_distance = $9
+                                   completed_at = now(), last_checked_at = now(), blob_name = $8, content_type = $9,
+                                   identity_decision = $10, identity_reason = $11, identity_distance = $12, next_reference_index = $13,
+                                   next_id_weight = $14
             WHERE marker = $1 AND status IN ('creating', 'starting', 'processing')
             """, connection, transaction))
         {
-            AddParameters(settle, row.Marker, status, (object?)predictTime, cost, category, error, outputUrl, identity?.Decision,
-                (object?)(float?)identity?.Distance);
+            AddParameters(settle, row.Marker, status, (object?)predictTime, cost, category, error, outputUrl, stored?.BlobName, stored?.ContentType,
+                identity?.Decision, identity?.Reason, (object?)(float?)identity?.Distance, identity?.NextReferenceIndex, identity?.NextIdWeight);
             if (await settle.ExecuteNonQueryAsync(cancellationToken) == 0)
             {
                 return false;
@@ -223,7 +231,7 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
                                  identity_distance = $10, identity_reason = $11, identity_flagged = $12
             WHERE generation_id = $1 AND index = $2 AND status = 'running' AND attempt = $3
             """, [id, index, attempt, provider, model, blobName, contentType, latencyMs, retries, (float?)identity?.Distance, identity?.Reason,
-                identity?.Flagged ?? false],
+                identity is { Flagged: true }],
             "successful_portraits = successful_portraits + 1, fallback_used = fallback_used OR $2", [fallback], cancellationToken);
 
     /// <summary>
@@ -248,13 +256,42 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
     /// The identity gate refused the current attempt's portrait: the portrait starts a new chain of attempts with another reference and
     /// id weight, once.
     /// </summary>
-    public async Task<bool> RegenerateAsync(Guid id, int index, int fromAttempt, int referenceIndex, double idWeight, IdentityCheck identity,
-        CancellationToken cancellationToken) =>
-        await ExecuteAsync("""
-            UPDATE portraits SET status = 'pending', chain_start = attempt + 1, regenerations = regenerations + 1, reference_index = $4,
-                                 id_weight = $5, identity_distance = $6, identity_reason = $7
-            WHERE generation_id = $1 AND index = $2 AND attempt = $3 AND status = 'running'
-            """, cancellationToken, id, index, fromAttempt, referenceIndex, (float)idWeight, (object?)(float?)identity.Distance, identity.Reason) == 1;
+    /// <remarks>
+    /// The refused output stays with the portrait (provider, model, blob): if the regeneration cannot deliver, it is delivered flagged
+    /// (<see cref="DeliverRefusedAsync"/>) rather than lost.
+    /// </remarks>
+    public async Task<bool> RegenerateAsync(PredictionRow refused, long latencyMs, CancellationToken cancellationToken)
+    {
+        var identity = refused.Identity!;
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (await ExecuteAsync(connection, transaction, """
+                UPDATE portraits SET status = 'pending', chain_start = attempt + 1, regenerations = regenerations + 1, reference_index = $4,
+                                     id_weight = $5, identity_distance = $6, identity_reason = $7, provider = $8, model = $9, blob_name = $10,
+                                     content_type = $11, latency_ms = $12
+                WHERE generation_id = $1 AND index = $2 AND attempt = $3 AND status = 'running'
+                """, cancellationToken, refused.GenerationId, refused.PortraitIndex, refused.Attempt, identity.NextReferenceIndex, identity.NextIdWeight,
+                (float?)identity.Distance, identity.Reason, refused.Provider, refused.Model, refused.BlobName, refused.ContentType, latencyMs) == 0)
+        {
+            return false;
+        }
+
+        await BumpAsync(connection, transaction, refused.GenerationId, null, null, new(refused.PortraitIndex, PortraitStatus.Pending), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>
+    /// A regenerated portrait whose new attempts ended without an image (failed, out of budget, past the deadline): the output the
+    /// gate refused is delivered, flagged, and counted once.
+    /// </summary>
+    /// <remarks><paramref name="attempt"/> as in <see cref="FailPortraitAsync"/>: null whatever attempt the portrait is on.</remarks>
+    public Task<bool> DeliverRefusedAsync(Guid id, int index, int? attempt, CancellationToken cancellationToken) =>
+        EndPortraitAsync(id, new(index, PortraitStatus.Succeeded), """
+            UPDATE portraits SET status = 'succeeded', completed_at = now(), identity_flagged = true, error_category = NULL, error = NULL
+            WHERE generation_id = $1 AND index = $2 AND status IN ('pending', 'running') AND regenerations > 0 AND blob_name IS NOT NULL
+              AND ($3::integer IS NULL OR attempt = $3::integer)
+            """, [id, index, attempt.HasValue ? attempt.Value : null], "successful_portraits = successful_portraits + 1", [], cancellationToken);
 
     /// <summary>Asks a running generation to stop; false when it had ended or was already asked.</summary>
     public Task<bool> RequestCancelAsync(Guid id, CancellationToken cancellationToken) =>
@@ -277,7 +314,9 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
         ExecuteAsync("""
             INSERT INTO generation_costs (id, job_id, total_cost, image_count, successful_count, failed_count, retried_count, primary_model, fallback_used)
             SELECT gen_random_uuid(), g.id, round(g.spent_usd, 4), g.successful_portraits, g.successful_portraits, g.failed_portraits,
-                   (SELECT count(*) FROM predictions p WHERE p.generation_id = g.id AND p.attempt > 1),
+                   (SELECT count(*) FROM predictions p JOIN predictions q
+                      ON q.generation_id = p.generation_id AND q.portrait_index = p.portrait_index AND q.attempt = p.attempt - 1
+                    WHERE p.generation_id = g.id AND q.status <> 'succeeded'),
                    coalesce((SELECT p.provider FROM predictions p WHERE p.generation_id = g.id ORDER BY p.attempt, p.portrait_index LIMIT 1), ''),
                    g.fallback_used
             FROM generation_jobs g WHERE g.id = $1 AND g.completed_at IS NOT NULL
@@ -432,12 +471,15 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
     private static PortraitRow ReadPortrait(NpgsqlDataReader r) => new(
         r.GetGuid(0), r.GetInt32(1), r.GetString(2), r.GetInt32(3), r.GetString(4), r.GetInt32(5), r.GetInt32(6), Text(r, 7), Text(r, 8),
         r.GetDecimal(9), r.IsDBNull(10) ? null : r.GetInt64(10), r.GetInt32(11), Text(r, 12), Text(r, 13), Text(r, 14), Text(r, 15), Time(r, 16),
-        Time(r, 17), r.GetInt32(18), r.IsDBNull(19) ? null : r.GetInt32(19), Real(r, 20), Real(r, 21), Text(r, 22), r.GetBoolean(23));
+        Time(r, 17), r.GetInt32(18), r.IsDBNull(19) ? null : r.GetInt32(19), r.IsDBNull(20) ? null : r.GetDouble(20), Real(r, 21), Text(r, 22),
+        r.GetBoolean(23));
 
     private static PredictionRow ReadPrediction(NpgsqlDataReader r) => new(
         r.GetGuid(0), r.GetInt32(1), r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetInt32(6), Text(r, 7), r.GetString(8),
         r.GetDecimal(9), Text(r, 10), Text(r, 11), Time(r, 12)!.Value, Time(r, 13), Time(r, 14),
-        Text(r, 15), Real(r, 16));
+        Text(r, 15), Text(r, 16),
+        r.IsDBNull(17) ? null : new IdentityCheck(r.GetString(17), r.GetString(18), Real(r, 19), r.IsDBNull(20) ? null : r.GetInt32(20),
+            r.IsDBNull(21) ? null : r.GetDouble(21)));
 
     private static string? Text(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 

@@ -108,8 +108,9 @@ public sealed record PredictionRow(
     DateTimeOffset CreatedAt,
     DateTimeOffset? SubmittedAt,
     DateTimeOffset? LastCheckedAt,
-    string? IdentityDecision,
-    double? IdentityDistance)
+    string? BlobName,
+    string? ContentType,
+    IdentityCheck? Identity)
 {
     public bool IsOpen => PredictionRowStatus.IsOpen(Status);
 }
@@ -128,5 +129,18 @@ public sealed record NewGeneration(
     float[] Centroid,
     DateTimeOffset Deadline);
 
-/// <summary>What the identity gate said of one delivered output (snake_case decision and reason, as stored).</summary>
-public sealed record IdentityCheck(string Decision, string Reason, double? Distance, bool Flagged);
+/// <summary>
+/// What the identity gate said of one delivered output (snake_case decision and reason, as stored), and for a regeneration the
+/// reference and id weight it chose.
+/// </summary>
+public sealed record IdentityCheck(string Decision, string Reason, double? Distance, int? NextReferenceIndex = null, double? NextIdWeight = null)
+{
+    public const string Pass = "pass";
+    public const string Regenerate = "regenerate";
+    public const string DeliverFlagged = "deliver_flagged";
+
+    public bool Flagged => Decision != Pass;
+}
+
+/// <summary>Where a prediction's output was copied in blob storage.</summary>
+public sealed record StoredOutput(string BlobName, string ContentType);

@@ -59,6 +59,11 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitAtte
                 {
                     await attempts.RefreshAsync(current, token);
                 }
+                else if (current is { IsOpen: false })
+                {
+                    // Settled, but the worker that settled it stopped before taking the portrait's next step.
+                    await attempts.AdvancePortraitAsync(current, token);
+                }
             });
     }
 
@@ -126,7 +131,10 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitAtte
             : (PortraitStatus.Failed, "deadline", "The generation's deadline passed before this portrait was made.");
         foreach (var portrait in (await store.PortraitsAsync(generation.Id, cancellationToken)).Where(p => !p.IsTerminal))
         {
-            await store.FailPortraitAsync(generation.Id, portrait.Index, null, status, category, message, cancellationToken);
+            if (cancelled || !await attempts.DeliverRefusedAsync(generation.Id, portrait.Index, null, cancellationToken))
+            {
+                await store.FailPortraitAsync(generation.Id, portrait.Index, null, status, category, message, cancellationToken);
+            }
         }
 
         foreach (var prediction in (await store.PredictionsAsync(generation.Id, cancellationToken)).Where(p => p is { IsOpen: true, PredictionId: not null }))

@@ -7,7 +7,6 @@ using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Planning;
 using PinGlass.Generations.Storage;
 using PinGlass.Generations.Submission;
-using PinGlass.Photos.Faces;
 using PinGlass.Photos.Identity;
 using PinGlass.Replicate;
 using PinGlass.Replicate.Client;
@@ -16,7 +15,6 @@ using PinGlass.Replicate.Fallback;
 using PinGlass.Replicate.Health;
 using PinGlass.Replicate.Providers;
 using PinGlass.Replicate.Resilience;
-using SixLabors.ImageSharp;
 
 namespace PinGlass.Generations.Pipeline;
 
@@ -112,7 +110,8 @@ public sealed partial class PortraitAttempts(
     }
 
     /// <summary>
-    /// Takes in what Replicate says of a prediction. Unknown predictions are ignored; one that has already ended is not taken in again.
+    /// Takes in what Replicate says of a prediction. Unknown predictions are ignored; one that has already ended is not taken in again,
+    /// but its portrait's next step is taken if the worker that settled it stopped before taking it.
     /// </summary>
     public async Task ApplyAsync(Prediction prediction, CancellationToken cancellationToken)
     {
@@ -126,6 +125,7 @@ public sealed partial class PortraitAttempts(
 
         if (!row.IsOpen)
         {
+            await AdvancePortraitAsync(row, cancellationToken);
             return;
         }
 
@@ -140,17 +140,16 @@ public sealed partial class PortraitAttempts(
         var portrait = await store.PortraitAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
         var current = portrait is { Status: PortraitStatus.Running } && portrait.Attempt == row.Attempt;
         var (category, error) = Failure(prediction);
-        string? blobName = null;
-        FetchedOutput? output = null;
-        IdentityVerdict? verdict = null;
+        StoredOutput? stored = null;
+        IdentityCheck? identity = null;
         if (category is null && current)
         {
             try
             {
-                output = await outputs.FetchAsync(prediction.OutputUrls[0], cancellationToken);
-                blobName = GenerationBlobs.PortraitName(row.GenerationId, row.PortraitIndex, row.Attempt, output.Extension);
-                await blobs.SavePortraitAsync(blobName, output.Content, output.ContentType, cancellationToken);
-                verdict = await CheckIdentityAsync(row, portrait!, output, cancellationToken);
+                var output = await outputs.FetchAsync(prediction.OutputUrls[0], cancellationToken);
+                stored = new StoredOutput(GenerationBlobs.PortraitName(row.GenerationId, row.PortraitIndex, row.Attempt, output.Extension), output.ContentType);
+                await blobs.SavePortraitAsync(stored.BlobName, output.Content, output.ContentType, cancellationToken);
+                identity = await CheckIdentityAsync(row, portrait!, output, cancellationToken);
             }
             catch (OutputFetchException e)
             {
@@ -158,10 +157,8 @@ public sealed partial class PortraitAttempts(
             }
         }
 
-        var identity = verdict is null ? null
-            : new IdentityCheck(Snake(verdict.Decision.ToString()), Snake(verdict.Reason.ToString()), verdict.Distance, verdict.Flagged);
         if (!await store.SettlePredictionAsync(row, prediction.Status, prediction.Metrics?.PredictTime, cost, category is null ? null : Reason(category.Value),
-                error, prediction.OutputUrls.FirstOrDefault(), identity, cancellationToken))
+                error, prediction.OutputUrls.FirstOrDefault(), stored, identity, cancellationToken))
         {
             return;
         }
@@ -170,40 +167,80 @@ public sealed partial class PortraitAttempts(
         await breakers.RecordAsync(provider.Model.FullName, new ProviderAttempt(provider.Name, provider.Model.ToString(),
             category is null ? AttemptOutcome.Succeeded : AttemptOutcome.Failed, latency, 0, prediction.Id, null, cost,
             category is null ? null : new GenerationError(category.Value, error!)));
-        if (!current)
+        if (current && await store.PredictionByIdAsync(prediction.Id, cancellationToken) is { } settled)
         {
-            return;
+            await AdvancePortraitAsync(settled, cancellationToken);
         }
-
-        if (category is null && blobName is not null && output is not null)
-        {
-            if (verdict is { Decision: IdentityDecision.Regenerate, NextReferenceIndex: { } nextReference, NextIdWeight: { } nextWeight }
-                && await store.RegenerateAsync(row.GenerationId, row.PortraitIndex, row.Attempt, nextReference, nextWeight, identity!, cancellationToken))
-            {
-                LogRegenerating(logger, row.GenerationId, row.PortraitIndex, verdict.Explanation);
-                metrics.Regenerated(verdict.Reason.ToString());
-                await EnsureSubmittedAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
-                return;
-            }
-
-            // Retries: the attempts of this chain before the one that delivered.
-            if (await store.SucceedPortraitAsync(row.GenerationId, row.PortraitIndex, row.Attempt, provider.Name, provider.Model.FullName, blobName,
-                    output.ContentType, latency, row.Attempt - portrait!.ChainStart, row.Attempt > portrait.ChainStart, identity, cancellationToken))
-            {
-                metrics.PortraitEnded(PortraitStatus.Succeeded, provider.Name);
-            }
-
-            return;
-        }
-
-        await FailAttemptAsync(row, category!.Value, error!, cancellationToken);
     }
 
     /// <summary>
-    /// The identity gate's verdict on a delivered output, against the centroid kept with the generation. Null when it cannot be checked
-    /// (the faces service is down, or the image does not decode): the portrait is then delivered unchecked rather than lost.
+    /// Takes a portrait's next step from its current attempt's settled prediction: deliver it, make it again (the identity gate
+    /// refused it), or hand it to the next provider. Every step is guarded on the portrait's attempt, so taking it twice changes nothing.
     /// </summary>
-    private async Task<IdentityVerdict?> CheckIdentityAsync(PredictionRow row, PortraitRow portrait, FetchedOutput output, CancellationToken cancellationToken)
+    public async Task AdvancePortraitAsync(PredictionRow settled, CancellationToken cancellationToken)
+    {
+        if (settled.IsOpen
+            || await store.PortraitAsync(settled.GenerationId, settled.PortraitIndex, cancellationToken) is not { Status: PortraitStatus.Running } portrait
+            || portrait.Attempt != settled.Attempt)
+        {
+            return;
+        }
+
+        var latency = (long)((settled.LastCheckedAt ?? time.GetUtcNow()) - (portrait.StartedAt ?? settled.CreatedAt)).TotalMilliseconds;
+        if (settled is not { Status: PredictionStatus.Succeeded, BlobName: { } blobName, ContentType: { } contentType })
+        {
+            var category = Enum.TryParse<ErrorCategory>(settled.ErrorCategory?.Replace("_", ""), ignoreCase: true, out var parsed) ? parsed : ErrorCategory.ModelError;
+            await FailAttemptAsync(settled, category, settled.Error ?? "The prediction did not deliver.", cancellationToken);
+            return;
+        }
+
+        var identity = settled.Identity;
+        if (identity is { Decision: IdentityCheck.Regenerate })
+        {
+            if (await CanRegenerateAsync(settled.GenerationId, cancellationToken) && await store.RegenerateAsync(settled, latency, cancellationToken))
+            {
+                LogRegenerating(logger, settled.GenerationId, settled.PortraitIndex, identity.Reason, identity.Distance, identity.NextReferenceIndex);
+                metrics.Regenerated(identity.Reason);
+                await EnsureSubmittedAsync(settled.GenerationId, settled.PortraitIndex, cancellationToken);
+                return;
+            }
+
+            identity = identity with { Decision = IdentityCheck.DeliverFlagged };
+        }
+
+        // Retries: the attempts of this chain before the one that delivered.
+        if (await store.SucceedPortraitAsync(settled.GenerationId, settled.PortraitIndex, settled.Attempt, settled.Provider, settled.Model, blobName,
+                contentType, latency, settled.Attempt - portrait.ChainStart, settled.Attempt > portrait.ChainStart, identity, cancellationToken))
+        {
+            metrics.PortraitEnded(PortraitStatus.Succeeded, settled.Provider);
+        }
+    }
+
+    /// <summary>A regenerated portrait that will get no image of its own delivers the one the gate refused, flagged.</summary>
+    public async Task<bool> DeliverRefusedAsync(Guid generationId, int index, int? attempt, CancellationToken cancellationToken)
+    {
+        if (!await store.DeliverRefusedAsync(generationId, index, attempt, cancellationToken))
+        {
+            return false;
+        }
+
+        var portrait = await store.PortraitAsync(generationId, index, cancellationToken);
+        metrics.PortraitEnded(PortraitStatus.Succeeded, portrait?.Provider);
+        return true;
+    }
+
+    /// <summary>Whether a refused portrait can be made again now: the generation runs, time remains, a provider is up and the budget covers it.</summary>
+    private async Task<bool> CanRegenerateAsync(Guid generationId, CancellationToken cancellationToken) =>
+        await store.GetAsync(generationId, cancellationToken) is { IsTerminal: false, CancelRequestedAt: null } generation
+        && time.GetUtcNow() < generation.Deadline
+        && NextProvider([]) is { } provider
+        && BudgetRefusal(generation, provider) is null;
+
+    /// <summary>
+    /// The identity gate's verdict on a delivered output, against the centroid kept with the generation. Null when it cannot be checked
+    /// (the faces service is down or slow, or the image does not decode): the portrait is then delivered unchecked rather than lost.
+    /// </summary>
+    private async Task<IdentityCheck?> CheckIdentityAsync(PredictionRow row, PortraitRow portrait, FetchedOutput output, CancellationToken cancellationToken)
     {
         if (await store.GetAsync(row.GenerationId, cancellationToken) is not { Centroid.Length: > 0 } generation)
         {
@@ -211,15 +248,14 @@ public sealed partial class PortraitAttempts(
         }
 
         var target = new IdentityTarget(generation.Centroid, ReferenceCount(generation));
-        var idWeight = OptionsFor(generation, portrait).IdWeight;
-        var budgetAllows = chain.ChainFor(1).FirstOrDefault() is { } first && BudgetRefusal(generation, first) is null;
+        var attempt = new PortraitAttempt(row.ReferenceIndex, OptionsFor(generation, portrait, StyleOf(portrait)).IdWeight, portrait.Regenerations);
         try
         {
-            return await gate.CheckAsync(output.Content.ToMemory(), target, new PortraitAttempt(row.ReferenceIndex, idWeight, portrait.Regenerations, budgetAllows),
-                cancellationToken);
+            var verdict = await gate.CheckAsync(output.Content.ToMemory(), target, attempt, cancellationToken);
+            return new IdentityCheck(Snake(verdict.Decision.ToString()), Snake(verdict.Reason.ToString()), verdict.Distance, verdict.NextReferenceIndex,
+                verdict.NextIdWeight);
         }
-        catch (Exception e) when (e is FacesServiceException or HttpRequestException or ImageFormatException
-                                  || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             LogIdentityUnchecked(logger, row.GenerationId, row.PortraitIndex, e.Message);
             return null;
@@ -254,6 +290,11 @@ public sealed partial class PortraitAttempts(
 
     private async Task EndFailedAsync(GenerationRow generation, int index, int attempt, string category, string error, CancellationToken cancellationToken)
     {
+        if (await DeliverRefusedAsync(generation.Id, index, attempt, cancellationToken))
+        {
+            return;
+        }
+
         if (await store.FailPortraitAsync(generation.Id, index, attempt, PortraitStatus.Failed, category, error, cancellationToken))
         {
             LogPortraitFailed(logger, generation.Id, index, category, error);
@@ -339,9 +380,8 @@ public sealed partial class PortraitAttempts(
     private static int ReferenceCount(GenerationRow generation) => JsonSerializer.Deserialize<JsonElement>(generation.ReferencesJson).GetArrayLength();
 
     /// <summary>The style's options with the request's settings on top, and a regeneration's raised id weight.</summary>
-    private GenerationOptions OptionsFor(GenerationRow generation, PortraitRow portrait)
+    private static GenerationOptions OptionsFor(GenerationRow generation, PortraitRow portrait, Style style)
     {
-        var style = styles.Find(portrait.StyleId) ?? throw new InvalidOperationException($"Style {portrait.StyleId} is not in the catalog.");
         var settings = JsonSerializer.Deserialize<GenerationSettings>(generation.OptionsJson, GenerationSettings.Json) ?? new();
         var options = settings.For(style);
         return portrait.IdWeight is { } idWeight ? options with { IdWeight = idWeight } : options;
@@ -349,10 +389,13 @@ public sealed partial class PortraitAttempts(
 
     private async Task<GenerationRequest> RequestAsync(GenerationRow generation, PortraitRow portrait, int reference, CancellationToken cancellationToken)
     {
-        var style = styles.Find(portrait.StyleId) ?? throw new InvalidOperationException($"Style {portrait.StyleId} is not in the catalog.");
+        var style = StyleOf(portrait);
         var face = await blobs.ReferenceDataUrlAsync(generation.Id, reference, cancellationToken);
-        return new GenerationRequest(style.Prompt, [face], OptionsFor(generation, portrait), portrait.Index, style.NegativePrompt);
+        return new GenerationRequest(style.Prompt, [face], OptionsFor(generation, portrait, style), portrait.Index, style.NegativePrompt);
     }
+
+    private Style StyleOf(PortraitRow portrait) =>
+        styles.Find(portrait.StyleId) ?? throw new InvalidOperationException($"Style {portrait.StyleId} is not in the catalog.");
 
     /// <summary>The error category and message of a prediction that ended without a usable output; nulls when it delivered.</summary>
     private static (ErrorCategory? Category, string? Error) Failure(Prediction prediction) => prediction.Status switch
@@ -378,8 +421,8 @@ public sealed partial class PortraitAttempts(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index} failed: {Category}: {Error}")]
     private static partial void LogPortraitFailed(ILogger logger, Guid generationId, int index, string category, string error);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index}: identity gate: {Explanation}")]
-    private static partial void LogRegenerating(ILogger logger, Guid generationId, int index, string explanation);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index}: identity gate refused it ({Reason}, distance {Distance}); made again with reference {Reference}")]
+    private static partial void LogRegenerating(ILogger logger, Guid generationId, int index, string reason, double? distance, int? reference);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index} delivered without an identity check: {Reason}")]
     private static partial void LogIdentityUnchecked(ILogger logger, Guid generationId, int index, string reason);

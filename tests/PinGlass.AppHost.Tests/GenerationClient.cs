@@ -109,6 +109,15 @@ public sealed class GenerationClient(HttpClient api, HttpClient emulator) : IDis
         response.EnsureSuccessStatusCode();
     }
 
+    public async Task<JsonElement> EmulatorPredictionAsync(string predictionId)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/predictions/{predictionId}");
+        request.Headers.Authorization = new("Bearer", ReplicateEndpoint.EmulatorToken);
+        using var response = await Emulator.SendAsync(request, TestContext.Current.CancellationToken);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
+    }
+
     /// <summary>What the emulator billed, prediction by prediction (its ledger, unrounded USD).</summary>
     public async Task<List<(string Id, decimal Cost)>> LedgerAsync()
     {

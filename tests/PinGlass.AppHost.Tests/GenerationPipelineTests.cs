@@ -195,7 +195,32 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
         Assert.True(attempts[0].GetProperty("identityDistance").GetDouble() > 0.55, attempts[0].ToString());
         var references = generation.GetProperty("references").GetArrayLength();
         Assert.Equal((attempts[0].GetProperty("reference").GetInt32() + 1) % references, attempts[1].GetProperty("reference").GetInt32());
+        var weights = new List<double>();
+        foreach (var attempt in attempts)
+        {
+            var prediction = await client.EmulatorPredictionAsync(attempt.GetProperty("predictionId").GetString()!);
+            weights.Add(prediction.GetProperty("input").GetProperty("id_weight").GetDouble());
+        }
+
+        Assert.Equal(weights[0] + 0.3, weights[1], 3);
         Assert.All(portraits.Except([regenerated]), p => Assert.Equal(1, p.GetProperty("attempts").GetArrayLength()));
+    }
+
+    [Fact]
+    public async Task A_refused_portrait_the_budget_cannot_make_again_is_delivered_flagged()
+    {
+        // $0.03 covers the first flux-pulid estimate ($0.022) but not a second one on top of what the first cost.
+        await client.SetFaultsAsync("""[{"kind":"wrong_face","model":"bytedance/flux-pulid"}]""");
+        var id = await client.StartAsync(("styles", "professional-headshot"), ("budget", "0.03"));
+        var generation = await client.WaitAsync(id);
+
+        GenerationClient.AssertStatus("completed", generation);
+        var portrait = generation.GetProperty("portraits")[0];
+        var identity = portrait.GetProperty("identity");
+        Assert.Equal(("different_person", true, 0), (identity.GetProperty("reason").GetString(), identity.GetProperty("flagged").GetBoolean(),
+            identity.GetProperty("regenerations").GetInt32()));
+        Assert.Equal(1, portrait.GetProperty("attempts").GetArrayLength());
+        Assert.True(generation.GetProperty("costSoFar").GetDecimal() <= 0.03m);
     }
 
     [Fact]

@@ -26,13 +26,13 @@ public sealed class GenerationMetricsTests
             measured.Add((instrument.Name, value, tags.ToArray().ToDictionary(t => t.Key, t => t.Value))));
         listener.Start();
 
-        metrics.Regenerated("DifferentPerson");
-        metrics.Regenerated("NoFace");
+        metrics.Regenerated("different_person");
+        metrics.Regenerated("no_face");
         metrics.FellBack("flux-pulid", "flux-kontext-pro");
         metrics.PortraitEnded("succeeded", "flux-pulid");
         metrics.PortraitEnded("failed", null);
 
-        Assert.Equal(["DifferentPerson", "NoFace"], measured.Where(m => m.Instrument == "pinglass.portraits.regenerated").Select(m => m.Tags["reason"]));
+        Assert.Equal(["different_person", "no_face"], measured.Where(m => m.Instrument == "pinglass.portraits.regenerated").Select(m => m.Tags["reason"]));
         var fallback = Assert.Single(measured, m => m.Instrument == "pinglass.fallbacks");
         Assert.Equal(("flux-pulid", "flux-kontext-pro"), (fallback.Tags["from"], fallback.Tags["to"]));
         Assert.Equal([("succeeded", "flux-pulid"), ("failed", "none")],
