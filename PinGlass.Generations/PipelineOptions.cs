@@ -68,6 +68,21 @@ public sealed class PipelineOptions : IValidatableObject
         ["flux-multi-pulid"] = 0.022m,
     };
 
+    /// <summary>
+    /// The longest a time-billed prediction may compute (Replicate time): its worst-case cost, reserved on the generation's budget
+    /// before it is created, is this × the model's price per second, and a prediction still running past it is cancelled. The
+    /// defaults sit above the models' slowest images (flux-pulid 10–20 s) and keep all 23 of the design's portraits within $0.80.
+    /// </summary>
+    public Dictionary<string, TimeSpan> MaxPredictTime { get; set; } = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["flux-pulid"] = TimeSpan.FromSeconds(24),
+        ["instant-id"] = TimeSpan.FromSeconds(24),
+        ["flux-multi-pulid"] = TimeSpan.FromSeconds(30),
+    };
+
+    /// <summary>A provider's <see cref="MaxPredictTime"/>; a minute for one not listed.</summary>
+    public TimeSpan MaxPredictTimeOf(string provider) => MaxPredictTime.GetValueOrDefault(provider, TimeSpan.FromMinutes(1));
+
     /// <summary>Typical seconds one prediction takes, for the first ETA; later ETAs use what the generation has measured.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:30:00")]
     public TimeSpan EstimatedPredictionTime { get; set; } = TimeSpan.FromSeconds(20);
@@ -102,6 +117,11 @@ public sealed class PipelineOptions : IValidatableObject
         if (BudgetPerGeneration > MaxBudgetPerGeneration)
         {
             yield return new($"{BudgetVariable} ({BudgetPerGeneration}) must not exceed Pipeline:MaxBudgetPerGeneration ({MaxBudgetPerGeneration}).");
+        }
+
+        foreach (var (provider, limit) in MaxPredictTime.Where(m => m.Value < TimeSpan.FromSeconds(1) || m.Value > TimeSpan.FromMinutes(30)))
+        {
+            yield return new($"Pipeline:MaxPredictTime:{provider} must be between 1 s and 30 min, not {limit}.");
         }
 
         if (OutputHosts.Count == 0 || OutputHosts.Any(string.IsNullOrWhiteSpace))

@@ -15,7 +15,7 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
     private const string GenerationColumns = """
         id, status, total_portraits, completed_portraits, successful_portraits, failed_portraits, budget_usd, estimated_cost, spent_usd,
         fallback_used, batch_size, batch_delay_ms, current_batch, options::text, photos::text, reference_photos::text, created_at, updated_at,
-        deadline_at, completed_at, cancel_requested_at, version, error, coalesce(reference_centroid, '{}')
+        deadline_at, completed_at, cancel_requested_at, version, error, coalesce(reference_centroid, '{}'), reserved_usd
         """;
 
     private const string PortraitColumns = """
@@ -27,7 +27,7 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
     private const string PredictionColumns = """
         generation_id, portrait_index, attempt, marker, provider, model, reference_index, prediction_id, status, cost_usd, error_category,
         error, created_at, submitted_at, last_checked_at, blob_name, content_type, identity_decision, identity_reason, identity_distance,
-        next_reference_index, next_id_weight
+        next_reference_index, next_id_weight, reserved_usd, started_at
         """;
 
     public async Task CreateAsync(NewGeneration generation, CancellationToken cancellationToken)
@@ -136,18 +136,46 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
     }
 
     /// <summary>Records the attempt before its create is sent; returns the row and whether this call made it.</summary>
-    public async Task<(PredictionRow Row, bool Inserted)> BeginPredictionAsync(Guid id, int index, int attempt, string provider, string model,
-        int referenceIndex, CancellationToken cancellationToken)
+    /// <remarks>
+    /// A new attempt reserves <paramref name="reservation"/> (its worst-case cost) on the generation in the same transaction, only while
+    /// spent + reserved + it stays within the budget; the generation's row lock makes that hold across replicas. Row null: the budget
+    /// cannot hold it now, and nothing was written.
+    /// </remarks>
+    public async Task<(PredictionRow? Row, bool Inserted)> BeginPredictionAsync(Guid id, int index, int attempt, string provider, string model,
+        int referenceIndex, decimal reservation, CancellationToken cancellationToken)
     {
         var marker = $"{id:N}-{index}-{attempt}";
-        var inserted = (await QueryAsync($"""
-            INSERT INTO predictions (generation_id, portrait_index, attempt, marker, provider, model, reference_index)
-            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING
-            RETURNING {PredictionColumns}
-            """, ReadPrediction, cancellationToken, id, index, attempt, marker, provider, model, referenceIndex)).SingleOrDefault();
-        if (inserted is not null)
+        await using (var connection = await database.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
-            return (inserted, true);
+            PredictionRow? inserted = null;
+            await using (var insert = new NpgsqlCommand($"""
+                INSERT INTO predictions (generation_id, portrait_index, attempt, marker, provider, model, reference_index, reserved_usd)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING
+                RETURNING {PredictionColumns}
+                """, connection, transaction))
+            {
+                AddParameters(insert, id, index, attempt, marker, provider, model, referenceIndex, reservation);
+                await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    inserted = ReadPrediction(reader);
+                }
+            }
+
+            if (inserted is not null)
+            {
+                if (await ExecuteAsync(connection, transaction, """
+                        UPDATE generation_jobs SET reserved_usd = reserved_usd + $2, updated_at = now()
+                        WHERE id = $1 AND spent_usd + reserved_usd + $2 <= budget_usd
+                        """, cancellationToken, id, reservation) == 0)
+                {
+                    return (null, false); // rolled back: no prediction row, no reservation
+                }
+
+                await transaction.CommitAsync(cancellationToken);
+                return (inserted, true);
+            }
         }
 
         var existing = (await QueryAsync($"SELECT {PredictionColumns} FROM predictions WHERE generation_id = $1 AND portrait_index = $2 AND attempt = $3",
@@ -175,19 +203,44 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
             """, cancellationToken, marker, predictionId, status, retries);
 
     /// <summary>A create that failed for good: nothing was made, nothing is billed.</summary>
-    public async Task<bool> RecordNotCreatedAsync(string marker, string category, string error, int retries, CancellationToken cancellationToken) =>
-        await ExecuteAsync("""
-            UPDATE predictions SET status = 'not_created', error_category = $2, error = $3, retries = $4, completed_at = now(), claimed_until = NULL
-            WHERE marker = $1 AND status = 'creating' AND prediction_id IS NULL
-            """, cancellationToken, marker, category, error, retries) == 1;
+    /// <remarks>Its reservation is released.</remarks>
+    public async Task<bool> RecordNotCreatedAsync(string marker, string category, string error, int retries, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var update = new NpgsqlCommand("""
+            UPDATE predictions p SET status = 'not_created', error_category = $2, error = $3, retries = $4, completed_at = now(), claimed_until = NULL,
+                                     reserved_usd = 0
+            FROM (SELECT marker, reserved_usd FROM predictions WHERE marker = $1 FOR UPDATE) held
+            WHERE p.marker = held.marker AND p.status = 'creating' AND p.prediction_id IS NULL
+            RETURNING p.generation_id, held.reserved_usd
+            """, connection, transaction);
+        AddParameters(update, marker, category, error, retries);
+        Guid generationId;
+        decimal held;
+        await using (var reader = await update.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return false;
+            }
+
+            (generationId, held) = (reader.GetGuid(0), reader.GetDecimal(1));
+        }
+
+        await ExecuteAsync(connection, transaction, "UPDATE generation_jobs SET reserved_usd = reserved_usd - $2, updated_at = now() WHERE id = $1",
+            cancellationToken, generationId, held);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
 
     /// <summary>News of a prediction that has not ended.</summary>
-    public Task RecordCheckedAsync(string marker, string status, CancellationToken cancellationToken) =>
+    public Task RecordCheckedAsync(string marker, string status, DateTimeOffset? startedAt, CancellationToken cancellationToken) =>
         ExecuteAsync("""
-            UPDATE predictions SET last_checked_at = now(),
+            UPDATE predictions SET last_checked_at = now(), started_at = coalesce(started_at, $3),
                                    status = CASE WHEN status IN ('starting', 'processing') AND $2 IN ('starting', 'processing') THEN $2 ELSE status END
             WHERE marker = $1
-            """, cancellationToken, marker, status);
+            """, cancellationToken, marker, status, startedAt?.ToUniversalTime());
 
     /// <summary>
     /// Ends a prediction and adds what it cost to its portrait and generation; false (and nothing changed) when it had already ended.
@@ -197,26 +250,32 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        decimal held;
         await using (var settle = new NpgsqlCommand("""
-            UPDATE predictions SET status = $2, predict_time = $3, cost_usd = $4, error_category = $5, error = $6, output_url = $7,
+            UPDATE predictions p SET status = $2, predict_time = $3, cost_usd = $4, error_category = $5, error = $6, output_url = $7,
                                    completed_at = now(), last_checked_at = now(), blob_name = $8, content_type = $9,
                                    identity_decision = $10, identity_reason = $11, identity_distance = $12, next_reference_index = $13,
-                                   next_id_weight = $14
-            WHERE marker = $1 AND status IN ('creating', 'starting', 'processing')
+                                   next_id_weight = $14, reserved_usd = 0
+            FROM (SELECT marker, reserved_usd FROM predictions WHERE marker = $1 FOR UPDATE) held
+            WHERE p.marker = held.marker AND p.status IN ('creating', 'starting', 'processing')
+            RETURNING held.reserved_usd
             """, connection, transaction))
         {
             AddParameters(settle, row.Marker, status, (object?)predictTime, cost, category, error, outputUrl, stored?.BlobName, stored?.ContentType,
                 identity?.Decision, identity?.Reason, (object?)(float?)identity?.Distance, identity?.NextReferenceIndex, identity?.NextIdWeight);
-            if (await settle.ExecuteNonQueryAsync(cancellationToken) == 0)
+            if (await settle.ExecuteScalarAsync(cancellationToken) is not decimal reserved)
             {
                 return false;
             }
+
+            held = reserved;
         }
 
         await ExecuteAsync(connection, transaction, "UPDATE portraits SET cost_usd = cost_usd + $3 WHERE generation_id = $1 AND index = $2",
             cancellationToken, row.GenerationId, row.PortraitIndex, cost);
-        await ExecuteAsync(connection, transaction, "UPDATE generation_jobs SET spent_usd = spent_usd + $2, updated_at = now() WHERE id = $1",
-            cancellationToken, row.GenerationId, cost);
+        await ExecuteAsync(connection, transaction,
+            "UPDATE generation_jobs SET spent_usd = spent_usd + $2, reserved_usd = reserved_usd - $3, updated_at = now() WHERE id = $1",
+            cancellationToken, row.GenerationId, cost, held);
 
         await transaction.CommitAsync(cancellationToken);
         return true;
@@ -466,7 +525,7 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
         r.GetGuid(0), r.GetString(1), r.GetInt32(2), r.GetInt32(3), r.GetInt32(4), r.GetInt32(5), r.GetDecimal(6), r.GetDecimal(7), r.GetDecimal(8),
         r.GetBoolean(9), r.GetInt32(10), r.GetInt32(11), r.GetInt32(12), r.GetString(13), r.GetString(14), r.GetString(15), Time(r, 16)!.Value,
         Time(r, 17)!.Value, Time(r, 18)!.Value, Time(r, 19), Time(r, 20), r.GetInt64(21), Text(r, 22),
-        r.GetFieldValue<float[]>(23));
+        r.GetFieldValue<float[]>(23), r.GetDecimal(24));
 
     private static PortraitRow ReadPortrait(NpgsqlDataReader r) => new(
         r.GetGuid(0), r.GetInt32(1), r.GetString(2), r.GetInt32(3), r.GetString(4), r.GetInt32(5), r.GetInt32(6), Text(r, 7), Text(r, 8),
@@ -479,7 +538,7 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
         r.GetDecimal(9), Text(r, 10), Text(r, 11), Time(r, 12)!.Value, Time(r, 13), Time(r, 14),
         Text(r, 15), Text(r, 16),
         r.IsDBNull(17) ? null : new IdentityCheck(r.GetString(17), r.GetString(18), Real(r, 19), r.IsDBNull(20) ? null : r.GetInt32(20),
-            r.IsDBNull(21) ? null : r.GetDouble(21)));
+            r.IsDBNull(21) ? null : r.GetDouble(21)), r.GetDecimal(22), Time(r, 23));
 
     private static string? Text(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 

@@ -56,7 +56,8 @@ public sealed record GenerationRow(
     DateTimeOffset? CancelRequestedAt,
     long Version,
     string? Error,
-    float[] Centroid)
+    float[] Centroid,
+    decimal Reserved)
 {
     public bool IsTerminal => GenerationStatus.IsTerminal(Status);
 
@@ -110,7 +111,9 @@ public sealed record PredictionRow(
     DateTimeOffset? LastCheckedAt,
     string? BlobName,
     string? ContentType,
-    IdentityCheck? Identity)
+    IdentityCheck? Identity,
+    decimal Reserved,
+    DateTimeOffset? StartedAt)
 {
     public bool IsOpen => PredictionRowStatus.IsOpen(Status);
 }

@@ -72,15 +72,25 @@ public sealed partial class PortraitAttempts(
                 return;
             }
 
-            if (BudgetRefusal(generation, provider) is { } refusal)
+            var reservation = WorstCase(provider);
+            (var begun, inserted) = await store.BeginPredictionAsync(generationId, index, portrait.Attempt, provider.Name, provider.Model.FullName,
+                ReferenceFor(generation, portrait), reservation, cancellationToken);
+            if (begun is null)
             {
-                await EndFailedAsync(generation, portrait.Index, portrait.Attempt, "budget_exhausted", refusal, cancellationToken);
+                // The budget cannot hold this prediction's worst case now. While others are in flight their settling may free enough
+                // (they reserved their worst case, most cost less): the portrait waits, running, for the next pass. Otherwise it is over.
+                if (await store.GetAsync(generationId, cancellationToken) is { Reserved: 0 } now)
+                {
+                    metrics.BudgetRefused(provider.Name);
+                    await EndFailedAsync(now, portrait.Index, portrait.Attempt, "budget_exhausted",
+                        $"The budget of ${now.Budget:0.00} cannot hold another {provider.Name} prediction (up to ${reservation:0.0000}); ${now.Spent:0.0000} is spent.",
+                        cancellationToken);
+                }
+
                 return;
             }
 
-            var reference = ReferenceFor(generation, portrait);
-            (current, inserted) = await store.BeginPredictionAsync(generationId, index, portrait.Attempt, provider.Name, provider.Model.FullName,
-                reference, cancellationToken);
+            current = begun;
         }
 
         if (current.PredictionId is null && current.Status == PredictionRowStatus.Creating
@@ -99,6 +109,14 @@ public sealed partial class PortraitAttempts(
             if (prediction.IsTerminal)
             {
                 metrics.Reconciled(prediction.Status);
+            }
+            else if (prediction.StartedAt is { } started
+                     && (time.GetUtcNow() - started) * replicateOptions.Value.ClockScale >= options.Value.MaxPredictTimeOf(row.Provider))
+            {
+                // Past the compute its reservation was sized for: stopped, so it cannot cost more than it reserved.
+                LogOverran(logger, row.GenerationId, row.PortraitIndex, prediction.Id, options.Value.MaxPredictTimeOf(row.Provider));
+                await CancelQuietlyAsync(prediction.Id, cancellationToken);
+                return;
             }
 
             await ApplyAsync(prediction, cancellationToken);
@@ -131,7 +149,7 @@ public sealed partial class PortraitAttempts(
 
         if (!prediction.IsTerminal)
         {
-            await store.RecordCheckedAsync(row.Marker, prediction.Status, cancellationToken);
+            await store.RecordCheckedAsync(row.Marker, prediction.Status, prediction.StartedAt, cancellationToken);
             return;
         }
 
@@ -234,7 +252,7 @@ public sealed partial class PortraitAttempts(
         await store.GetAsync(generationId, cancellationToken) is { IsTerminal: false, CancelRequestedAt: null } generation
         && time.GetUtcNow() < generation.Deadline
         && NextProvider([]) is { } provider
-        && BudgetRefusal(generation, provider) is null;
+        && Affordable(generation, provider);
 
     /// <summary>
     /// The identity gate's verdict on a delivered output, against the centroid kept with the generation. Null when it cannot be checked
@@ -275,13 +293,25 @@ public sealed partial class PortraitAttempts(
         if (ErrorPolicy.DispositionOf(category) != ErrorDisposition.Final && time.GetUtcNow() < generation.Deadline)
         {
             var attempts = await store.PredictionsAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
-            if (NextProvider(attempts.Where(a => a.Attempt >= portrait.ChainStart)) is { } next && BudgetRefusal(generation, next) is null
-                && await store.AdvanceAttemptAsync(row.GenerationId, row.PortraitIndex, row.Attempt, cancellationToken))
+            if (NextProvider(attempts.Where(a => a.Attempt >= portrait.ChainStart)) is { } next)
             {
-                LogFellBack(logger, row.GenerationId, row.PortraitIndex, row.Provider, next.Name, category, error);
-                metrics.FellBack(row.Provider, next.Name);
-                await EnsureSubmittedAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
-                return;
+                // A pricier model only if what the budget has left (after what others reserved) covers it.
+                if (!Affordable(generation, next))
+                {
+                    metrics.BudgetRefused(next.Name);
+                    await EndFailedAsync(generation, row.PortraitIndex, row.Attempt, "budget_exhausted",
+                        $"{row.Provider} failed ({error}); what the budget has left cannot hold {next.Name} (up to ${WorstCase(next):0.0000}).",
+                        cancellationToken);
+                    return;
+                }
+
+                if (await store.AdvanceAttemptAsync(row.GenerationId, row.PortraitIndex, row.Attempt, cancellationToken))
+                {
+                    LogFellBack(logger, row.GenerationId, row.PortraitIndex, row.Provider, next.Name, category, error);
+                    metrics.FellBack(row.Provider, next.Name);
+                    await EnsureSubmittedAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
+                    return;
+                }
             }
         }
 
@@ -362,13 +392,12 @@ public sealed partial class PortraitAttempts(
         return chain.ChainFor(1).FirstOrDefault(p => !used.Contains(p.Name) && !breakers.IsOpen(p.Model.FullName) && health.IsHealthy(p.Name));
     }
 
-    /// <summary>Why the next prediction must not start: what is spent plus its estimate would exceed the generation's budget.</summary>
-    private string? BudgetRefusal(GenerationRow generation, PortraitProvider provider)
-    {
-        var estimate = options.Value.EstimatedUsdPerImage.GetValueOrDefault(provider.Name);
-        return generation.Spent + estimate <= generation.Budget ? null
-            : $"The budget of ${generation.Budget:0.00} is spent (${generation.Spent:0.0000}); {provider.Name} would need about ${estimate:0.000} more.";
-    }
+    /// <summary>A prediction's worst-case cost, reserved on the budget before it is created.</summary>
+    private decimal WorstCase(PortraitProvider provider) => provider.WorstCaseCost(options.Value.MaxPredictTimeOf(provider.Name));
+
+    /// <summary>Whether what the budget has left, after what is spent and reserved, covers the provider's worst case.</summary>
+    private bool Affordable(GenerationRow generation, PortraitProvider provider) =>
+        generation.Spent + generation.Reserved + WorstCase(provider) <= generation.Budget;
 
     /// <summary>
     /// References rotate: each portrait walks through them, and each batch starts one further on. A regeneration uses the one the
@@ -426,6 +455,9 @@ public sealed partial class PortraitAttempts(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index} delivered without an identity check: {Reason}")]
     private static partial void LogIdentityUnchecked(ILogger logger, Guid generationId, int index, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index}: prediction {PredictionId} ran past {Limit}; cancelled")]
+    private static partial void LogOverran(ILogger logger, Guid generationId, int index, string predictionId, TimeSpan limit);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Prediction {PredictionId} is not one of PinGlass's attempts; ignored")]
     private static partial void LogUnknownPrediction(ILogger logger, string predictionId);

@@ -17,6 +17,17 @@ public abstract class PortraitProvider(string name, IOptions<ReplicateOptions> o
     /// <summary>How many reference faces the model takes.</summary>
     public virtual int MaxFaces => 1;
 
+    /// <summary>
+    /// The most one prediction can cost: the price of its image, or <paramref name="maxPredictTime"/> (Replicate time) of compute for a
+    /// time-billed model.
+    /// </summary>
+    public decimal WorstCaseCost(TimeSpan maxPredictTime) => Settings switch
+    {
+        { UsdPerImage: { } perImage } => perImage,
+        { UsdPerSecond: { } perSecond } => perSecond * (decimal)maxPredictTime.TotalSeconds,
+        _ => 0,
+    };
+
     /// <summary>What a prediction costs: per image, or per second of <c>predict_time</c>.</summary>
     public decimal CostOf(Prediction prediction) => Settings switch
     {

@@ -42,9 +42,11 @@ public sealed class GenerationClient(HttpClient api, HttpClient emulator) : IDis
     }
 
     /// <summary>Starts a generation of the fixture upload; returns its id.</summary>
-    public async Task<Guid> StartAsync(params (string Name, string Value)[] fields)
+    public Task<Guid> StartAsync(params (string Name, string Value)[] fields) => StartAsync(Photos, fields);
+
+    public async Task<Guid> StartAsync(IEnumerable<UploadedPhoto> photos, params (string Name, string Value)[] fields)
     {
-        using var response = await PostAsync(Photos, fields);
+        using var response = await PostAsync(photos, fields);
         var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, body);
         return JsonDocument.Parse(body).RootElement.GetProperty("id").GetGuid();
