@@ -26,6 +26,7 @@ app.MapDefaultEndpoints();
 app.MapStylesApi();
 app.MapGenerationsApi();
 app.MapWebhooksApi();
+app.MapCostsApi();
 
 if (app.Environment.IsDevelopment())
 {

@@ -15,6 +15,11 @@ public sealed class GenerationMetrics
     private readonly Counter<long> regenerations;
     private readonly Counter<long> budgetRefusals;
     private readonly Histogram<double> createWait;
+    private readonly Counter<double> cost;
+    private readonly Histogram<double> predictionDuration;
+    private readonly Histogram<double> generationDuration;
+    private readonly Counter<long> retries;
+    private long inFlight;
 
     public GenerationMetrics(IMeterFactory meters)
     {
@@ -27,9 +32,40 @@ public sealed class GenerationMetrics
         budgetRefusals = meter.CreateCounter<long>("pinglass.budget.refusals", description: "Predictions not made because the generation's budget could not hold them, by provider");
         reconciled = meter.CreateCounter<long>("pinglass.predictions.reconciled", description: "Predictions whose end was found by asking Replicate, not by webhook");
         createWait = meter.CreateHistogram<double>("pinglass.creates.wait", "ms", "Time a create waited for the shared create-rate limit");
+        cost = meter.CreateCounter<double>("pinglass.cost", "USD", "What predictions cost, by model and outcome (counted once, when each settles)");
+        predictionDuration = meter.CreateHistogram<double>("pinglass.prediction.duration", "s",
+            "A prediction's latency on Replicate (created to completed), by model and outcome");
+        generationDuration = meter.CreateHistogram<double>("pinglass.generation.duration", "s", "Stored to finalized, by status");
+        retries = meter.CreateCounter<long>("pinglass.retries", description: "Replicate calls resent after a retryable error, by provider");
+        meter.CreateObservableGauge("pinglass.predictions.in_flight", () => Interlocked.Read(ref inFlight), "{prediction}",
+            "Predictions created and not ended, across every replica (sampled by the reconciliation job)");
     }
 
-    public void GenerationEnded(string status) => generations.Add(1, new KeyValuePair<string, object?>("status", status));
+    public void PredictionSettled(string model, string outcome, decimal usd, double? seconds)
+    {
+        KeyValuePair<string, object?>[] tags = [new("model", model), new("outcome", outcome)];
+        cost.Add((double)usd, tags);
+        if (seconds is { } latency)
+        {
+            predictionDuration.Record(latency, tags);
+        }
+    }
+
+    public void Retried(string provider, int count)
+    {
+        if (count > 0)
+        {
+            retries.Add(count, new KeyValuePair<string, object?>("provider", provider));
+        }
+    }
+
+    public void PredictionsInFlight(long count) => Interlocked.Exchange(ref inFlight, count);
+
+    public void GenerationEnded(string status, TimeSpan duration)
+    {
+        generations.Add(1, new KeyValuePair<string, object?>("status", status));
+        generationDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("status", status));
+    }
 
     public void PortraitEnded(string outcome, string? provider) =>
         portraits.Add(1, new("outcome", outcome), new("provider", provider ?? "none"));

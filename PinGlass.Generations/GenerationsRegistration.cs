@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using PinGlass.Domain.Styles;
 using PinGlass.Generations;
 using PinGlass.Generations.Completion;
+using PinGlass.Generations.Costs;
 using PinGlass.Generations.Jobs;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Pipeline;
@@ -34,6 +35,7 @@ public static class GenerationsRegistration
         services.TryAddSingleton<GenerationMetrics>();
         services.TryAddSingleton<ProgressChannel>();
         services.TryAddSingleton<GenerationStore>();
+        services.TryAddSingleton<CostLedger>();
         services.TryAddSingleton<GenerationBlobs>();
         services.TryAddSingleton<CreateRateLimiter>();
         services.TryAddSingleton<ReplicateWebhooks>();

@@ -69,9 +69,9 @@ public sealed class PipelineOptions : IValidatableObject
     };
 
     /// <summary>
-    /// The longest a time-billed prediction may compute (Replicate time): its worst-case cost, reserved on the generation's budget
-    /// before it is created, is this × the model's price per second, and a prediction still running past it is cancelled. The
-    /// defaults sit above the models' slowest images (flux-pulid 10–20 s) and keep all 23 of the design's portraits within $0.80.
+    /// The longest a time-billed prediction is expected to compute (Replicate time): its worst-case cost, reserved on the generation's
+    /// budget before it is created, is this × the model's price per second. The defaults sit above the models' slowest images
+    /// (flux-pulid 10–20 s) and keep all 23 of the design's portraits within $0.80.
     /// </summary>
     public Dictionary<string, TimeSpan> MaxPredictTime { get; set; } = new(StringComparer.OrdinalIgnoreCase)
     {

@@ -1,5 +1,6 @@
 using Hangfire;
 using PinGlass.Domain.Jobs;
+using PinGlass.Generations.Costs;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Pipeline;
 using PinGlass.Replicate.Health;
@@ -9,11 +10,13 @@ namespace PinGlass.Generations.Jobs;
 /// <summary>The recurring jobs that keep the pipeline honest whatever happened to webhooks, workers and batch jobs.</summary>
 [AutomaticRetry(Attempts = 0)]
 [DisableConcurrentExecution(60)]
-public sealed class MaintenanceJobs(GenerationStore store, GenerationRunner runner, ProviderHealthProbe probe, TimeProvider time)
+public sealed class MaintenanceJobs(GenerationStore store, GenerationRunner runner, ProviderHealthProbe probe, CostLedger costs,
+    GenerationMetrics metrics, TimeProvider time)
 {
     public const string ReconcileId = "reconcile-predictions";
     public const string SweepId = "sweep-deadlines";
     public const string ProbeId = "probe-providers";
+    public const string RollUpCostsId = "roll-up-costs";
 
     /// <summary>
     /// Asks Replicate about every prediction whose webhook is overdue (a lost webhook), and submits attempts whose create never went out
@@ -22,6 +25,7 @@ public sealed class MaintenanceJobs(GenerationStore store, GenerationRunner runn
     [Queue(JobQueues.Maintenance)]
     public async Task ReconcileAsync(CancellationToken cancellationToken)
     {
+        metrics.PredictionsInFlight(await store.InFlightCountAsync(cancellationToken));
         foreach (var id in await store.UnfinishedAsync(cancellationToken))
         {
             var portraits = await store.PortraitsAsync(id, cancellationToken);
@@ -47,6 +51,11 @@ public sealed class MaintenanceJobs(GenerationStore store, GenerationRunner runn
             }
         }
     }
+
+    /// <summary>Rolls the cost ledger up into daily totals for yesterday and today (UTC): a prediction ending at midnight is counted in time.</summary>
+    [Queue(JobQueues.Maintenance)]
+    public Task RollUpCostsAsync(CancellationToken cancellationToken) =>
+        costs.RollUpAsync(DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddDays(-1), cancellationToken);
 
     /// <summary>A cheap GET on each provider's model; a failing provider is skipped until it answers again.</summary>
     [Queue(JobQueues.Maintenance)]

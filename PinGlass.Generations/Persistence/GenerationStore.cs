@@ -27,7 +27,7 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
     private const string PredictionColumns = """
         generation_id, portrait_index, attempt, marker, provider, model, reference_index, prediction_id, status, cost_usd, error_category,
         error, created_at, submitted_at, last_checked_at, blob_name, content_type, identity_decision, identity_reason, identity_distance,
-        next_reference_index, next_id_weight, reserved_usd, started_at
+        next_reference_index, next_id_weight, reserved_usd
         """;
 
     public async Task CreateAsync(NewGeneration generation, CancellationToken cancellationToken)
@@ -98,6 +98,11 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
             WHERE marker = $1 AND (prediction_id IS NULL OR prediction_id = $2)
             RETURNING {PredictionColumns}
             """, ReadPrediction, cancellationToken, marker, predictionId)).SingleOrDefault();
+
+    /// <summary>Predictions created (or being created) that have not ended, across every generation.</summary>
+    public async Task<long> InFlightCountAsync(CancellationToken cancellationToken) =>
+        (await QueryAsync("SELECT count(*) FROM predictions WHERE status IN ('creating', 'starting', 'processing')", r => r.GetInt64(0),
+            cancellationToken)).Single();
 
     /// <summary>Generations that have not ended.</summary>
     public Task<List<Guid>> UnfinishedAsync(CancellationToken cancellationToken = default) =>
@@ -235,12 +240,12 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
     }
 
     /// <summary>News of a prediction that has not ended.</summary>
-    public Task RecordCheckedAsync(string marker, string status, DateTimeOffset? startedAt, CancellationToken cancellationToken) =>
+    public Task RecordCheckedAsync(string marker, string status, CancellationToken cancellationToken) =>
         ExecuteAsync("""
-            UPDATE predictions SET last_checked_at = now(), started_at = coalesce(started_at, $3),
+            UPDATE predictions SET last_checked_at = now(),
                                    status = CASE WHEN status IN ('starting', 'processing') AND $2 IN ('starting', 'processing') THEN $2 ELSE status END
             WHERE marker = $1
-            """, cancellationToken, marker, status, startedAt?.ToUniversalTime());
+            """, cancellationToken, marker, status);
 
     /// <summary>
     /// Ends a prediction and adds what it cost to its portrait and generation; false (and nothing changed) when it had already ended.
@@ -538,7 +543,7 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
         r.GetDecimal(9), Text(r, 10), Text(r, 11), Time(r, 12)!.Value, Time(r, 13), Time(r, 14),
         Text(r, 15), Text(r, 16),
         r.IsDBNull(17) ? null : new IdentityCheck(r.GetString(17), r.GetString(18), Real(r, 19), r.IsDBNull(20) ? null : r.GetInt32(20),
-            r.IsDBNull(21) ? null : r.GetDouble(21)), r.GetDecimal(22), Time(r, 23));
+            r.IsDBNull(21) ? null : r.GetDouble(21)), r.GetDecimal(22));
 
     private static string? Text(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 

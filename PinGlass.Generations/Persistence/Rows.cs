@@ -112,8 +112,7 @@ public sealed record PredictionRow(
     string? BlobName,
     string? ContentType,
     IdentityCheck? Identity,
-    decimal Reserved,
-    DateTimeOffset? StartedAt)
+    decimal Reserved)
 {
     public bool IsOpen => PredictionRowStatus.IsOpen(Status);
 }

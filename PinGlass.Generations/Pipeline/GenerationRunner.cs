@@ -16,8 +16,6 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitAtte
     /// <summary>Creates sent at once by one job; the shared rate limit still governs how fast they leave.</summary>
     private const int SubmitConcurrency = 8;
 
-    private static readonly TimeSpan OverrunCheckInterval = TimeSpan.FromSeconds(1);
-
     /// <summary>
     /// Works on the portraits <paramref name="inScope"/> selects until each has ended, or the generation ended, was cancelled or passed
     /// its deadline.
@@ -78,14 +76,6 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitAtte
         var settings = options.Value;
         var lastNews = prediction.LastCheckedAt ?? prediction.SubmittedAt ?? prediction.CreatedAt;
 
-        // Running longer than its reservation was sized for (or not known to have started by then): looked at every second, so
-        // RefreshAsync can stop it once its compute reaches the limit.
-        var limit = settings.MaxPredictTimeOf(prediction.Provider) / replicateOptions.Value.ClockScale;
-        if (now - (prediction.StartedAt ?? prediction.SubmittedAt ?? prediction.CreatedAt) >= limit && now - lastNews >= OverrunCheckInterval)
-        {
-            return true;
-        }
-
         if (replicateOptions.Value.WebhookUrl is not null)
         {
             return now - lastNews >= settings.WebhookGrace;
@@ -130,7 +120,7 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitAtte
         if (await store.FinishAsync(id, status, error, cancellationToken))
         {
             LogFinished(logger, id, status, generation.Successful, generation.Total, generation.Spent);
-            metrics.GenerationEnded(status);
+            metrics.GenerationEnded(status, time.GetUtcNow() - generation.CreatedAt);
         }
     }
 

@@ -110,14 +110,6 @@ public sealed partial class PortraitAttempts(
             {
                 metrics.Reconciled(prediction.Status);
             }
-            else if (prediction.StartedAt is { } started
-                     && (time.GetUtcNow() - started) * replicateOptions.Value.ClockScale >= options.Value.MaxPredictTimeOf(row.Provider))
-            {
-                // Past the compute its reservation was sized for: stopped, so it cannot cost more than it reserved.
-                LogOverran(logger, row.GenerationId, row.PortraitIndex, prediction.Id, options.Value.MaxPredictTimeOf(row.Provider));
-                await CancelQuietlyAsync(prediction.Id, cancellationToken);
-                return;
-            }
 
             await ApplyAsync(prediction, cancellationToken);
         }
@@ -149,7 +141,7 @@ public sealed partial class PortraitAttempts(
 
         if (!prediction.IsTerminal)
         {
-            await store.RecordCheckedAsync(row.Marker, prediction.Status, prediction.StartedAt, cancellationToken);
+            await store.RecordCheckedAsync(row.Marker, prediction.Status, cancellationToken);
             return;
         }
 
@@ -181,6 +173,8 @@ public sealed partial class PortraitAttempts(
             return;
         }
 
+        metrics.PredictionSettled(provider.Model.FullName, prediction.Status, cost,
+            prediction.CompletedAt is { } completed ? (completed - prediction.CreatedAt).TotalSeconds : null);
         var latency = (long)((prediction.CompletedAt ?? time.GetUtcNow()) - (portrait?.StartedAt ?? row.CreatedAt)).TotalMilliseconds;
         await breakers.RecordAsync(provider.Model.FullName, new ProviderAttempt(provider.Name, provider.Model.ToString(),
             category is null ? AttemptOutcome.Succeeded : AttemptOutcome.Failed, latency, 0, prediction.Id, null, cost,
@@ -359,6 +353,7 @@ public sealed partial class PortraitAttempts(
             return;
         }
 
+        metrics.Retried(provider.Name, tally.Retries);
         await store.RecordCreatedAsync(row.Marker, prediction.Id, prediction.Status, tally.Retries, cancellationToken);
         LogSubmitted(logger, generation.Id, portrait.Index, row.Attempt, provider.Name, prediction.Id);
         if (prediction.IsTerminal)
@@ -455,9 +450,6 @@ public sealed partial class PortraitAttempts(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index} delivered without an identity check: {Reason}")]
     private static partial void LogIdentityUnchecked(ILogger logger, Guid generationId, int index, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index}: prediction {PredictionId} ran past {Limit}; cancelled")]
-    private static partial void LogOverran(ILogger logger, Guid generationId, int index, string predictionId, TimeSpan limit);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Prediction {PredictionId} is not one of PinGlass's attempts; ignored")]
     private static partial void LogUnknownPrediction(ILogger logger, string predictionId);

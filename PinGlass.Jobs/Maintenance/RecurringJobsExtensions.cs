@@ -15,6 +15,7 @@ public static class RecurringJobsExtensions
         recurring.AddOrUpdate<MaintenanceJobs>(MaintenanceJobs.ReconcileId, j => j.ReconcileAsync(CancellationToken.None), settings.Reconcile);
         recurring.AddOrUpdate<MaintenanceJobs>(MaintenanceJobs.SweepId, j => j.SweepAsync(CancellationToken.None), settings.Sweep);
         recurring.AddOrUpdate<MaintenanceJobs>(MaintenanceJobs.ProbeId, j => j.ProbeProvidersAsync(CancellationToken.None), settings.ProbeProviders);
+        recurring.AddOrUpdate<MaintenanceJobs>(MaintenanceJobs.RollUpCostsId, j => j.RollUpCostsAsync(CancellationToken.None), settings.RollUpCosts);
         return app;
     }
 
@@ -38,4 +39,8 @@ public sealed class RecurringJobSettings
 
     [Required]
     public string ProbeProviders { get; set; } = "*/5 * * * *";
+
+    /// <summary>Rolls the cost ledger up into daily totals (cost_daily).</summary>
+    [Required]
+    public string RollUpCosts { get; set; } = "*/10 * * * *";
 }

@@ -4,5 +4,4 @@ ALTER TABLE generation_jobs
     ADD COLUMN reserved_usd numeric(12, 6) NOT NULL DEFAULT 0 CHECK (reserved_usd >= 0);
 
 ALTER TABLE predictions
-    ADD COLUMN reserved_usd numeric(12, 6) NOT NULL DEFAULT 0 CHECK (reserved_usd >= 0),
-    ADD COLUMN started_at   timestamptz;   -- when Replicate began running it (from a poll), to stop one that runs past its worst case
+    ADD COLUMN reserved_usd numeric(12, 6) NOT NULL DEFAULT 0 CHECK (reserved_usd >= 0);

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using PinGlass.Domain;
 using PinGlass.Domain.Storage;
@@ -103,6 +104,7 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
     [Fact]
     public async Task After_injected_faults_the_cost_ledger_equals_the_emulators_prediction_by_prediction()
     {
+        var ct = TestContext.Current.CancellationToken;
         // Failed predictions (billed for what they ran), lost answers to creates (the prediction exists and runs), dropped webhooks.
         await client.SetFaultsAsync("""
             [{"kind":"prediction_failed","model":"bytedance/flux-pulid","probability":0.3},
@@ -128,6 +130,32 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
         Assert.All(billed, entry => Assert.True(Math.Abs(entry.Value - ours[entry.Key]) < 0.000001m, $"{entry.Key}: {entry.Value} vs {ours[entry.Key]}"));
         var spent = (await stores.QueryAsync($"SELECT spent_usd FROM generation_jobs WHERE id = '{id}'", r => r.GetDecimal(0))).Single();
         Assert.True(Math.Abs(billed.Values.Sum() - spent) < 0.00001m, $"{billed.Values.Sum()} billed, {spent} spent");
+
+        // The cost API reads the same ledger: this generation's metrics, and a period that holds it.
+        var metrics = await client.Api.GetFromJsonAsync<JsonElement>($"/v1/costs/generations/{id}", ct);
+        Assert.Equal(decimal.Round(spent, 6), metrics.GetProperty("totalCost").GetDecimal());
+        Assert.Equal(generation.GetProperty("progress").GetProperty("successful").GetInt32(), metrics.GetProperty("imageCount").GetInt32());
+        Assert.True(metrics.GetProperty("byStatus").GetProperty("failed").GetDecimal() > 0, metrics.ToString());
+        Assert.Equal(decimal.Round(spent, 6), metrics.GetProperty("byModel").EnumerateObject().Sum(m => m.Value.GetDecimal()), 5);
+        var today = DateTimeOffset.UtcNow.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var period = await client.Api.GetFromJsonAsync<JsonElement>($"/v1/costs?from={today}", ct);
+        Assert.True(period.GetProperty("total").GetProperty("totalCost").GetDecimal() >= decimal.Round(spent, 6), period.ToString());
+        var days = period.GetProperty("days");
+        Assert.Equal(today, days[days.GetArrayLength() - 1].GetProperty("day").GetString());
+        using var backwards = await client.Api.GetAsync($"/v1/costs?from={today}&to=2020-01-01", ct);
+        Assert.Equal(HttpStatusCode.BadRequest, backwards.StatusCode);
+        using var garbage = await client.Api.GetAsync("/v1/costs?from=yesterday", ct);
+        Assert.Equal(HttpStatusCode.BadRequest, garbage.StatusCode);
+
+        // The roll-up job (every 5 s here) writes today's daily totals from the same ledger.
+        const string Today = "(now() AT TIME ZONE 'UTC')::date";
+        var (rolledUp, ledgered) = await Poll.UntilAsync(async () => (
+                (await stores.QueryAsync($"SELECT coalesce(sum(total_cost), 0) FROM cost_daily WHERE day = {Today}", r => r.GetDecimal(0))).Single(),
+                (await stores.QueryAsync($"SELECT coalesce(sum(cost_usd), 0) FROM predictions WHERE completed_at >= {Today}::timestamp AT TIME ZONE 'UTC'",
+                    r => r.GetDecimal(0))).Single()),
+            totals => totals.Item1 == totals.Item2 && totals.Item1 >= decimal.Round(spent, 6), TimeSpan.FromSeconds(30));
+        Assert.Equal(ledgered, rolledUp);
+        Assert.True(rolledUp >= decimal.Round(spent, 6), $"{rolledUp} rolled up for today, {spent} spent by this generation alone");
     }
 
     [Fact]
@@ -227,7 +255,10 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
         var regenerated = Assert.Single(portraits, p => p.GetProperty("identity").GetProperty("regenerations").GetInt32() == 1);
         var attempts = regenerated.GetProperty("attempts").EnumerateArray().ToList();
         Assert.Equal(["regenerate", "pass"], attempts.Select(a => a.GetProperty("identityDecision").GetString()));
-        Assert.True(attempts[0].GetProperty("identityDistance").GetDouble() > 0.55, attempts[0].ToString());
+        // Another person's face is far from the references, or not found as a face at all in the styled crop.
+        var refusedDistance = attempts[0].GetProperty("identityDistance");
+        Assert.True(refusedDistance.ValueKind == JsonValueKind.Null || refusedDistance.GetDouble() > 0.55, attempts[0].ToString());
+        Assert.All(attempts, a => Assert.Equal("flux-pulid", a.GetProperty("provider").GetString()));
         var references = generation.GetProperty("references").GetArrayLength();
         Assert.Equal((attempts[0].GetProperty("reference").GetInt32() + 1) % references, attempts[1].GetProperty("reference").GetInt32());
         var weights = new List<double>();
@@ -252,9 +283,10 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
         GenerationClient.AssertStatus("completed", generation);
         var portrait = generation.GetProperty("portraits")[0];
         var identity = portrait.GetProperty("identity");
-        Assert.Equal(("different_person", true, 0), (identity.GetProperty("reason").GetString(), identity.GetProperty("flagged").GetBoolean(),
-            identity.GetProperty("regenerations").GetInt32()));
-        Assert.Equal(1, portrait.GetProperty("attempts").GetArrayLength());
+        // The emulator's stranger is not always found as a face at all: either way the gate refused the portrait.
+        Assert.Contains(identity.GetProperty("reason").GetString(), new[] { "different_person", "no_face" });
+        Assert.Equal((true, 0), (identity.GetProperty("flagged").GetBoolean(), identity.GetProperty("regenerations").GetInt32()));
+        Assert.Equal("flux-pulid", Assert.Single(portrait.GetProperty("attempts").EnumerateArray()).GetProperty("provider").GetString());
         Assert.True(generation.GetProperty("costSoFar").GetDecimal() <= 0.04m);
     }
 

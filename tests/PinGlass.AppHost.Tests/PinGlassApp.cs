@@ -45,15 +45,19 @@ public sealed class PinGlassApp : IAsyncLifetime
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PinGlass_AppHost>(
             [$"--Infrastructure:Mode={mode}", $"--Infrastructure:DataRoot={dataRoot}", $"--ReplicateEmulator:TimeScale={TimeScale}"],
             TestContext.Current.CancellationToken);
-        // Replicate time runs 20× faster; the pipeline's own waits shrink to match, so a lost webhook is looked for within seconds
-        // and a killed worker's batch job is taken up again within seconds.
+        // Replicate time runs 20× faster; the pipeline's own waits shrink to match, so a lost webhook is looked for within seconds,
+        // a killed worker's batch job is taken up again within seconds, and a model's circuit opened by one test's injected faults
+        // has closed again by the next test.
         foreach (var jobs in builder.Resources.OfType<ProjectResource>().Where(r => r.Name == ResourceNames.Jobs).ToList())
         {
             builder.CreateResourceBuilder(jobs)
                 .WithEnvironment("Pipeline__WebhookGrace", "00:00:02")
+                .WithEnvironment("Replicate__CircuitBreaker__SamplingDuration", "00:00:05")
+                .WithEnvironment("Replicate__CircuitBreaker__BreakDuration", "00:00:02")
                 .WithEnvironment("Hangfire__InvisibilityTimeout", "00:00:10")
                 .WithEnvironment("RecurringJobs__Reconcile", "*/5 * * * * *")
-                .WithEnvironment("RecurringJobs__Sweep", "*/5 * * * * *");
+                .WithEnvironment("RecurringJobs__Sweep", "*/5 * * * * *")
+                .WithEnvironment("RecurringJobs__RollUpCosts", "*/5 * * * * *");
         }
 
         // Health checks fail by design while the servers start; the tests assert on what matters instead.
