@@ -42,9 +42,17 @@ public sealed class GenerationJobs(GenerationStore store, GenerationRunner runne
 
         jobs.ContinueJobWith<GenerationJobs>(previous, j => j.FinalizeAsync(id, CancellationToken.None), options: JobContinuationOptions.OnAnyFinishedState);
         await store.MarkPlannedAsync(id, cancellationToken);
+
+        // The first batch's creates leave now rather than when a worker has picked up its job; that job then watches them (a submit
+        // made twice is made once: each attempt's create is claimed).
+        var first = (await store.PortraitsAsync(id, cancellationToken)).Where(p => p.Batch == 0).ToList();
+        await runner.PassAsync(first, cancellationToken);
     }
 
-    /// <summary>Submits one batch's portraits and stays with them until each has ended; then waits the delay between batches.</summary>
+    /// <summary>
+    /// Submits one batch's portraits and stays with them until each has ended; then waits the delay between batches, or, after the
+    /// last batch, ends the generation at once (the finalizer job that follows finds it ended).
+    /// </summary>
     [Queue(JobQueues.Generations)]
     public async Task RunBatchAsync(Guid id, int batch, CancellationToken cancellationToken)
     {
@@ -55,7 +63,11 @@ public sealed class GenerationJobs(GenerationStore store, GenerationRunner runne
 
         await store.SetCurrentBatchAsync(id, batch, cancellationToken);
         await runner.WatchAsync(id, p => p.Batch == batch, cancellationToken);
-        if (batch < generation.Batches - 1 && generation.BatchDelayMs > 0)
+        if (batch == generation.Batches - 1)
+        {
+            await runner.FinalizeAsync(id, cancellationToken);
+        }
+        else if (generation.BatchDelayMs > 0)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(generation.BatchDelayMs), time, cancellationToken);
         }

@@ -31,8 +31,11 @@ public enum IdentityReason
     DifferentPerson,
 }
 
-/// <summary>How a portrait was made: which reference, which id weight, how many regenerations so far, and whether budget remains.</summary>
-public sealed record PortraitAttempt(int ReferenceIndex, double IdWeight, int Regenerations = 0, bool BudgetAllows = true);
+/// <summary>
+/// How a portrait was made: which reference, which id weight, and how many regenerations so far. Whether the budget allows a
+/// regeneration is the caller's to decide (the pipeline does, when it acts on a <see cref="IdentityDecision.Regenerate"/>).
+/// </summary>
+public sealed record PortraitAttempt(int ReferenceIndex, double IdWeight, int Regenerations = 0);
 
 /// <summary>
 /// The gate's decision about one portrait. <see cref="Distance"/> is the descriptor distance to the reference centroid;
@@ -91,10 +94,10 @@ public sealed partial class IdentityGate(
         IdentityVerdict Failed(IdentityReason reason, double? distance, string explanation)
         {
             var score = distance is { } d ? Math.Clamp(1 - d, 0, 1) : (double?)null;
-            if (attempt.Regenerations >= options.MaxRegenerations || !attempt.BudgetAllows)
+            if (attempt.Regenerations >= options.MaxRegenerations)
             {
-                var why = attempt.BudgetAllows ? $"{attempt.Regenerations} regeneration(s) already made" : "no budget left for a regeneration";
-                return new(IdentityDecision.DeliverFlagged, reason, distance, score, threshold, null, null, $"{explanation}; {why}, delivered flagged.");
+                return new(IdentityDecision.DeliverFlagged, reason, distance, score, threshold, null, null,
+                    $"{explanation}; {attempt.Regenerations} regeneration(s) already made, delivered flagged.");
             }
 
             var nextWeight = Math.Min(options.MaxIdWeight, attempt.IdWeight + options.IdWeightStep);

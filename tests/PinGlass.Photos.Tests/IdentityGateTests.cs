@@ -77,15 +77,15 @@ public sealed class IdentityGateTests(FacesFixture fixture)
     }
 
     [Fact]
-    public async Task A_portrait_with_two_faces_fails_and_without_budget_is_delivered_flagged()
+    public async Task A_portrait_with_two_faces_fails_and_after_its_regeneration_is_delivered_flagged()
     {
         using var astronaut = Samples.Astronaut();
         using var collage = Samples.Collage(astronaut);
-        var verdict = await Check(collage, new PortraitAttempt(0, 1.0, BudgetAllows: false));
+        var verdict = await Check(collage, new PortraitAttempt(0, 1.0, Regenerations: 1));
 
         Assert.Equal(IdentityDecision.DeliverFlagged, verdict.Decision);
         Assert.Equal(IdentityReason.SeveralFaces, verdict.Reason);
-        Assert.Contains("no budget", verdict.Explanation, StringComparison.Ordinal);
+        Assert.Contains("1 regeneration(s) already made", verdict.Explanation, StringComparison.Ordinal);
     }
 
     [Fact]
