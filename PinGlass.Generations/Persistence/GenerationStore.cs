@@ -207,37 +207,13 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
             WHERE marker = $1 AND (prediction_id IS NULL OR prediction_id = $2)
             """, cancellationToken, marker, predictionId, status, retries);
 
-    /// <summary>A create that failed for good: nothing was made, nothing is billed.</summary>
-    /// <remarks>Its reservation is released.</remarks>
-    public async Task<bool> RecordNotCreatedAsync(string marker, string category, string error, int retries, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var update = new NpgsqlCommand("""
-            UPDATE predictions p SET status = 'not_created', error_category = $2, error = $3, retries = $4, completed_at = now(), claimed_until = NULL,
-                                     reserved_usd = 0
-            FROM (SELECT marker, reserved_usd FROM predictions WHERE marker = $1 FOR UPDATE) held
-            WHERE p.marker = held.marker AND p.status = 'creating' AND p.prediction_id IS NULL
-            RETURNING p.generation_id, held.reserved_usd
-            """, connection, transaction);
-        AddParameters(update, marker, category, error, retries);
-        Guid generationId;
-        decimal held;
-        await using (var reader = await update.ExecuteReaderAsync(cancellationToken))
-        {
-            if (!await reader.ReadAsync(cancellationToken))
-            {
-                return false;
-            }
-
-            (generationId, held) = (reader.GetGuid(0), reader.GetDecimal(1));
-        }
-
-        await ExecuteAsync(connection, transaction, "UPDATE generation_jobs SET reserved_usd = reserved_usd - $2, updated_at = now() WHERE id = $1",
-            cancellationToken, generationId, held);
-        await transaction.CommitAsync(cancellationToken);
-        return true;
-    }
+    /// <summary>A create that failed for good: nothing was made, nothing is billed, its reservation is released.</summary>
+    public Task<bool> RecordNotCreatedAsync(PredictionRow row, string category, string error, int retries, CancellationToken cancellationToken) =>
+        EndPredictionAsync(row, 0, """
+            UPDATE predictions SET status = 'not_created', error_category = $2, error = $3, retries = $4, completed_at = now(), claimed_until = NULL,
+                                   reserved_usd = 0
+            WHERE marker = $1 AND status = 'creating' AND prediction_id IS NULL
+            """, [row.Marker, category, error, retries], cancellationToken);
 
     /// <summary>News of a prediction that has not ended.</summary>
     public Task RecordCheckedAsync(string marker, string status, CancellationToken cancellationToken) =>
@@ -250,38 +226,35 @@ public sealed class GenerationStore(NpgsqlDataSource database, ProgressChannel p
     /// <summary>
     /// Ends a prediction and adds what it cost to its portrait and generation; false (and nothing changed) when it had already ended.
     /// </summary>
-    public async Task<bool> SettlePredictionAsync(PredictionRow row, string status, double? predictTime, decimal cost, string? category, string? error,
-        string? outputUrl, StoredOutput? stored, IdentityCheck? identity, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        decimal held;
-        await using (var settle = new NpgsqlCommand("""
-            UPDATE predictions p SET status = $2, predict_time = $3, cost_usd = $4, error_category = $5, error = $6, output_url = $7,
+    public Task<bool> SettlePredictionAsync(PredictionRow row, string status, double? predictTime, decimal cost, string? category, string? error,
+        string? outputUrl, StoredOutput? stored, IdentityCheck? identity, CancellationToken cancellationToken) =>
+        EndPredictionAsync(row, cost, """
+            UPDATE predictions SET status = $2, predict_time = $3, cost_usd = $4, error_category = $5, error = $6, output_url = $7,
                                    completed_at = now(), last_checked_at = now(), blob_name = $8, content_type = $9,
                                    identity_decision = $10, identity_reason = $11, identity_distance = $12, next_reference_index = $13,
                                    next_id_weight = $14, reserved_usd = 0
-            FROM (SELECT marker, reserved_usd FROM predictions WHERE marker = $1 FOR UPDATE) held
-            WHERE p.marker = held.marker AND p.status IN ('creating', 'starting', 'processing')
-            RETURNING held.reserved_usd
-            """, connection, transaction))
-        {
-            AddParameters(settle, row.Marker, status, (object?)predictTime, cost, category, error, outputUrl, stored?.BlobName, stored?.ContentType,
-                identity?.Decision, identity?.Reason, (object?)(float?)identity?.Distance, identity?.NextReferenceIndex, identity?.NextIdWeight);
-            if (await settle.ExecuteScalarAsync(cancellationToken) is not decimal reserved)
-            {
-                return false;
-            }
+            WHERE marker = $1 AND status IN ('creating', 'starting', 'processing')
+            """, [row.Marker, status, predictTime, cost, category, error, outputUrl, stored?.BlobName, stored?.ContentType, identity?.Decision,
+                identity?.Reason, (float?)identity?.Distance, identity?.NextReferenceIndex, identity?.NextIdWeight], cancellationToken);
 
-            held = reserved;
+    /// <summary>
+    /// Ends a prediction with a guarded UPDATE and, when it changed, in the same transaction adds <paramref name="cost"/> to its portrait
+    /// and generation and releases its reservation. The reservation is the row's own: written when the attempt began, zeroed only here.
+    /// </summary>
+    private async Task<bool> EndPredictionAsync(PredictionRow row, decimal cost, string predictionSql, object?[] values, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (await ExecuteAsync(connection, transaction, predictionSql, cancellationToken, values) == 0)
+        {
+            return false;
         }
 
         await ExecuteAsync(connection, transaction, "UPDATE portraits SET cost_usd = cost_usd + $3 WHERE generation_id = $1 AND index = $2",
             cancellationToken, row.GenerationId, row.PortraitIndex, cost);
         await ExecuteAsync(connection, transaction,
             "UPDATE generation_jobs SET spent_usd = spent_usd + $2, reserved_usd = reserved_usd - $3, updated_at = now() WHERE id = $1",
-            cancellationToken, row.GenerationId, cost, held);
-
+            cancellationToken, row.GenerationId, cost, row.Reserved);
         await transaction.CommitAsync(cancellationToken);
         return true;
     }

@@ -343,7 +343,7 @@ public sealed partial class PortraitAttempts(
         }
         catch (ReplicateException e)
         {
-            if (await store.RecordNotCreatedAsync(row.Marker, Reason(e.Category), e.Message, tally.Retries, cancellationToken))
+            if (await store.RecordNotCreatedAsync(row, Reason(e.Category), e.Message, tally.Retries, cancellationToken))
             {
                 await breakers.RecordAsync(provider.Model.FullName, new ProviderAttempt(provider.Name, provider.Model.ToString(), AttemptOutcome.Failed, 0,
                     tally.Retries, null, null, 0, new GenerationError(e.Category, e.Message)));

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.ServerSentEvents;
 using System.Text.Json;
@@ -25,19 +24,7 @@ public sealed class GenerationClient(HttpClient api, HttpClient emulator) : IDis
 
     public async Task<HttpResponseMessage> PostAsync(IEnumerable<UploadedPhoto> photos, params (string Name, string Value)[] fields)
     {
-        using var form = new MultipartFormDataContent();
-        foreach (var photo in photos)
-        {
-            var file = new ByteArrayContent(photo.Content.ToArray());
-            file.Headers.ContentType = MediaTypeHeaderValue.Parse("application/octet-stream");
-            form.Add(file, "photos", photo.FileName);
-        }
-
-        foreach (var (name, value) in fields)
-        {
-            form.Add(new StringContent(value), name);
-        }
-
+        using var form = GenerationForm.Create(photos, fields);
         return await Api.PostAsync("/v1/generations", form, TestContext.Current.CancellationToken);
     }
 

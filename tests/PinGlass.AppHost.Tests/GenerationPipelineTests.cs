@@ -146,6 +146,8 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
         Assert.Equal(HttpStatusCode.BadRequest, backwards.StatusCode);
         using var garbage = await client.Api.GetAsync("/v1/costs?from=yesterday", ct);
         Assert.Equal(HttpStatusCode.BadRequest, garbage.StatusCode);
+        using var tooLong = await client.Api.GetAsync("/v1/costs?from=2020-01-01&to=2026-01-01", ct);
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
 
         // The roll-up job (every 5 s here) writes today's daily totals from the same ledger.
         const string Today = "(now() AT TIME ZONE 'UTC')::date";

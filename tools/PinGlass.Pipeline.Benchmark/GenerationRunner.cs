@@ -1,8 +1,8 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using PinGlass.AppHost;
+using PinGlass.Fixtures;
 using PinGlass.Photos.Intake;
 
 namespace PinGlass.Pipeline.Benchmark;
@@ -57,18 +57,7 @@ public sealed class GenerationRunner(HttpClient api, HttpClient emulator, IReadO
 
     private async Task<Guid> StartAsync(IReadOnlyList<(string Name, string Value)> fields, CancellationToken cancellationToken)
     {
-        using var form = new MultipartFormDataContent();
-        foreach (var photo in photos)
-        {
-            var file = new ByteArrayContent(photo.Content.ToArray());
-            file.Headers.ContentType = MediaTypeHeaderValue.Parse("application/octet-stream");
-            form.Add(file, "photos", photo.FileName);
-        }
-
-        foreach (var (name, value) in fields)
-        {
-            form.Add(new StringContent(value), name);
-        }
+        using var form = GenerationForm.Create(photos, fields);
 
         using var response = await api.PostAsync("/v1/generations", form, cancellationToken);
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
