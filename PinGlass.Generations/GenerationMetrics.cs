@@ -1,12 +1,11 @@
 using System.Diagnostics.Metrics;
+using PinGlass.Domain.Telemetry;
 
 namespace PinGlass.Generations;
 
 /// <summary>The pipeline's instruments on the <c>PinGlass</c> meter (the Aspire dashboard shows them).</summary>
 public sealed class GenerationMetrics
 {
-    public const string MeterName = "PinGlass";
-
     private readonly Counter<long> generations;
     private readonly Counter<long> portraits;
     private readonly Counter<long> fallbacks;
@@ -23,7 +22,7 @@ public sealed class GenerationMetrics
 
     public GenerationMetrics(IMeterFactory meters)
     {
-        var meter = meters.Create(MeterName);
+        var meter = meters.Create(PinGlassTelemetry.Name);
         generations = meter.CreateCounter<long>("pinglass.generations", description: "Generations ended, by status");
         portraits = meter.CreateCounter<long>("pinglass.portraits", description: "Portraits ended, by outcome");
         fallbacks = meter.CreateCounter<long>("pinglass.fallbacks", description: "Portraits handed from one provider to the next");

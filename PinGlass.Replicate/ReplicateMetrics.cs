@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using PinGlass.Domain.Telemetry;
 using PinGlass.Replicate.Errors;
 
 namespace PinGlass.Replicate;
@@ -6,8 +7,6 @@ namespace PinGlass.Replicate;
 /// <summary>The client's measurements on the "PinGlass" meter: attempts, retries, fallbacks, adoptions, opened circuits, latency.</summary>
 public sealed class ReplicateMetrics
 {
-    public const string MeterName = "PinGlass";
-
     private readonly Counter<long> attempts;
     private readonly Counter<long> retries;
     private readonly Counter<long> fallbacks;
@@ -17,7 +16,7 @@ public sealed class ReplicateMetrics
 
     public ReplicateMetrics(IMeterFactory meterFactory)
     {
-        var meter = meterFactory.Create(MeterName);
+        var meter = meterFactory.Create(PinGlassTelemetry.Name);
         attempts = meter.CreateCounter<long>("pinglass.replicate.attempts", "{attempt}", "Provider attempts, by provider and outcome.");
         retries = meter.CreateCounter<long>("pinglass.replicate.retries", "{retry}", "Replicate requests sent again.");
         fallbacks = meter.CreateCounter<long>("pinglass.replicate.fallbacks", "{fallback}", "Generations that moved on to the next provider.");

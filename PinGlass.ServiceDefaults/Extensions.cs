@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -18,6 +19,13 @@ public static class Extensions
 
     private const string HealthEndpointPath = "/health";
     private const string AlivenessEndpointPath = "/alive";
+    private const string ScrapeEndpointPath = "/metrics";
+
+    /// <summary>
+    /// Whether the service also serves its metrics at /metrics in the Prometheus text format, for a collector that scrapes (and for
+    /// tests that read one replica's figures). Off by default: the figures include what generations cost.
+    /// </summary>
+    private const string ScrapeEndpointSetting = "Telemetry:ScrapeEndpoint";
 
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -56,16 +64,21 @@ public static class Extensions
                     .AddMeter(PinGlassTelemetryName)
                     // Resilience events (retries, circuit breakers, timeouts) from Microsoft.Extensions.Http.Resilience.
                     .AddMeter("Polly");
+                if (builder.Configuration.GetValue<bool>(ScrapeEndpointSetting))
+                {
+                    metrics.AddPrometheusExporter();
+                }
             })
             .WithTracing(tracing =>
             {
                 tracing.AddSource(builder.Environment.ApplicationName)
                     .AddSource(PinGlassTelemetryName)
                     .AddAspNetCoreInstrumentation(aspnet =>
-                        // Exclude health check requests from tracing
+                        // Exclude health check and scrape requests from tracing
                         aspnet.Filter = context =>
                             !context.Request.Path.StartsWithSegments(HealthEndpointPath)
                             && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath)
+                            && !context.Request.Path.StartsWithSegments(ScrapeEndpointPath)
                     )
                     .AddHttpClientInstrumentation();
             });
@@ -109,6 +122,11 @@ public static class Extensions
         {
             Predicate = r => r.Tags.Contains("live")
         });
+
+        if (app.Configuration.GetValue<bool>(ScrapeEndpointSetting))
+        {
+            app.MapPrometheusScrapingEndpoint(ScrapeEndpointPath);
+        }
 
         return app;
     }

@@ -14,8 +14,9 @@ public static class HangfireStorageExtensions
     public const string Schema = "hangfire";
 
     /// <summary>
-    /// Configures Hangfire on PostgreSQL storage over the shared <see cref="NpgsqlDataSource"/>. Registers the client side only
-    /// (enqueueing); PinGlass.Jobs adds the server. The schema is installed by the migrations step, never by a service at start-up,
+    /// Configures Hangfire on PostgreSQL storage over the shared <see cref="NpgsqlDataSource"/>, with traces carried from whoever
+    /// queues a job into the job (<see cref="JobTracingFilter"/>). Registers the client side only (enqueueing); PinGlass.Jobs adds
+    /// the server. The schema is installed by the migrations step, never by a service at start-up,
     /// so replicas do not race to create it.
     /// </summary>
     public static TBuilder AddPinGlassHangfire<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
@@ -25,6 +26,7 @@ public static class HangfireStorageExtensions
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
+            .UseFilter(new JobTracingFilter())
             .UsePostgreSqlStorage(
                 bootstrap => bootstrap.UseConnectionFactory(new DataSourceConnectionFactory(services.GetRequiredService<NpgsqlDataSource>())),
                 StorageOptions(services.GetRequiredService<IOptions<HangfireStorageSettings>>().Value)));

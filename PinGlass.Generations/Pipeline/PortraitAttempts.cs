@@ -7,6 +7,7 @@ using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Planning;
 using PinGlass.Generations.Storage;
 using PinGlass.Generations.Submission;
+using PinGlass.Generations.Webhooks;
 using PinGlass.Photos.Identity;
 using PinGlass.Replicate;
 using PinGlass.Replicate.Client;
@@ -332,7 +333,7 @@ public sealed partial class PortraitAttempts(
         var request = await RequestAsync(generation, portrait, row.ReferenceIndex, cancellationToken);
         var input = provider.Map(request).Input;
         var settings = replicateOptions.Value;
-        var webhook = settings.WebhookUrl;
+        var webhook = WebhookTrace.Carry(settings.WebhookUrl);
         var create = new CreatePredictionOptions(null, settings.CancelAfterSent, webhook, webhook is null ? null : ["completed"]);
         await createLimit.WaitAsync(cancellationToken);
         var tally = RetryTally.Begin();

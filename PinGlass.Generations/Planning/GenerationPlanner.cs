@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Hangfire;
 using Microsoft.Extensions.Options;
@@ -66,6 +67,8 @@ public sealed class GenerationPlanner(ReferencePhotos photos, ProviderCrop crop,
         }
 
         var id = Guid.CreateVersion7(time.GetUtcNow());
+        // The request's span starts the generation's trace: its jobs, Replicate calls and webhooks continue it.
+        Activity.Current?.SetTag("pinglass.generation.id", id);
         for (var k = 0; k < references.References.Count; k++)
         {
             await blobs.SaveReferenceAsync(id, k, crop.Create(references.References[k]).Jpeg, cancellationToken);

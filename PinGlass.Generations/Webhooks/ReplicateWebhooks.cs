@@ -59,6 +59,7 @@ public sealed partial class ReplicateWebhooks(ReplicateClient replicate, IConnec
             return WebhookResult.Malformed;
         }
 
+        using var activity = WebhookTrace.StartReceived(prediction.Id, prediction.Status, prediction.Webhook);
         var key = new RedisKey($"pinglass:webhooks:{headers["webhook-id"]}");
         if (!await redis.GetDatabase().StringSetAsync(key, prediction.Id, ReplayWindow, When.NotExists))
         {
@@ -159,7 +160,7 @@ public sealed partial class ReplicateWebhooks(ReplicateClient replicate, IConnec
         }
     }
 
-    private sealed record WebhookPrediction(string Id, string Status);
+    private sealed record WebhookPrediction(string Id, string Status, string? Webhook);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a webhook that does not verify: {Reason}")]
     private static partial void LogUnverified(ILogger logger, string reason);

@@ -39,10 +39,14 @@ public sealed class PinGlassApp : IAsyncLifetime
         DeleteDataRoot(DataRoot);
     }
 
-    /// <summary>Builds the AppHost in processes mode over <paramref name="dataRoot"/> without starting it.</summary>
-    public static async Task<IDistributedApplicationTestingBuilder> CreateBuilderAsync(string dataRoot, string mode = "Processes")
+    /// <summary>
+    /// Builds the AppHost in processes mode over <paramref name="dataRoot"/> without starting it; with <paramref name="dashboard"/>, the
+    /// Aspire dashboard runs too and receives the services' telemetry.
+    /// </summary>
+    public static async Task<IDistributedApplicationTestingBuilder> CreateBuilderAsync(string dataRoot, string mode = "Processes", bool dashboard = false)
     {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PinGlass_AppHost>(
+            new DistributedApplicationTestingBuilderOptions { EnableDashboard = dashboard },
             [$"--Infrastructure:Mode={mode}", $"--Infrastructure:DataRoot={dataRoot}", $"--ReplicateEmulator:TimeScale={TimeScale}"],
             TestContext.Current.CancellationToken);
         // Replicate time runs 20× faster; the pipeline's own waits shrink to match, so a lost webhook is looked for within seconds,
@@ -67,12 +71,14 @@ public sealed class PinGlassApp : IAsyncLifetime
         return builder;
     }
 
-    /// <summary>Starts the AppHost and waits until the Api and both Jobs replicas report healthy.</summary>
-    public static async Task<DistributedApplication> StartAsync(string dataRoot)
+    /// <summary>Starts the AppHost and waits until the Api and the Jobs replicas report healthy.</summary>
+    public static async Task<DistributedApplication> StartAsync(string dataRoot) => await StartAsync(await CreateBuilderAsync(dataRoot));
+
+    /// <summary>Starts what <paramref name="builder"/> holds and waits until the Api and the Jobs replicas report healthy.</summary>
+    public static async Task<DistributedApplication> StartAsync(IDistributedApplicationTestingBuilder builder)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(StartTimeout);
-        var builder = await CreateBuilderAsync(dataRoot);
         var started = await builder.BuildAsync(timeout.Token);
         try
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using PinGlass.Domain.Telemetry;
 
 namespace PinGlass.Generations.Tests;
 
@@ -16,7 +17,7 @@ public sealed class GenerationMetricsTests : IDisposable
         metrics = new GenerationMetrics(services.GetRequiredService<IMeterFactory>());
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == GenerationMetrics.MeterName)
+            if (instrument.Meter.Name == PinGlassTelemetry.Name)
             {
                 l.EnableMeasurementEvents(instrument);
             }

@@ -1,0 +1,42 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.WebUtilities;
+using PinGlass.Domain.Telemetry;
+
+namespace PinGlass.Generations.Webhooks;
+
+/// <summary>
+/// Carries a generation's trace through Replicate: the webhook URL a prediction is created with names the span that created it, and
+/// Replicate echoes that URL in the prediction it signs and sends back. The webhook's own request starts a trace of its own (Replicate
+/// knows nothing of ours); the span <see cref="StartReceived"/> opens joins the generation's trace again, linked to that request, so
+/// the completion job it queues runs in the generation's trace.
+/// </summary>
+public static class WebhookTrace
+{
+    private const string Parameter = "traceparent";
+
+    /// <summary>The webhook URL naming the current span, or as it is when there is none.</summary>
+    public static Uri? Carry(Uri? webhook) =>
+        webhook is not null && Activity.Current is { IdFormat: ActivityIdFormat.W3C, Id: { } id }
+            ? new Uri(QueryHelpers.AddQueryString(webhook.AbsoluteUri, Parameter, id))
+            : webhook;
+
+    /// <summary>
+    /// Opens the span a verified webhook is handled in, a child of the span that created the prediction when its webhook URL names
+    /// one. Only a signed body is read: the URL the request came to is not.
+    /// </summary>
+    public static Activity? StartReceived(string predictionId, string status, string? webhook)
+    {
+        var parent = default(ActivityContext);
+        if (webhook is not null && Uri.TryCreate(webhook, UriKind.Absolute, out var url)
+            && QueryHelpers.ParseQuery(url.Query).TryGetValue(Parameter, out var values))
+        {
+            ActivityContext.TryParse(values.ToString(), null, out parent);
+        }
+
+        ActivityLink[] links = Activity.Current is { } request ? [new ActivityLink(request.Context)] : [];
+        var activity = PinGlassTelemetry.ActivitySource.StartActivity("Replicate webhook", ActivityKind.Consumer, parent, links: links);
+        activity?.SetTag("replicate.prediction.id", predictionId);
+        activity?.SetTag("replicate.prediction.status", status);
+        return activity;
+    }
+}
