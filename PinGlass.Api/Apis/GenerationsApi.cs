@@ -89,16 +89,20 @@ public static class GenerationsApi
         return await planner.PlanAsync(order, cancellationToken) switch
         {
             PlanOutcome.Started started => TypedResults.AcceptedAtRoute(
-                new GenerationCreated(started.Id, GenerationStatus.Queued, started.EstimatedCost, started.EstimatedDuration.TotalSeconds, started.Photos,
+                new GenerationCreated(started.Id, GenerationStatus.Queued, started.Estimate.Cost, started.Estimate.WithRetries,
+                    started.EstimatedDuration.TotalSeconds, started.Photos,
                     started.Refused),
                 "GetGeneration", new { id = started.Id }),
             PlanOutcome.NotEnoughPhotos refused => TypedResults.Problem(title: "Not enough usable photos", detail: refused.Detail,
                 statusCode: StatusCodes.Status422UnprocessableEntity,
                 extensions: new Dictionary<string, object?> { ["photos"] = refused.Photos, ["refused"] = refused.Refused }),
             PlanOutcome.OverBudget over => TypedResults.Problem(title: "The estimate exceeds the budget",
-                detail: $"These portraits are estimated at ${over.EstimatedCost:0.000}; the budget is ${over.Budget:0.00}. Raise the budget or choose fewer styles.",
+                detail: $"These portraits are estimated at ${over.Estimate.Cost:0.000}; the budget is ${over.Budget:0.00}. Raise the budget or choose fewer styles.",
                 statusCode: StatusCodes.Status422UnprocessableEntity,
-                extensions: new Dictionary<string, object?> { ["estimatedCost"] = over.EstimatedCost, ["budget"] = over.Budget }),
+                extensions: new Dictionary<string, object?>
+                {
+                    ["estimatedCost"] = over.Estimate.Cost, ["estimatedCostWithRetries"] = over.Estimate.WithRetries, ["budget"] = over.Budget,
+                }),
             var other => throw new InvalidOperationException($"Unexpected plan outcome {other}."),
         };
     }
@@ -309,5 +313,7 @@ public static class GenerationsApi
 }
 
 /// <summary>The answer to a new generation.</summary>
-public sealed record GenerationCreated(Guid Id, string Status, decimal EstimatedCost, [property: Description("Seconds")] double EstimatedTimeRemaining,
+public sealed record GenerationCreated(Guid Id, string Status, decimal EstimatedCost,
+    [property: Description("The estimate with the expected share of portraits made again (Pipeline:ExpectedRetryRate)")] decimal EstimatedCostWithRetries,
+    [property: Description("Seconds")] double EstimatedTimeRemaining,
     IReadOnlyList<PinGlass.Photos.Selection.PhotoAssessment> Photos, IReadOnlyList<IntakeError> Refused);

@@ -290,7 +290,8 @@ public sealed partial class PortraitAttempts(
             var attempts = await store.PredictionsAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
             if (NextProvider(attempts.Where(a => a.Attempt >= portrait.ChainStart)) is { } next)
             {
-                // A pricier model only if what the budget has left (after what others reserved) covers it.
+                // A pricier model only if what the budget has left covers it. What others reserved is not counted here: they will
+                // cost less than their worst case, and the next attempt waits for room while they are in flight (EnsureSubmittedAsync).
                 if (!Affordable(generation, next))
                 {
                     metrics.BudgetRefused(next.Name);
@@ -391,9 +392,11 @@ public sealed partial class PortraitAttempts(
     /// <summary>A prediction's worst-case cost, reserved on the budget before it is created.</summary>
     private decimal WorstCase(PortraitProvider provider) => provider.WorstCaseCost(options.Value.MaxPredictTimeOf(provider.Name));
 
-    /// <summary>Whether what the budget has left, after what is spent and reserved, covers the provider's worst case.</summary>
-    private bool Affordable(GenerationRow generation, PortraitProvider provider) =>
-        generation.Spent + generation.Reserved + WorstCase(provider) <= generation.Budget;
+    /// <summary>
+    /// Whether what the budget has left after what is spent covers the provider's worst case: whether the prediction can ever be
+    /// made. Its reservation, when it is created, also counts what others reserved; until they settle and free room, it waits.
+    /// </summary>
+    private bool Affordable(GenerationRow generation, PortraitProvider provider) => generation.Spent + WorstCase(provider) <= generation.Budget;
 
     /// <summary>
     /// References rotate: each portrait walks through them, and each batch starts one further on. A regeneration uses the one the

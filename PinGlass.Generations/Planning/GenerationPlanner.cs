@@ -24,14 +24,14 @@ public sealed record GenerationOrder(
 /// <summary>What became of an order: a generation under way, or why none was started.</summary>
 public abstract record PlanOutcome
 {
-    public sealed record Started(Guid Id, decimal EstimatedCost, TimeSpan EstimatedDuration, IReadOnlyList<PhotoAssessment> Photos,
+    public sealed record Started(Guid Id, CostEstimate Estimate, TimeSpan EstimatedDuration, IReadOnlyList<PhotoAssessment> Photos,
         IReadOnlyList<IntakeError> Refused) : PlanOutcome;
 
     /// <summary>Too few usable photos, or the upload as a whole was refused: nothing was enqueued.</summary>
     public sealed record NotEnoughPhotos(string Detail, IReadOnlyList<PhotoAssessment> Photos, IReadOnlyList<IntakeError> Refused) : PlanOutcome;
 
     /// <summary>The estimate exceeds the budget: nothing was enqueued.</summary>
-    public sealed record OverBudget(decimal EstimatedCost, decimal Budget) : PlanOutcome;
+    public sealed record OverBudget(CostEstimate Estimate, decimal Budget) : PlanOutcome;
 }
 
 /// <summary>
@@ -44,8 +44,8 @@ public sealed class GenerationPlanner(ReferencePhotos photos, ProviderCrop crop,
     public async Task<PlanOutcome> PlanAsync(GenerationOrder order, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var estimate = Estimate(order.Styles.Count);
-        if (estimate > order.Budget)
+        var estimate = settings.Estimate(order.Styles.Count, replicateOptions.Value.PrimaryModel);
+        if (estimate.Cost > order.Budget)
         {
             return new PlanOutcome.OverBudget(estimate, order.Budget);
         }
@@ -83,15 +83,11 @@ public sealed class GenerationPlanner(ReferencePhotos photos, ProviderCrop crop,
             fileName = r.Photo.FileName,
             score = Math.Round(r.Score, 3),
         }));
-        await store.CreateAsync(new NewGeneration(id, order.Styles, order.Budget, estimate, batchSize, (int)batchDelay.TotalMilliseconds,
+        await store.CreateAsync(new NewGeneration(id, order.Styles, order.Budget, estimate.Cost, batchSize, (int)batchDelay.TotalMilliseconds,
             JsonSerializer.Serialize(order.Settings, GenerationSettings.Json), JsonSerializer.Serialize(new { photos = assessments, refused = report.Refused },
                 GenerationSettings.Json), referencesJson, references.Centroid, time.GetUtcNow() + settings.Deadline), cancellationToken);
         jobs.Enqueue<GenerationJobs>(j => j.PlanAsync(id, CancellationToken.None));
         var duration = settings.EstimatedPredictionTime * batches + batchDelay * (batches - 1);
         return new PlanOutcome.Started(id, estimate, duration, assessments, report.Refused);
     }
-
-    /// <summary>The design's estimate: every portrait on the primary model at its per-image estimate.</summary>
-    public decimal Estimate(int portraits) =>
-        portraits * options.Value.EstimatedUsdPerImage.GetValueOrDefault(replicateOptions.Value.PrimaryModel);
 }

@@ -196,6 +196,26 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task A_fallback_the_reservations_leave_no_room_for_waits_until_the_others_settle()
+    {
+        // Six portraits on $0.206: all six flux-pulid worst cases ($0.0336 each) are reserved at once, so when one fails the other five
+        // still hold $0.168 and kontext-pro's $0.04 does not fit beside them. Their actual costs (at most 20 s × $0.0014 each) leave room
+        // once they settle: the fallback waits for that instead of failing the portrait.
+        await client.SetFaultsAsync("""[{"kind":"prediction_failed","model":"bytedance/flux-pulid","count":1}]""");
+        var id = await client.StartAsync(("styles", "professional-headshot,golden-hour,film-noir,watercolor,pop-art,renaissance-oil"), ("budget", "0.206"));
+        var generation = await client.WaitAsync(id);
+
+        GenerationClient.AssertStatus("completed", generation);
+        var fellBack = Assert.Single(generation.GetProperty("portraits").EnumerateArray(), p => p.GetProperty("attempts").GetArrayLength() > 1);
+        Assert.Equal(["failed", "succeeded"], fellBack.GetProperty("attempts").EnumerateArray().Select(a => a.GetProperty("status").GetString()));
+        Assert.Equal("flux-kontext-pro", fellBack.GetProperty("provider").GetString());
+        var money = (await stores.QueryAsync($"SELECT spent_usd, reserved_usd FROM generation_jobs WHERE id = '{id}'",
+            r => (Spent: r.GetDecimal(0), Reserved: r.GetDecimal(1)))).Single();
+        Assert.InRange(money.Spent, 0.04m, 0.206m);
+        Assert.Equal(0m, money.Reserved);
+    }
+
+    [Fact]
     public async Task Cancel_mid_generation_leaves_no_prediction_running_on_the_emulator()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -472,5 +492,6 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
         Assert.Equal(0.506m, problem.GetProperty("estimatedCost").GetDecimal());
+        Assert.Equal(0.5566m, problem.GetProperty("estimatedCostWithRetries").GetDecimal());
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using PinGlass.Generations.Planning;
 
 namespace PinGlass.Generations.Tests;
 
@@ -15,6 +16,17 @@ public sealed class PipelineOptionsTests
 
         Assert.Equal((0, TimeSpan.Zero, 0.80m, 3), (options.BatchSize, options.BatchDelay, options.BudgetPerGeneration, options.MinUsablePhotos));
         Assert.Equal(0.022m, options.EstimatedUsdPerImage["flux-pulid"]);
+    }
+
+    [Fact]
+    public void The_estimate_reproduces_the_designs_projection()
+    {
+        var options = Resolve([]);
+
+        // 23 × $0.022 on flux-pulid; with the design's 10 % of portraits made again.
+        Assert.Equal(new(0.506m, 0.5566m), options.Estimate(23, "flux-pulid"));
+        Assert.Equal(new(0.92m, 1.012m), options.Estimate(23, "flux-kontext-pro"));
+        Assert.Equal(new(0.506m, 0.6072m), Resolve([new("Pipeline:ExpectedRetryRate", "0.2")]).Estimate(23, "flux-pulid"));
     }
 
     [Fact]
@@ -32,6 +44,7 @@ public sealed class PipelineOptionsTests
     [InlineData("Pipeline:Deadline", "00:00:01", "Deadline")]
     [InlineData("Pipeline:CreateRateLimit:PerMinute", "0", "Pipeline:CreateRateLimit")]
     [InlineData("Pipeline:OutputHosts:0", " ", "Pipeline:OutputHosts")]
+    [InlineData("Pipeline:ExpectedRetryRate", "1.5", "ExpectedRetryRate")]
     public void A_bad_value_stops_start_up_naming_it(string key, string value, string named)
     {
         var error = Assert.Throws<OptionsValidationException>(() => Resolve([new(key, value)]));

@@ -7,9 +7,12 @@ using PinGlass.Photos.Intake;
 
 namespace PinGlass.Pipeline.Benchmark;
 
-/// <summary>One finished generation, timed. Seconds are wall-clock; at a time scale of N, Replicate seconds are N times as many.</summary>
+/// <summary>
+/// One finished generation, timed and costed. Seconds are wall-clock; at a time scale of N, Replicate seconds are N times as many.
+/// Costs are PinGlass's: the estimates the Api answered with, and what the generation spent (its predictions' settled costs).
+/// </summary>
 public sealed record Measurement(string Mode, string Status, int Succeeded, int Portraits, double GenerationSeconds, double SlowestSeconds,
-    double? BatchSlowestSumSeconds)
+    double? BatchSlowestSumSeconds, decimal EstimatedCost, decimal EstimatedCostWithRetries, decimal Spent, int Predictions, int FailedPredictions)
 {
     public double Ratio => SlowestSeconds > 0 ? GenerationSeconds / SlowestSeconds : double.NaN;
 
@@ -27,13 +30,14 @@ public sealed class GenerationRunner(HttpClient api, HttpClient emulator, IReadO
     public async Task<Measurement> RunAsync(string mode, IReadOnlyList<(string Name, string Value)> fields, int? batchSize,
         CancellationToken cancellationToken)
     {
-        var id = await StartAsync(fields, cancellationToken);
+        var (id, estimate, estimateWithRetries) = await StartAsync(fields, cancellationToken);
         var generation = await WaitAsync(id, cancellationToken);
         var status = generation.GetProperty("status").GetString() ?? "";
         var portraits = generation.GetProperty("portraits").EnumerateArray().ToList();
 
         // Every attempt counts: a retried portrait's slow first prediction still held the generation up.
         var latencies = new List<(int Batch, double Seconds)>();
+        var attempts = portraits.SelectMany(p => p.GetProperty("attempts").EnumerateArray()).ToList();
         foreach (var portrait in portraits)
         {
             var batch = batchSize is { } size ? portrait.GetProperty("index").GetInt32() / size : 0;
@@ -52,10 +56,11 @@ public sealed class GenerationRunner(HttpClient api, HttpClient emulator, IReadO
             : double.NaN;
         double? batchSum = batchSize is null ? null : latencies.GroupBy(l => l.Batch).Sum(g => g.Max(l => l.Seconds));
         return new Measurement(mode, status, portraits.Count(p => p.GetProperty("status").GetString() == "succeeded"), portraits.Count,
-            generationSeconds, latencies.Count > 0 ? latencies.Max(l => l.Seconds) : double.NaN, batchSum);
+            generationSeconds, latencies.Count > 0 ? latencies.Max(l => l.Seconds) : double.NaN, batchSum, estimate, estimateWithRetries,
+            generation.GetProperty("costSoFar").GetDecimal(), attempts.Count, attempts.Count(a => a.GetProperty("status").GetString() == "failed"));
     }
 
-    private async Task<Guid> StartAsync(IReadOnlyList<(string Name, string Value)> fields, CancellationToken cancellationToken)
+    private async Task<(Guid Id, decimal EstimatedCost, decimal EstimatedCostWithRetries)> StartAsync(IReadOnlyList<(string Name, string Value)> fields, CancellationToken cancellationToken)
     {
         using var form = GenerationForm.Create(photos, fields);
 
@@ -66,7 +71,9 @@ public sealed class GenerationRunner(HttpClient api, HttpClient emulator, IReadO
             throw new InvalidOperationException($"POST /v1/generations answered {(int)response.StatusCode}: {body}");
         }
 
-        return JsonDocument.Parse(body).RootElement.GetProperty("id").GetGuid();
+        var created = JsonDocument.Parse(body).RootElement;
+        return (created.GetProperty("id").GetGuid(), created.GetProperty("estimatedCost").GetDecimal(),
+            created.GetProperty("estimatedCostWithRetries").GetDecimal());
     }
 
     private async Task<JsonElement> WaitAsync(Guid id, CancellationToken cancellationToken)

@@ -1,5 +1,5 @@
 // End-to-end generation benchmark: starts the whole AppHost (local processes, Replicate emulator), runs 23-portrait generations and
-// prints each one's time against its slowest prediction. Usage: dotnet run -c Release --project tools/PinGlass.Pipeline.Benchmark -- --help
+// prints each one's time against its slowest prediction, and its estimated cost against what it spent. Usage: dotnet run -c Release --project tools/PinGlass.Pipeline.Benchmark -- --help
 using System.Globalization;
 using Aspire.Hosting.Testing;
 using PinGlass.Domain;
@@ -14,10 +14,12 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 if (Options.Parse(args) is not { } options)
 {
     Console.Error.WriteLine("""
-        usage: PinGlass.Pipeline.Benchmark [--runs 3] [--batch-runs 1] [--time-scale 1]
+        usage: PinGlass.Pipeline.Benchmark [--runs 3] [--batch-runs 1] [--time-scale 1] [--failures 0]
           Starts the AppHost in processes mode over a data folder of its own, runs one warm-up generation (not counted), then --runs
           fast-default 23-portrait generations and --batch-runs design-mode ones (3 portraits a batch, 1 s between batches), and prints
-          each generation's time against its slowest prediction. --time-scale 1 is Replicate's real latency; 10 runs 10× faster.
+          each generation's time against its slowest prediction, and its estimated cost against what it spent. --time-scale 1 is
+          Replicate's real latency; 10 runs 10× faster (costs do not change: predict_time is Replicate time). --failures 0.1 makes
+          the emulator fail that share of flux-pulid predictions after the warm-up (each then falls back to kontext-pro).
           Exit code 0 when every generation completed, 1 otherwise.
         """);
     return 2;
@@ -51,6 +53,14 @@ try
     allCompleted &= warm.Completed;
     Console.WriteLine($"  {warm.Status}, {warm.Succeeded}/{warm.Portraits} portraits in {warm.GenerationSeconds:F1} s");
 
+    if (options.Failures > 0)
+    {
+        Console.WriteLine($"Injecting prediction_failed into {options.Failures:P0} of flux-pulid predictions.");
+        using var faults = new StringContent($$"""[{"kind":"prediction_failed","model":"bytedance/flux-pulid","probability":{{options.Failures}}}]""",
+            System.Text.Encoding.UTF8, "application/json");
+        (await emulator.PutAsync("/_emulator/faults", faults, cancel.Token)).EnsureSuccessStatusCode();
+    }
+
     Console.WriteLine();
     Console.WriteLine($"{"Mode",-8} {"Run",3}  {"Status",-10} {"Portraits",9}  {"Generation s",12}  {"Slowest s",9}  {"Ratio",6}  {"Σ batch slowest s",17}");
     var plan = Enumerable.Range(1, options.Runs).Select(run => (Mode: "fast", Run: run, Fields: Array.Empty<(string, string)>(), BatchSize: (int?)null))
@@ -71,23 +81,33 @@ catch (Exception ex)
 }
 
 Console.WriteLine();
+Console.WriteLine("Cost (USD): the Api's estimate (the design's per-image figure), with the expected retries, and what the generation spent");
+Console.WriteLine($"{"Mode",-8} {"Run",3}  {"Estimate",8}  {"+ retries",9}  {"Spent",8}  {"Predictions",11}  {"Failed",6}");
+foreach (var (result, run) in results.Select((r, i) => (r, i + 1)))
+{
+    Console.WriteLine($"{result.Mode,-8} {run,3}  {result.EstimatedCost,8:F4}  {result.EstimatedCostWithRetries,9:F4}  {result.Spent,8:F4}  " +
+        $"{$"{result.Predictions}/{result.Portraits}",11}  {result.FailedPredictions,6}");
+}
+
+Console.WriteLine();
 foreach (var mode in results.GroupBy(r => r.Mode))
 {
     var ratios = mode.Select(r => r.Ratio).Order().ToList();
     var median = ratios.Count % 2 == 1 ? ratios[ratios.Count / 2] : (ratios[ratios.Count / 2 - 1] + ratios[ratios.Count / 2]) / 2;
     var target = mode.Key == "fast" ? $" (target ≤ {Target:F1}×: {(ratios.Max() <= Target ? "met" : "not met")})" : "";
-    Console.WriteLine($"{mode.Key,-8} {ratios.Count} run(s): median ratio {median:F2}, max {ratios.Max():F2}{target}");
+    Console.WriteLine($"{mode.Key,-8} {ratios.Count} run(s): median ratio {median:F2}, max {ratios.Max():F2}{target}; " +
+        $"spent {mode.Min(r => r.Spent):F4}–{mode.Max(r => r.Spent):F4} USD (mean {mode.Average(r => r.Spent):F4})");
 }
 
 Console.WriteLine($"Load average at the end: {File.ReadAllText("/proc/loadavg").Split(' ')[0]} on {Environment.ProcessorCount} cores");
 return allCompleted ? 0 : 1;
 
-/// <summary>The command line: how many generations of each mode, and how much faster than Replicate the emulator runs.</summary>
-internal sealed record Options(int Runs, int BatchRuns, double TimeScale)
+/// <summary>The command line: how many generations of each mode, how much faster than Replicate the emulator runs, and its failure share.</summary>
+internal sealed record Options(int Runs, int BatchRuns, double TimeScale, double Failures)
 {
     public static Options? Parse(string[] args)
     {
-        var options = new Options(3, 1, 1);
+        var options = new Options(3, 1, 1, 0);
         for (var i = 0; i < args.Length; i += 2)
         {
             var value = i + 1 < args.Length ? args[i + 1] : null;
@@ -96,6 +116,7 @@ internal sealed record Options(int Runs, int BatchRuns, double TimeScale)
                 ("--runs", _) when int.TryParse(value, out var n) && n >= 0 => options with { Runs = n },
                 ("--batch-runs", _) when int.TryParse(value, out var n) && n >= 0 => options with { BatchRuns = n },
                 ("--time-scale", _) when double.TryParse(value, CultureInfo.InvariantCulture, out var s) && s > 0 => options with { TimeScale = s },
+                ("--failures", _) when double.TryParse(value, CultureInfo.InvariantCulture, out var f) && f is >= 0 and <= 1 => options with { Failures = f },
                 _ => null,
             };
             if (options is null)
