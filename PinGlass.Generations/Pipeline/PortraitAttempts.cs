@@ -80,12 +80,12 @@ public sealed partial class PortraitAttempts(
             {
                 // The budget cannot hold this prediction's worst case now. While others are in flight their settling may free enough
                 // (they reserved their worst case, most cost less): the portrait waits, running, for the next pass. Otherwise it is over.
-                if (await store.GetAsync(generationId, cancellationToken) is { Reserved: 0 } now)
+                if (await store.GetAsync(generationId, cancellationToken) is { Reserved: 0 } now
+                    && await EndFailedAsync(now, portrait.Index, portrait.Attempt, "budget_exhausted",
+                        $"The budget of ${now.Budget:0.00} cannot hold another {provider.Name} prediction (up to ${reservation:0.0000}); ${now.Spent:0.0000} is spent.",
+                        cancellationToken))
                 {
                     metrics.BudgetRefused(provider.Name);
-                    await EndFailedAsync(now, portrait.Index, portrait.Attempt, "budget_exhausted",
-                        $"The budget of ${now.Budget:0.00} cannot hold another {provider.Name} prediction (up to ${reservation:0.0000}); ${now.Spent:0.0000} is spent.",
-                        cancellationToken);
                 }
 
                 return;
@@ -294,10 +294,14 @@ public sealed partial class PortraitAttempts(
                 // cost less than their worst case, and the next attempt waits for room while they are in flight (EnsureSubmittedAsync).
                 if (!Affordable(generation, next))
                 {
-                    metrics.BudgetRefused(next.Name);
-                    await EndFailedAsync(generation, row.PortraitIndex, row.Attempt, "budget_exhausted",
-                        $"{row.Provider} failed ({error}); what the budget has left cannot hold {next.Name} (up to ${WorstCase(next):0.0000}).",
-                        cancellationToken);
+                    // Counted once: a duplicated completion reaching this point too finds the portrait already ended.
+                    if (await EndFailedAsync(generation, row.PortraitIndex, row.Attempt, "budget_exhausted",
+                            $"{row.Provider} failed ({error}); what the budget has left cannot hold {next.Name} (up to ${WorstCase(next):0.0000}).",
+                            cancellationToken))
+                    {
+                        metrics.BudgetRefused(next.Name);
+                    }
+
                     return;
                 }
 
@@ -314,18 +318,22 @@ public sealed partial class PortraitAttempts(
         await EndFailedAsync(generation, row.PortraitIndex, row.Attempt, Reason(category), error, cancellationToken);
     }
 
-    private async Task EndFailedAsync(GenerationRow generation, int index, int attempt, string category, string error, CancellationToken cancellationToken)
+    /// <summary>Ends the portrait's attempt as failed (or delivers its refused output flagged); false when another worker already ended it.</summary>
+    private async Task<bool> EndFailedAsync(GenerationRow generation, int index, int attempt, string category, string error, CancellationToken cancellationToken)
     {
         if (await DeliverRefusedAsync(generation.Id, index, attempt, cancellationToken))
         {
-            return;
+            return true;
         }
 
-        if (await store.FailPortraitAsync(generation.Id, index, attempt, PortraitStatus.Failed, category, error, cancellationToken))
+        if (!await store.FailPortraitAsync(generation.Id, index, attempt, PortraitStatus.Failed, category, error, cancellationToken))
         {
-            LogPortraitFailed(logger, generation.Id, index, category, error);
-            metrics.PortraitEnded(PortraitStatus.Failed, null);
+            return false;
         }
+
+        LogPortraitFailed(logger, generation.Id, index, category, error);
+        metrics.PortraitEnded(PortraitStatus.Failed, null);
+        return true;
     }
 
     private async Task CreateAsync(GenerationRow generation, PortraitRow portrait, PredictionRow row, bool resumed, CancellationToken cancellationToken)

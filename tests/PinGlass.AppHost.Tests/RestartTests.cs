@@ -3,6 +3,7 @@ using PinGlass.Domain.Storage;
 namespace PinGlass.AppHost.Tests;
 
 /// <summary>Its own AppHost, started twice over one data folder: stopping must leave nothing running, starting again finds the data.</summary>
+[Collection(OwnAppHost.Collection)]
 public sealed class RestartTests
 {
     [Fact]
