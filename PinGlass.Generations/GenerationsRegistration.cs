@@ -8,7 +8,9 @@ using PinGlass.Generations.Jobs;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Pipeline;
 using PinGlass.Generations.Planning;
+using PinGlass.Generations.Portraits;
 using PinGlass.Generations.Progress;
+using PinGlass.Generations.Providers;
 using PinGlass.Generations.Storage;
 using PinGlass.Generations.Submission;
 using PinGlass.Generations.Webhooks;
@@ -18,8 +20,8 @@ namespace Microsoft.Extensions.Hosting;
 public static class GenerationsRegistration
 {
     /// <summary>
-    /// Registers the generation pipeline — planning, the store, the jobs, webhooks and progress — with <see cref="PipelineOptions"/>
-    /// validated at start-up. Needs the stores, Hangfire, <c>AddReplicate()</c> and <c>AddPhotos()</c>.
+    /// What the Api needs of generations — planning, the stores, progress, webhooks and costs — with <see cref="PipelineOptions"/>
+    /// validated at start-up. Needs the stores, Hangfire, <c>AddReplicate()</c> and <c>AddPhotos()</c>. It enqueues work, never runs it.
     /// </summary>
     public static TBuilder AddGenerations<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -34,13 +36,33 @@ public static class GenerationsRegistration
         services.TryAddSingleton(StyleCatalog.Load());
         services.TryAddSingleton<GenerationMetrics>();
         services.TryAddSingleton<ProgressChannel>();
+        services.TryAddSingleton<GenerationVersions>();
         services.TryAddSingleton<GenerationStore>();
+        services.TryAddSingleton<PortraitStore>();
+        services.TryAddSingleton<PredictionLedger>();
         services.TryAddSingleton<CostLedger>();
         services.TryAddSingleton<GenerationBlobs>();
-        services.TryAddSingleton<CreateRateLimiter>();
-        services.TryAddSingleton<ReplicateWebhooks>();
+        services.TryAddSingleton<WebhookSecret>();
+        // Transient: they hold the typed Replicate client, whose handlers the factory rotates.
+        services.TryAddTransient<ReplicateWebhooks>();
         services.TryAddTransient<GenerationPlanner>();
-        services.TryAddTransient<PortraitAttempts>();
+        return builder;
+    }
+
+    /// <summary>
+    /// Everything <see cref="AddGenerations{TBuilder}"/> registers, and the pipeline that runs generations: the portrait driver and its
+    /// executors, shared provider availability and create-rate limit, and the Hangfire jobs. For PinGlass.Jobs.
+    /// </summary>
+    public static TBuilder AddGenerationWorkers<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.AddGenerations();
+        var services = builder.Services;
+        services.TryAddSingleton<CreateRateLimiter>();
+        services.TryAddSingleton<ProviderAvailability>();
+        services.TryAddSingleton<PortraitRequests>();
+        services.TryAddTransient<PredictionSender>();
+        services.TryAddTransient<PredictionSettler>();
+        services.TryAddTransient<PortraitDriver>();
         services.TryAddTransient<GenerationRunner>();
         services.TryAddTransient<GenerationJobs>();
         services.TryAddTransient<MaintenanceJobs>();

@@ -11,7 +11,7 @@ builder.AddPinGlassStores();
 builder.AddPinGlassHangfire();
 builder.AddReplicate();
 builder.AddPhotos();
-builder.AddGenerations();
+builder.AddGenerationWorkers();
 builder.AddHangfireWorkers();
 builder.AddRecurringJobSettings();
 builder.AddOperatorDashboardAccess();

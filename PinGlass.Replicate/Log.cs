@@ -23,15 +23,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 4006, Level = LogLevel.Information, Message = "Circuit of {Model} closed")]
     public static partial void CircuitClosed(this ILogger logger, string model);
 
-    [LoggerMessage(EventId = 4007, Level = LogLevel.Information, Message = "Provider {Provider} skipped: {Reason}")]
-    public static partial void ProviderSkipped(this ILogger logger, string provider, string reason);
-
-    [LoggerMessage(EventId = 4008, Level = LogLevel.Warning, Message = "Provider {Provider} failed ({Category}) after {Retries} retries in {LatencyMs} ms: {Error}")]
-    public static partial void ProviderFailed(this ILogger logger, string provider, ErrorCategory category, int retries, long latencyMs, string error);
-
-    [LoggerMessage(EventId = 4009, Level = LogLevel.Warning, Message = "Prediction {PredictionId} on {Provider} missed its deadline; canceling it")]
-    public static partial void DeadlineMissed(this ILogger logger, string predictionId, string provider);
-
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Health probe of {Provider} ({Model}) failed: {Error}")]
     public static partial void ProbeFailed(this ILogger logger, string provider, string model, string error);
 }

@@ -45,11 +45,7 @@ public sealed class ReplicateOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary><c>Prefer: wait</c> on creates (1–60 s), so a fast model answers in one round trip; zero disables it.</summary>
-    [Range(0, 60)]
-    public int SyncWaitSeconds { get; set; } = 30;
-
-    /// <summary>How long one provider attempt may take before it is canceled and the chain falls back.</summary>
+    /// <summary>How long one prediction may run: the default <c>Cancel-After</c>, after which Replicate ends it and billing stops.</summary>
     [Range(typeof(TimeSpan), "00:00:05", "00:30:00")]
     public TimeSpan GenerationTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
@@ -66,9 +62,6 @@ public sealed class ReplicateOptions : IValidatableObject
 
     /// <summary>The <c>Cancel-After</c> each create sends, in the endpoint's time.</summary>
     public TimeSpan CancelAfterSent => (CancelAfter ?? GenerationTimeout) * ClockScale;
-
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The provider tried first: flux-pulid, flux-kontext-pro or instant-id.</summary>
     public string PrimaryModel { get; set; } = ProviderNames.FluxPulid;

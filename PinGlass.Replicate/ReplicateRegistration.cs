@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using PinGlass.Replicate.Client;
-using PinGlass.Replicate.Fallback;
 using PinGlass.Replicate.Health;
 using PinGlass.Replicate.Providers;
 using PinGlass.Replicate.Resilience;
@@ -13,7 +12,7 @@ namespace Microsoft.Extensions.Hosting;
 public static class ReplicateRegistration
 {
     /// <summary>
-    /// Registers the Replicate client, the providers, the fallback chain and the health probe, with <see cref="PinGlass.Replicate.ReplicateOptions"/>
+    /// Registers the Replicate client, the providers and their chain, the circuit breakers and the health probe, with <see cref="PinGlass.Replicate.ReplicateOptions"/>
     /// validated at start-up. Call after <c>AddServiceDefaults()</c>, whose service discovery resolves the default base URL.
     /// </summary>
     public static TBuilder AddReplicate<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
@@ -30,16 +29,14 @@ public static class ReplicateRegistration
         services.AddMetrics();
         services.TryAddSingleton<PinGlass.Replicate.ReplicateMetrics>();
         services.TryAddSingleton<ModelCircuitBreakers>();
-        services.TryAddSingleton<ProviderHealth>();
         services.AddSingleton<PortraitProvider, FluxPulidProvider>();
         services.AddSingleton<PortraitProvider, FluxKontextProProvider>();
         services.AddSingleton<PortraitProvider, InstantIdProvider>();
         services.AddSingleton<PortraitProvider, FluxMultiPulidProvider>();
+        services.TryAddSingleton<ProviderChain>();
 
         // Transient: they hold the typed client, whose handlers the factory rotates.
         services.TryAddTransient<SafeCreate>();
-        services.TryAddTransient<ProviderRunner>();
-        services.TryAddTransient<FallbackChain>();
         services.TryAddTransient<ProviderHealthProbe>();
 
         services.AddHttpClient<ReplicateClient>(ReplicateClient.HttpClientName, (provider, http) =>

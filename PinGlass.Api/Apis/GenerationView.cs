@@ -23,7 +23,7 @@ public sealed record GenerationView(
 {
     public static GenerationView From(GenerationRow generation, IReadOnlyList<PortraitRow> portraits, IReadOnlyList<PredictionRow> predictions,
         GenerationProgress progress) => new(
-        generation.Id, generation.Status, progress, generation.Budget, generation.EstimatedCost, decimal.Round(generation.Spent, 4),
+        generation.Id, generation.Status.Name(), progress, generation.Budget, generation.EstimatedCost, decimal.Round(generation.Spent, 4),
         generation.FallbackUsed, generation.Error, generation.CreatedAt, generation.Deadline, generation.CompletedAt,
         [.. portraits.Select(p => PortraitView.From(p, [.. predictions.Where(a => a.PortraitIndex == p.Index)]))],
         JsonSerializer.Deserialize<JsonElement>(generation.ReferencesJson), JsonSerializer.Deserialize<JsonElement>(generation.PhotosJson));
@@ -48,7 +48,7 @@ public sealed record PortraitView(
     IReadOnlyList<AttemptView> Attempts)
 {
     public static PortraitView From(PortraitRow portrait, IReadOnlyList<PredictionRow> attempts) => new(
-        portrait.Index, portrait.StyleId, portrait.Status, portrait.Model ?? attempts.LastOrDefault()?.Model, portrait.Provider ?? attempts.LastOrDefault()?.Provider,
+        portrait.Index, portrait.StyleId, portrait.Status.Name(), portrait.Model ?? attempts.LastOrDefault()?.Model, portrait.Provider ?? attempts.LastOrDefault()?.Provider,
         decimal.Round(portrait.Cost, 6), portrait.LatencyMs, Math.Max(0, portrait.Attempt - portrait.ChainStart),
         portrait.ErrorCategory is { } category ? new PortraitError(category, portrait.Error ?? "") : null,
         portrait.Status == PortraitStatus.Succeeded ? $"/v1/generations/{portrait.GenerationId}/portraits/{portrait.Index}" : null,
@@ -56,7 +56,7 @@ public sealed record PortraitView(
             ? new IdentityView(portrait.IdentityDistance is { } d ? Math.Round(Math.Clamp(1 - d, 0, 1), 3) : null,
                 portrait.IdentityDistance is { } distance ? Math.Round(distance, 3) : null, reason, portrait.IdentityFlagged, portrait.Regenerations)
             : null,
-        [.. attempts.Select(a => new AttemptView(a.Attempt, a.Provider, a.Model, a.PredictionId, a.Status, decimal.Round(a.Cost, 6), a.ReferenceIndex,
+        [.. attempts.Select(a => new AttemptView(a.Attempt, a.Provider, a.Model, a.PredictionId, a.Status.Name(), decimal.Round(a.Cost, 6), a.ReferenceIndex,
             a.ErrorCategory is { } c ? new PortraitError(c, a.Error ?? "") : null, a.Identity?.Decision,
             a.Identity?.Distance is { } ad ? Math.Round(ad, 3) : null))]);
 }

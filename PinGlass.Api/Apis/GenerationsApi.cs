@@ -89,7 +89,7 @@ public static class GenerationsApi
         return await planner.PlanAsync(order, cancellationToken) switch
         {
             PlanOutcome.Started started => TypedResults.AcceptedAtRoute(
-                new GenerationCreated(started.Id, GenerationStatus.Queued, started.Estimate.Cost, started.Estimate.WithRetries,
+                new GenerationCreated(started.Id, GenerationStatus.Queued.Name(), started.Estimate.Cost, started.Estimate.WithRetries,
                     started.EstimatedDuration.TotalSeconds, started.Photos,
                     started.Refused),
                 "GetGeneration", new { id = started.Id }),
@@ -107,16 +107,16 @@ public static class GenerationsApi
         };
     }
 
-    public static async Task<Results<Ok<GenerationView>, ProblemHttpResult>> GetGeneration(Guid id, GenerationStore store,
-        IOptions<PipelineOptions> options, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<GenerationView>, ProblemHttpResult>> GetGeneration(Guid id, GenerationStore store, PortraitStore portraitStore,
+        PredictionLedger ledger, IOptions<PipelineOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
         if (await store.GetAsync(id, cancellationToken) is not { } generation)
         {
             return NotFound(id);
         }
 
-        var portraits = await store.PortraitsAsync(id, cancellationToken);
-        var predictions = await store.PredictionsAsync(id, cancellationToken);
+        var portraits = await portraitStore.PortraitsAsync(id, cancellationToken);
+        var predictions = await ledger.PredictionsAsync(id, cancellationToken);
         return TypedResults.Ok(GenerationView.From(generation, portraits, predictions,
             GenerationProgress.From(generation, time.GetUtcNow(), options.Value.EstimatedPredictionTime)));
     }
@@ -169,7 +169,7 @@ public static class GenerationsApi
     private static SseItem<GenerationProgress> Item(GenerationProgress progress) =>
         new(progress, "progress") { EventId = progress.Version.ToString(CultureInfo.InvariantCulture) };
 
-    public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetPortrait(Guid id, int index, GenerationStore store,
+    public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetPortrait(Guid id, int index, PortraitStore store,
         GenerationBlobs blobs, CancellationToken cancellationToken)
     {
         if (await store.PortraitAsync(id, index, cancellationToken) is not { } portrait)
@@ -180,7 +180,7 @@ public static class GenerationsApi
         if (portrait is not { Status: PortraitStatus.Succeeded, BlobName: { } blobName }
             || await blobs.OpenPortraitAsync(blobName, cancellationToken) is not { } blob)
         {
-            return TypedResults.Problem(title: "The portrait is not ready", detail: $"Portrait {index} is {portrait.Status}.",
+            return TypedResults.Problem(title: "The portrait is not ready", detail: $"Portrait {index} is {portrait.Status.Name()}.",
                 statusCode: StatusCodes.Status404NotFound);
         }
 
@@ -197,7 +197,7 @@ public static class GenerationsApi
 
         if (generation.IsTerminal)
         {
-            return TypedResults.Problem(title: "The generation has ended", detail: $"It ended {generation.Status}.", statusCode: StatusCodes.Status409Conflict);
+            return TypedResults.Problem(title: "The generation has ended", detail: $"It ended {generation.Status.Name()}.", statusCode: StatusCodes.Status409Conflict);
         }
 
         // A repeated cancel is answered the same way, but only the first queues the job.
@@ -209,15 +209,15 @@ public static class GenerationsApi
         return TypedResults.Accepted($"/v1/generations/{id}");
     }
 
-    public static async Task<Results<Accepted, ProblemHttpResult>> RetryPortrait(Guid id, int index, GenerationStore store, IBackgroundJobClient jobs,
-        CancellationToken cancellationToken)
+    public static async Task<Results<Accepted, ProblemHttpResult>> RetryPortrait(Guid id, int index, GenerationStore store, PortraitStore portraits,
+        IBackgroundJobClient jobs, CancellationToken cancellationToken)
     {
-        if (await store.GetAsync(id, cancellationToken) is not { } generation || await store.PortraitAsync(id, index, cancellationToken) is null)
+        if (await store.GetAsync(id, cancellationToken) is not { } generation || await portraits.PortraitAsync(id, index, cancellationToken) is null)
         {
             return NotFound(id);
         }
 
-        if (!await store.ReopenPortraitAsync(id, index, cancellationToken))
+        if (!await portraits.ReopenAsync(id, index, cancellationToken))
         {
             return TypedResults.Problem(title: "The portrait cannot be retried now",
                 detail: generation.CancelRequestedAt is not null ? "The generation was cancelled."
@@ -270,16 +270,16 @@ public static class GenerationsApi
         return budget;
     }
 
-    private static GenerationSettings? ReadSettings(Microsoft.Extensions.Primitives.StringValues value, Dictionary<string, string[]> errors)
+    private static PortraitOverrides? ReadSettings(Microsoft.Extensions.Primitives.StringValues value, Dictionary<string, string[]> errors)
     {
         if (string.IsNullOrWhiteSpace(value))
         {
-            return new GenerationSettings();
+            return new PortraitOverrides();
         }
 
         try
         {
-            var settings = JsonSerializer.Deserialize<GenerationSettings>(value.ToString(), GenerationSettings.Json) ?? new GenerationSettings();
+            var settings = JsonSerializer.Deserialize<PortraitOverrides>(value.ToString(), PortraitOverrides.Json) ?? new PortraitOverrides();
             var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
             if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(settings, new(settings), results, validateAllProperties: true))
             {

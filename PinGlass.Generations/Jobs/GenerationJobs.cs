@@ -2,6 +2,7 @@ using Hangfire;
 using PinGlass.Domain.Jobs;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Pipeline;
+using PinGlass.Generations.Portraits;
 using PinGlass.Replicate.Client;
 using PinGlass.Replicate.Errors;
 
@@ -9,11 +10,11 @@ namespace PinGlass.Generations.Jobs;
 
 /// <summary>
 /// A generation's Hangfire jobs: plan → one job per batch, each a continuation of the one before → finalize. Hangfire runs a job at
-/// least once; each of these is safe to run again (see <see cref="PortraitAttempts"/>). Retries are few and quick: a job that keeps
+/// least once; each of these is safe to run again (see <see cref="PortraitDriver"/>). Retries are few and quick: a job that keeps
 /// failing leaves its work to the reconciliation job and the deadline sweeper rather than to Hangfire's ten retries over hours.
 /// </summary>
 [AutomaticRetry(Attempts = 5, DelaysInSeconds = [1, 5, 15, 30, 60])]
-public sealed class GenerationJobs(GenerationStore store, GenerationRunner runner, PortraitAttempts attempts, ReplicateClient replicate,
+public sealed class GenerationJobs(GenerationStore store, PortraitStore portraits, GenerationRunner runner, PortraitDriver driver, ReplicateClient replicate,
     IBackgroundJobClient jobs, TimeProvider time)
 {
     /// <summary>
@@ -24,7 +25,7 @@ public sealed class GenerationJobs(GenerationStore store, GenerationRunner runne
     [Queue(JobQueues.Generations)]
     public async Task PlanAsync(Guid id, CancellationToken cancellationToken)
     {
-        if (await store.GetAsync(id, cancellationToken) is not { IsTerminal: false, CancelRequestedAt: null } generation
+        if (await store.GetAsync(id, cancellationToken) is not { IsRunning: true } generation
             || await store.IsPlannedAsync(id, cancellationToken))
         {
             return;
@@ -45,7 +46,7 @@ public sealed class GenerationJobs(GenerationStore store, GenerationRunner runne
 
         // The first batch's creates leave now rather than when a worker has picked up its job; that job then watches them (a submit
         // made twice is made once: each attempt's create is claimed).
-        var first = (await store.PortraitsAsync(id, cancellationToken)).Where(p => p.Batch == 0).ToList();
+        var first = (await portraits.PortraitsAsync(id, cancellationToken)).Where(p => p.Batch == 0).ToList();
         await runner.PassAsync(first, cancellationToken);
     }
 
@@ -56,7 +57,7 @@ public sealed class GenerationJobs(GenerationStore store, GenerationRunner runne
     [Queue(JobQueues.Generations)]
     public async Task RunBatchAsync(Guid id, int batch, CancellationToken cancellationToken)
     {
-        if (await store.GetAsync(id, cancellationToken) is not { IsTerminal: false, CancelRequestedAt: null } generation)
+        if (await store.GetAsync(id, cancellationToken) is not { IsRunning: true } generation)
         {
             return;
         }
@@ -84,7 +85,7 @@ public sealed class GenerationJobs(GenerationStore store, GenerationRunner runne
     [Queue(JobQueues.Generations)]
     public async Task RetryPortraitAsync(Guid id, int index, CancellationToken cancellationToken)
     {
-        await attempts.EnsureSubmittedAsync(id, index, cancellationToken);
+        await driver.AdvanceAsync(id, index, cancellationToken);
         await runner.FinalizeAsync(id, cancellationToken);
     }
 
@@ -104,6 +105,6 @@ public sealed class GenerationJobs(GenerationStore store, GenerationRunner runne
             return;
         }
 
-        await attempts.ApplyAsync(prediction, cancellationToken);
+        await driver.TakeInAsync(prediction, cancellationToken);
     }
 }

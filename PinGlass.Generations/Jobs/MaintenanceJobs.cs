@@ -3,6 +3,7 @@ using PinGlass.Domain.Jobs;
 using PinGlass.Generations.Costs;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Pipeline;
+using PinGlass.Generations.Providers;
 using PinGlass.Replicate.Health;
 
 namespace PinGlass.Generations.Jobs;
@@ -10,8 +11,8 @@ namespace PinGlass.Generations.Jobs;
 /// <summary>The recurring jobs that keep the pipeline honest whatever happened to webhooks, workers and batch jobs.</summary>
 [AutomaticRetry(Attempts = 0)]
 [DisableConcurrentExecution(60)]
-public sealed class MaintenanceJobs(GenerationStore store, GenerationRunner runner, ProviderHealthProbe probe, CostLedger costs,
-    GenerationMetrics metrics, TimeProvider time)
+public sealed class MaintenanceJobs(GenerationStore store, PortraitStore portraits, PredictionLedger ledger, GenerationRunner runner,
+    ProviderHealthProbe probe, ProviderAvailability availability, CostLedger costs, GenerationMetrics metrics, TimeProvider time)
 {
     public const string ReconcileId = "reconcile-predictions";
     public const string SweepId = "sweep-deadlines";
@@ -25,11 +26,11 @@ public sealed class MaintenanceJobs(GenerationStore store, GenerationRunner runn
     [Queue(JobQueues.Maintenance)]
     public async Task ReconcileAsync(CancellationToken cancellationToken)
     {
-        metrics.PredictionsInFlight(await store.InFlightCountAsync(cancellationToken));
+        metrics.PredictionsInFlight(await ledger.InFlightCountAsync(cancellationToken));
         foreach (var id in await store.UnfinishedAsync(cancellationToken))
         {
-            var portraits = await store.PortraitsAsync(id, cancellationToken);
-            await runner.PassAsync([.. portraits.Where(p => p.Status == PortraitStatus.Running)], cancellationToken);
+            var running = (await portraits.PortraitsAsync(id, cancellationToken)).Where(p => p.Status == PortraitStatus.Running).ToList();
+            await runner.PassAsync(running, cancellationToken);
         }
     }
 
@@ -57,7 +58,13 @@ public sealed class MaintenanceJobs(GenerationStore store, GenerationRunner runn
     public Task RollUpCostsAsync(CancellationToken cancellationToken) =>
         costs.RollUpAsync(DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddDays(-1), cancellationToken);
 
-    /// <summary>A cheap GET on each provider's model; a failing provider is skipped until it answers again.</summary>
+    /// <summary>A cheap GET on each provider's model; a failing provider is skipped, by every replica, until it answers again.</summary>
     [Queue(JobQueues.Maintenance)]
-    public Task ProbeProvidersAsync(CancellationToken cancellationToken) => probe.ProbeAllAsync(cancellationToken);
+    public async Task ProbeProvidersAsync(CancellationToken cancellationToken)
+    {
+        foreach (var report in await probe.ProbeAllAsync(cancellationToken))
+        {
+            await availability.RecordProbeAsync(report);
+        }
+    }
 }

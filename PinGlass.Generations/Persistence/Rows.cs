@@ -1,40 +1,8 @@
 namespace PinGlass.Generations.Persistence;
 
-public static class GenerationStatus
-{
-    public const string Queued = "queued";
-    public const string Running = "running";
-    public const string Completed = "completed";
-    public const string CompletedWithFailures = "completed_with_failures";
-    public const string Failed = "failed";
-    public const string Cancelled = "cancelled";
-
-    public static bool IsTerminal(string status) => status is Completed or CompletedWithFailures or Failed or Cancelled;
-}
-
-public static class PortraitStatus
-{
-    public const string Pending = "pending";
-    public const string Running = "running";
-    public const string Succeeded = "succeeded";
-    public const string Failed = "failed";
-    public const string Cancelled = "cancelled";
-
-    public static bool IsTerminal(string status) => status is Succeeded or Failed or Cancelled;
-}
-
-/// <summary>Prediction rows' statuses: Replicate's, plus <c>creating</c> (the create is being sent) and <c>not_created</c>.</summary>
-public static class PredictionRowStatus
-{
-    public const string Creating = "creating";
-    public const string NotCreated = "not_created";
-
-    public static bool IsOpen(string status) => status is Creating or "starting" or "processing";
-}
-
 public sealed record GenerationRow(
     Guid Id,
-    string Status,
+    GenerationStatus Status,
     int Total,
     int Completed,
     int Successful,
@@ -59,7 +27,10 @@ public sealed record GenerationRow(
     float[] Centroid,
     decimal Reserved)
 {
-    public bool IsTerminal => GenerationStatus.IsTerminal(Status);
+    public bool IsTerminal => Status.IsTerminal();
+
+    /// <summary>Not ended and not asked to stop: its portraits may take steps.</summary>
+    public bool IsRunning => !IsTerminal && CancelRequestedAt is null;
 
     public int Batches => (Total + BatchSize - 1) / BatchSize;
 }
@@ -69,7 +40,7 @@ public sealed record PortraitRow(
     int Index,
     string StyleId,
     int Batch,
-    string Status,
+    PortraitStatus Status,
     int Attempt,
     int ChainStart,
     string? Provider,
@@ -90,7 +61,10 @@ public sealed record PortraitRow(
     string? IdentityReason,
     bool IdentityFlagged)
 {
-    public bool IsTerminal => PortraitStatus.IsTerminal(Status);
+    public bool IsTerminal => Status.IsTerminal();
+
+    /// <summary>The output the identity gate refused, kept to be delivered flagged if its regeneration delivers nothing.</summary>
+    public bool HasRefusedOutput => Regenerations > 0 && BlobName is not null;
 }
 
 public sealed record PredictionRow(
@@ -102,7 +76,7 @@ public sealed record PredictionRow(
     string Model,
     int ReferenceIndex,
     string? PredictionId,
-    string Status,
+    PredictionState Status,
     decimal Cost,
     string? ErrorCategory,
     string? Error,
@@ -114,7 +88,7 @@ public sealed record PredictionRow(
     IdentityCheck? Identity,
     decimal Reserved)
 {
-    public bool IsOpen => PredictionRowStatus.IsOpen(Status);
+    public bool IsOpen => Status.IsOpen();
 }
 
 /// <summary>A generation to store: its settings, what intake decided about the photos, and one portrait per style.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PinGlass.Generations.Persistence;
+using PinGlass.Generations.Portraits;
 using PinGlass.Replicate;
 
 namespace PinGlass.Generations.Pipeline;
@@ -10,7 +11,8 @@ namespace PinGlass.Generations.Pipeline;
 /// webhook is overdue (or polls them when PinGlass has no webhook URL), and finalizes. Used by the batch jobs, the finalizer and
 /// the reconciliation job alike.
 /// </summary>
-public sealed partial class GenerationRunner(GenerationStore store, PortraitAttempts attempts, IOptions<PipelineOptions> options,
+public sealed partial class GenerationRunner(GenerationStore store, PortraitStore portraits, PredictionLedger ledger, PortraitDriver driver,
+    IOptions<PipelineOptions> options,
     IOptions<ReplicateOptions> replicateOptions, GenerationMetrics metrics, TimeProvider time, ILogger<GenerationRunner> logger)
 {
     /// <summary>Creates sent at once by one job; the shared rate limit still governs how fast they leave.</summary>
@@ -22,47 +24,47 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitAtte
     /// </summary>
     public async Task WatchAsync(Guid id, Func<PortraitRow, bool> inScope, CancellationToken cancellationToken)
     {
-        while (await store.GetAsync(id, cancellationToken) is { IsTerminal: false, CancelRequestedAt: null } generation
-               && time.GetUtcNow() <= generation.Deadline)
+        while (await store.GetAsync(id, cancellationToken) is { IsRunning: true } generation && time.GetUtcNow() <= generation.Deadline)
         {
-            var portraits = (await store.PortraitsAsync(id, cancellationToken)).Where(inScope).ToList();
-            if (portraits.All(p => p.IsTerminal))
+            var scope = (await portraits.PortraitsAsync(id, cancellationToken)).Where(inScope).ToList();
+            if (scope.All(p => p.IsTerminal))
             {
                 return;
             }
 
-            await PassAsync(portraits, cancellationToken);
+            await PassAsync(scope, cancellationToken);
             await Task.Delay(options.Value.WatchInterval, time, cancellationToken);
         }
     }
 
-    /// <summary>One look at each unfinished portrait: submit it if it has no prediction, ask about its prediction if news is overdue.</summary>
-    public async Task PassAsync(IReadOnlyList<PortraitRow> portraits, CancellationToken cancellationToken)
+    /// <summary>One look at each unfinished portrait: ask about its running prediction if news is overdue, otherwise take its next steps.</summary>
+    public async Task PassAsync(IReadOnlyList<PortraitRow> scope, CancellationToken cancellationToken)
     {
-        var open = portraits.Where(p => !p.IsTerminal).ToList();
+        var open = scope.Where(p => !p.IsTerminal).ToList();
         if (open.Count == 0)
         {
             return;
         }
 
-        var predictions = await store.PredictionsAsync(open[0].GenerationId, cancellationToken);
+        var predictions = await ledger.PredictionsAsync(open[0].GenerationId, cancellationToken);
         var now = time.GetUtcNow();
         await Parallel.ForEachAsync(open, new ParallelOptions { MaxDegreeOfParallelism = SubmitConcurrency, CancellationToken = cancellationToken },
             async (portrait, token) =>
             {
-                var current = predictions.FirstOrDefault(p => p.PortraitIndex == portrait.Index && p.Attempt == portrait.Attempt);
-                if (portrait.Status == PortraitStatus.Pending || current is null || current is { PredictionId: null, Status: PredictionRowStatus.Creating })
+                var current = portrait.Status == PortraitStatus.Running
+                    ? predictions.FirstOrDefault(p => p.PortraitIndex == portrait.Index && p.Attempt == portrait.Attempt)
+                    : null;
+                if (current is { IsOpen: true, PredictionId: not null })
                 {
-                    await attempts.EnsureSubmittedAsync(portrait.GenerationId, portrait.Index, token);
+                    if (IsDue(current, now))
+                    {
+                        await driver.RefreshAsync(current, token);
+                    }
                 }
-                else if (current is { IsOpen: true, PredictionId: not null } && IsDue(current, now))
+                else
                 {
-                    await attempts.RefreshAsync(current, token);
-                }
-                else if (current is { IsOpen: false })
-                {
-                    // Settled, but the worker that settled it stopped before taking the portrait's next step.
-                    await attempts.AdvancePortraitAsync(current, token);
+                    // Not yet submitted, not yet sent, or settled while the worker that settled it stopped before the next step.
+                    await driver.AdvanceAsync(portrait.GenerationId, portrait.Index, token);
                 }
             });
     }
@@ -105,7 +107,7 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitAtte
         }
 
         var cancelled = generation.CancelRequestedAt is not null;
-        await StopAsync(generation, cancelled, cancellationToken);
+        await StopAsync(id, cancelled, cancellationToken);
         generation = (await store.GetAsync(id, cancellationToken))!;
         var status = cancelled ? GenerationStatus.Cancelled
             : generation.Successful == generation.Total ? GenerationStatus.Completed
@@ -119,28 +121,22 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitAtte
         };
         if (await store.FinishAsync(id, status, error, cancellationToken))
         {
-            LogFinished(logger, id, status, generation.Successful, generation.Total, generation.Spent);
-            metrics.GenerationEnded(status, time.GetUtcNow() - generation.CreatedAt);
+            LogFinished(logger, id, status.Name(), generation.Successful, generation.Total, generation.Spent);
+            metrics.GenerationEnded(status.Name(), time.GetUtcNow() - generation.CreatedAt);
         }
     }
 
     /// <summary>Portraits not ended fail (deadline) or are cancelled, and their predictions are cancelled on Replicate.</summary>
-    private async Task StopAsync(GenerationRow generation, bool cancelled, CancellationToken cancellationToken)
+    private async Task StopAsync(Guid id, bool cancelled, CancellationToken cancellationToken)
     {
-        var (status, category, message) = cancelled
-            ? (PortraitStatus.Cancelled, "cancelled", "The generation was cancelled.")
-            : (PortraitStatus.Failed, "deadline", "The generation's deadline passed before this portrait was made.");
-        foreach (var portrait in (await store.PortraitsAsync(generation.Id, cancellationToken)).Where(p => !p.IsTerminal))
+        foreach (var portrait in (await portraits.PortraitsAsync(id, cancellationToken)).Where(p => !p.IsTerminal))
         {
-            if (cancelled || !await attempts.DeliverRefusedAsync(generation.Id, portrait.Index, null, cancellationToken))
-            {
-                await store.FailPortraitAsync(generation.Id, portrait.Index, null, status, category, message, cancellationToken);
-            }
+            await driver.StopAsync(portrait, cancelled, cancellationToken);
         }
 
-        foreach (var prediction in (await store.PredictionsAsync(generation.Id, cancellationToken)).Where(p => p is { IsOpen: true, PredictionId: not null }))
+        foreach (var prediction in (await ledger.PredictionsAsync(id, cancellationToken)).Where(p => p is { IsOpen: true, PredictionId: not null }))
         {
-            await attempts.CancelQuietlyAsync(prediction.PredictionId!, cancellationToken);
+            await driver.CancelQuietlyAsync(prediction.PredictionId!, cancellationToken);
         }
     }
 

@@ -17,7 +17,7 @@ public sealed record GenerationOrder(
     IReadOnlyList<UploadedPhoto> Photos,
     IReadOnlyList<string> Styles,
     decimal Budget,
-    GenerationSettings Settings,
+    PortraitOverrides Settings,
     int? BatchSize,
     TimeSpan? BatchDelay);
 
@@ -84,8 +84,8 @@ public sealed class GenerationPlanner(ReferencePhotos photos, ProviderCrop crop,
             score = Math.Round(r.Score, 3),
         }));
         await store.CreateAsync(new NewGeneration(id, order.Styles, order.Budget, estimate.Cost, batchSize, (int)batchDelay.TotalMilliseconds,
-            JsonSerializer.Serialize(order.Settings, GenerationSettings.Json), JsonSerializer.Serialize(new { photos = assessments, refused = report.Refused },
-                GenerationSettings.Json), referencesJson, references.Centroid, time.GetUtcNow() + settings.Deadline), cancellationToken);
+            JsonSerializer.Serialize(order.Settings, PortraitOverrides.Json), JsonSerializer.Serialize(new { photos = assessments, refused = report.Refused },
+                PortraitOverrides.Json), referencesJson, references.Centroid, time.GetUtcNow() + settings.Deadline), cancellationToken);
         jobs.Enqueue<GenerationJobs>(j => j.PlanAsync(id, CancellationToken.None));
         var duration = settings.EstimatedPredictionTime * batches + batchDelay * (batches - 1);
         return new PlanOutcome.Started(id, estimate, duration, assessments, report.Refused);

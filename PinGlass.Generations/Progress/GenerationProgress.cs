@@ -21,7 +21,7 @@ public sealed record GenerationProgress(
     PortraitChange? Portrait = null)
 {
     [JsonIgnore]
-    public bool IsTerminal => GenerationStatus.IsTerminal(Status);
+    public bool IsTerminal => StatusNames.Parse<GenerationStatus>(Status).IsTerminal();
 
     /// <summary>
     /// The ETA: the expected time of the batches not yet finished (each <paramref name="predictionTime"/> plus the delay between
@@ -31,7 +31,7 @@ public sealed record GenerationProgress(
     {
         var expected = predictionTime * row.Batches + TimeSpan.FromMilliseconds(row.BatchDelayMs) * (row.Batches - 1);
         var remaining = row.IsTerminal ? TimeSpan.Zero : expected - (now - row.CreatedAt);
-        return new(row.Id, row.Version, row.Status, row.Completed, row.Total, row.Successful, row.Failed, row.CurrentBatch, row.Batches,
+        return new(row.Id, row.Version, row.Status.Name(), row.Completed, row.Total, row.Successful, row.Failed, row.CurrentBatch, row.Batches,
             Math.Round(Math.Max(0, remaining.TotalSeconds), 1), decimal.Round(row.Spent, 4), portrait);
     }
 }

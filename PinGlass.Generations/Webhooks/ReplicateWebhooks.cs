@@ -33,17 +33,11 @@ public enum WebhookResult
 /// old or ahead), refuses a <c>webhook-id</c> seen before (Replicate resends with the same id; an attacker replays one), and hands the
 /// prediction to a job. Nothing slow happens here, so Replicate gets its answer in milliseconds.
 /// </summary>
-public sealed partial class ReplicateWebhooks(ReplicateClient replicate, IConnectionMultiplexer redis, IBackgroundJobClient jobs,
-    GenerationMetrics metrics, TimeProvider time, ILogger<ReplicateWebhooks> logger)
+public sealed partial class ReplicateWebhooks(ReplicateClient replicate, WebhookSecret secret, IConnectionMultiplexer redis, IBackgroundJobClient jobs,
+    GenerationMetrics metrics, ILogger<ReplicateWebhooks> logger)
 {
     /// <summary>How long a webhook id is remembered: beyond the signature's five-minute window, so a replay is either stale or known.</summary>
     private static readonly TimeSpan ReplayWindow = TimeSpan.FromMinutes(15);
-
-    /// <summary>The secret is fetched once and again after a failed verification (it may have been rotated), at most once a minute.</summary>
-    private static readonly TimeSpan SecretRefresh = TimeSpan.FromMinutes(1);
-
-    private readonly SemaphoreSlim secretLock = new(1, 1);
-    private (StandardWebhook Verifier, DateTimeOffset FetchedAt)? secret;
 
     public async Task<WebhookResult> ReceiveAsync(string body, IHeaderDictionary headers, CancellationToken cancellationToken)
     {
@@ -91,15 +85,14 @@ public sealed partial class ReplicateWebhooks(ReplicateClient replicate, IConnec
 
     private async Task<bool> VerifyAsync(string body, IHeaderDictionary headers, CancellationToken cancellationToken)
     {
-        var verifier = await VerifierAsync(refresh: false, cancellationToken);
+        var verifier = await secret.VerifierAsync(replicate.GetWebhookSecretAsync, refresh: false, cancellationToken);
         if (Verifies(verifier, body, headers, out var reason))
         {
             return true;
         }
 
         // A rotated secret: fetch it again (not more than once a minute) and try once more.
-        if (secret is { } known && time.GetUtcNow() - known.FetchedAt > SecretRefresh
-            && Verifies(await VerifierAsync(refresh: true, cancellationToken), body, headers, out reason))
+        if (secret.MayRefresh && Verifies(await secret.VerifierAsync(replicate.GetWebhookSecretAsync, refresh: true, cancellationToken), body, headers, out reason))
         {
             return true;
         }
@@ -120,29 +113,6 @@ public sealed partial class ReplicateWebhooks(ReplicateClient replicate, IConnec
         {
             reason = e.Message;
             return false;
-        }
-    }
-
-    private async Task<StandardWebhook> VerifierAsync(bool refresh, CancellationToken cancellationToken)
-    {
-        if (!refresh && secret is { } cached)
-        {
-            return cached.Verifier;
-        }
-
-        await secretLock.WaitAsync(cancellationToken);
-        try
-        {
-            if (refresh || secret is null)
-            {
-                secret = (new StandardWebhook(await replicate.GetWebhookSecretAsync(cancellationToken)), time.GetUtcNow());
-            }
-
-            return secret.Value.Verifier;
-        }
-        finally
-        {
-            secretLock.Release();
         }
     }
 

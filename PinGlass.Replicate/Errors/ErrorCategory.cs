@@ -1,3 +1,6 @@
+using System.Text.Json;
+using PinGlass.Replicate.Client;
+
 namespace PinGlass.Replicate.Errors;
 
 /// <summary>Why a Replicate call or prediction did not deliver a portrait.</summary>
@@ -94,6 +97,20 @@ public static class ErrorPolicy
         _ => ErrorCategory.BadRequest,
     };
 
+    /// <summary>
+    /// How a prediction that ended turned out: no category when it delivered an output, otherwise why not. The one place a prediction's
+    /// end is judged.
+    /// </summary>
+    public static (ErrorCategory? Category, string? Error) Classify(Prediction prediction) => prediction.Status switch
+    {
+        PredictionStatus.Succeeded when prediction.OutputUrls.Count > 0 => (null, null),
+        PredictionStatus.Succeeded => (ErrorCategory.ModelError, "The prediction succeeded without an output."),
+        PredictionStatus.Failed => (FromPredictionError(prediction.Error), prediction.Error ?? "The prediction failed."),
+        // Replicate's own Cancel-After deadline (aborted before it started) or someone else's cancel.
+        PredictionStatus.Aborted => (ErrorCategory.Timeout, "The prediction never started before its deadline."),
+        _ => (ErrorCategory.ModelError, $"The prediction ended {prediction.Status}."),
+    };
+
     /// <summary>The category of a failed prediction's <c>error</c> text.</summary>
     public static ErrorCategory FromPredictionError(string? error) =>
         error is not null && (error.Contains("NSFW", StringComparison.OrdinalIgnoreCase)
@@ -101,4 +118,16 @@ public static class ErrorPolicy
                               || error.Contains("sensitive", StringComparison.OrdinalIgnoreCase))
             ? ErrorCategory.Safety
             : ErrorCategory.ModelError;
+}
+
+/// <summary>Error categories as the database and the API name them: snake_case.</summary>
+public static class ErrorCategoryNames
+{
+    private static readonly Dictionary<string, ErrorCategory> ByName =
+        Enum.GetValues<ErrorCategory>().ToDictionary(c => c.Name(), StringComparer.Ordinal);
+
+    public static string Name(this ErrorCategory category) => JsonNamingPolicy.SnakeCaseLower.ConvertName(category.ToString());
+
+    /// <summary>The category a stored name stands for; null for a name that is not one (a portrait's own reasons, such as deadline).</summary>
+    public static ErrorCategory? Parse(string? name) => name is not null && ByName.TryGetValue(name, out var category) ? category : null;
 }

@@ -16,7 +16,7 @@ public sealed class FluxKontextProProvider(IOptions<ReplicateOptions> options) :
     /// <summary>The most a request with an input image may ask for.</summary>
     private const int SafetyTolerance = 2;
 
-    protected override void MapInto(JsonObject input, GenerationRequest request, List<string> adaptations)
+    protected override void MapInto(JsonObject input, PortraitRequest request, List<string> adaptations)
     {
         var options = request.Options;
         input["input_image"] = request.FaceImages[0];

@@ -13,7 +13,7 @@ public sealed class FluxMultiPulidProvider(IOptions<ReplicateOptions> options) :
 
     public override int MaxFaces => FaceFields.Length;
 
-    protected override void MapInto(JsonObject input, GenerationRequest request, List<string> adaptations)
+    protected override void MapInto(JsonObject input, PortraitRequest request, List<string> adaptations)
     {
         foreach (var (field, face) in FaceFields.Zip(request.FaceImages))
         {

@@ -6,14 +6,14 @@ namespace PinGlass.Replicate.Providers;
 /// <summary>bytedance/flux-pulid, the primary: its inputs match PinGlass's options one to one (replicate-api.md §7.1).</summary>
 public sealed class FluxPulidProvider(IOptions<ReplicateOptions> options) : PortraitProvider(ProviderNames.FluxPulid, options)
 {
-    protected override void MapInto(JsonObject input, GenerationRequest request, List<string> adaptations)
+    protected override void MapInto(JsonObject input, PortraitRequest request, List<string> adaptations)
     {
         input["main_face_image"] = request.FaceImages[0];
         MapFluxOptions(input, request.Options);
     }
 
     /// <summary>The FLUX PuLID fields flux-pulid and flux-multi-pulid share, all with PinGlass's ranges or wider.</summary>
-    internal static void MapFluxOptions(JsonObject input, GenerationOptions options)
+    internal static void MapFluxOptions(JsonObject input, PortraitOptions options)
     {
         input["width"] = options.Width;
         input["height"] = options.Height;

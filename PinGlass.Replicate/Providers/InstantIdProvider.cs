@@ -15,7 +15,7 @@ public sealed class InstantIdProvider(IOptions<ReplicateOptions> options) : Port
     /// <summary>PinGlass's default idWeight (1.0) lands on the model's default ip_adapter_scale (0.8).</summary>
     private const double IdWeightToAdapterScale = 0.8;
 
-    protected override void MapInto(JsonObject input, GenerationRequest request, List<string> adaptations)
+    protected override void MapInto(JsonObject input, PortraitRequest request, List<string> adaptations)
     {
         var options = request.Options;
         input["image"] = request.FaceImages[0];

@@ -36,8 +36,8 @@ public abstract class PortraitProvider(string name, IOptions<ReplicateOptions> o
         _ => 0,
     };
 
-    /// <summary>Maps a valid request (see <see cref="GenerationRequest.Validate"/>) onto the model's input schema.</summary>
-    public ProviderInput Map(GenerationRequest request)
+    /// <summary>Maps a valid request (see <see cref="PortraitRequest.Validate"/>) onto the model's input schema.</summary>
+    public ProviderInput Map(PortraitRequest request)
     {
         var adaptations = new List<string>();
         if (request.FaceImages.Count > MaxFaces)
@@ -55,7 +55,7 @@ public abstract class PortraitProvider(string name, IOptions<ReplicateOptions> o
         return new ProviderInput(input, adaptations);
     }
 
-    protected abstract void MapInto(JsonObject input, GenerationRequest request, List<string> adaptations);
+    protected abstract void MapInto(JsonObject input, PortraitRequest request, List<string> adaptations);
 
     protected static string FormatName(OutputFormat format) => format.ToString().ToLowerInvariant();
 

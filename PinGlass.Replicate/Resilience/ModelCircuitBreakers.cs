@@ -4,49 +4,47 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
 using PinGlass.Replicate.Errors;
-using PinGlass.Replicate.Fallback;
 
 namespace PinGlass.Replicate.Resilience;
 
 /// <summary>
-/// One circuit breaker per model, judging whole provider attempts (create, wait, outcome): a model that accepts creates but never
-/// boots looks healthy to HTTP, so only the attempt's outcome can open its circuit. Only categories that say something about the
-/// model count (see <see cref="ErrorPolicy.CountsAgainstModel"/>); a refused input or an NSFW verdict does not.
+/// One circuit breaker per model, judging whole predictions (create and outcome): a model that accepts creates but never boots looks
+/// healthy to HTTP, so only the prediction's outcome can open its circuit. Only categories that say something about the model count
+/// (see <see cref="ErrorPolicy.CountsAgainstModel"/>); a refused input or an NSFW verdict does not. These are one process's breakers:
+/// the pipeline shares an opened circuit with the other replicas.
 /// </summary>
 public sealed class ModelCircuitBreakers(IOptions<ReplicateOptions> options, TimeProvider time, ReplicateMetrics metrics,
     ILogger<ModelCircuitBreakers> logger)
 {
-    private sealed record Breaker(ResiliencePipeline<ProviderAttempt> Pipeline, CircuitBreakerStateProvider State);
+    /// <summary>A prediction's outcome as a breaker counts it: no category when it delivered.</summary>
+    private sealed record Outcome(ErrorCategory? Category);
+
+    private sealed record Breaker(ResiliencePipeline<Outcome> Pipeline, CircuitBreakerStateProvider State);
 
     private readonly ConcurrentDictionary<string, Breaker> breakers = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>True while the model's circuit is open: callers skip it without waiting.</summary>
     public bool IsOpen(string model) => Get(model).State.CircuitState is CircuitState.Open or CircuitState.Isolated;
 
-    /// <summary>Runs an attempt through the model's breaker; null when the circuit rejected it (open, or half-open with a trial running).</summary>
-    public async Task<ProviderAttempt?> ExecuteAsync(string model, Func<CancellationToken, ValueTask<ProviderAttempt>> attempt,
-        CancellationToken cancellationToken)
+    /// <summary>Counts a prediction's outcome (<paramref name="category"/> null when it delivered) for the model's circuit.</summary>
+    public async Task RecordAsync(string model, ErrorCategory? category)
     {
         try
         {
-            return await Get(model).Pipeline.ExecuteAsync(attempt, cancellationToken);
+            await Get(model).Pipeline.ExecuteAsync(_ => ValueTask.FromResult(new Outcome(category)), CancellationToken.None);
         }
         catch (BrokenCircuitException)
         {
-            return null;
+            // Open: the outcome arrived while the circuit rejects calls; it has nothing more to count.
         }
     }
-
-    /// <summary>Counts an attempt whose outcome arrived later (by webhook or poll) for the model's circuit.</summary>
-    public async Task RecordAsync(string model, ProviderAttempt attempt) =>
-        await ExecuteAsync(model, _ => ValueTask.FromResult(attempt), CancellationToken.None);
 
     private Breaker Get(string model) => breakers.GetOrAdd(model, name =>
     {
         var settings = options.Value.CircuitBreaker;
         var state = new CircuitBreakerStateProvider();
-        var pipeline = new ResiliencePipelineBuilder<ProviderAttempt> { TimeProvider = time }
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<ProviderAttempt>
+        var pipeline = new ResiliencePipelineBuilder<Outcome> { TimeProvider = time }
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<Outcome>
             {
                 FailureRatio = settings.FailureRatio,
                 MinimumThroughput = settings.MinimumThroughput,

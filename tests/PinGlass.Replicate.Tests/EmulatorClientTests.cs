@@ -157,12 +157,14 @@ public sealed class EmulatorClientTests
                 builder.Logging.AddProvider(logs);
             });
 
-        var result = await host.Get<Fallback.FallbackChain>().GenerateAsync(
-            new("p", [EmulatorServer.Face], new Providers.GenerationOptions { Width = 256, Height = 256 }), Token);
+        var provider = host.Get<Providers.ProviderChain>()[Providers.ProviderNames.FluxPulid];
+        var input = provider.Map(new("p", [EmulatorServer.Face], new Providers.PortraitOptions { Width = 256, Height = 256 })).Input;
+        var refused = await Assert.ThrowsAsync<ReplicateException>(() =>
+            host.Get<Resilience.SafeCreate>().CreateAsync(provider.Model, input, new Client.CreatePredictionOptions(), Token));
 
-        Assert.Equal(ErrorCategory.Authentication, result.Error!.Category);
+        Assert.Equal(ErrorCategory.Authentication, refused.Category);
         Assert.Contains(logs.Lines, l => l.Contains("Authorization", StringComparison.Ordinal));
         Assert.DoesNotContain(logs.Lines, l => l.Contains(secret, StringComparison.Ordinal));
-        Assert.DoesNotContain(secret, result.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, refused.ToString(), StringComparison.Ordinal);
     }
 }

@@ -9,15 +9,15 @@ public sealed class ProviderMappingTests
     private const string Face = "data:image/png;base64,AAAA";
     private static readonly IOptions<ReplicateOptions> Options = Microsoft.Extensions.Options.Options.Create(new ReplicateOptions());
 
-    private static GenerationRequest Request(GenerationOptions? options = null, int faces = 1) =>
-        new("a studio portrait", [.. Enumerable.Range(0, faces).Select(i => $"{Face}{i}")], options ?? new GenerationOptions());
+    private static PortraitRequest Request(PortraitOptions? options = null, int faces = 1) =>
+        new("a studio portrait", [.. Enumerable.Range(0, faces).Select(i => $"{Face}{i}")], options ?? new PortraitOptions());
 
-    private static JsonObject MapOnly(PortraitProvider provider, GenerationRequest request) => provider.Map(request).Input;
+    private static JsonObject MapOnly(PortraitProvider provider, PortraitRequest request) => provider.Map(request).Input;
 
     [Fact]
     public void Flux_pulid_takes_every_option_as_it_is()
     {
-        var options = new GenerationOptions { Width = 768, Height = 1024, Steps = 12, IdWeight = 2.5, GuidanceScale = 7, Seed = 42, OutputFormat = OutputFormat.Webp };
+        var options = new PortraitOptions { Width = 768, Height = 1024, Steps = 12, IdWeight = 2.5, GuidanceScale = 7, Seed = 42, OutputFormat = OutputFormat.Webp };
 
         var mapped = new FluxPulidProvider(Options).Map(Request(options) with { NegativePrompt = "blurry" });
 
@@ -42,7 +42,7 @@ public sealed class ProviderMappingTests
     [Fact]
     public void Multi_pulid_places_up_to_four_faces_and_the_flux_options()
     {
-        var mapped = new FluxMultiPulidProvider(Options).Map(Request(new GenerationOptions { Seed = 7 }, faces: 4));
+        var mapped = new FluxMultiPulidProvider(Options).Map(Request(new PortraitOptions { Seed = 7 }, faces: 4));
 
         Assert.Equal(["id_one_image", "id_two_image", "id_three_image", "id_four_image"],
             mapped.Input.Select(p => p.Key).Where(k => k.StartsWith("id_", StringComparison.Ordinal) && k != "id_weight"));
@@ -68,7 +68,7 @@ public sealed class ProviderMappingTests
     [InlineData(864, 1152, "3:4")]
     public void Kontext_gets_the_nearest_aspect_ratio(int width, int height, string ratio)
     {
-        var mapped = new FluxKontextProProvider(Options).Map(Request(new GenerationOptions { Width = width, Height = height }));
+        var mapped = new FluxKontextProProvider(Options).Map(Request(new PortraitOptions { Width = width, Height = height }));
 
         Assert.Equal(ratio, mapped.Input["aspect_ratio"]!.GetValue<string>());
         Assert.False(mapped.Input.ContainsKey("width"));
@@ -81,7 +81,7 @@ public sealed class ProviderMappingTests
     [InlineData(OutputFormat.Webp, "png", true)]
     public void Kontext_offers_png_and_jpg_only(OutputFormat format, string sent, bool adapted)
     {
-        var mapped = new FluxKontextProProvider(Options).Map(Request(new GenerationOptions { OutputFormat = format }));
+        var mapped = new FluxKontextProProvider(Options).Map(Request(new PortraitOptions { OutputFormat = format }));
 
         Assert.Equal(sent, mapped.Input["output_format"]!.GetValue<string>());
         Assert.Equal(adapted, mapped.Adaptations.Any(a => a.Contains("webp", StringComparison.Ordinal)));
@@ -90,7 +90,7 @@ public sealed class ProviderMappingTests
     [Fact]
     public void Kontext_keeps_the_seed_and_says_what_it_cannot_apply()
     {
-        var mapped = new FluxKontextProProvider(Options).Map(Request(new GenerationOptions { Seed = 5 }));
+        var mapped = new FluxKontextProProvider(Options).Map(Request(new PortraitOptions { Seed = 5 }));
 
         Assert.Equal(5, mapped.Input["seed"]!.GetValue<long>());
         Assert.Equal(2, mapped.Input["safety_tolerance"]!.GetValue<int>());
@@ -107,7 +107,7 @@ public sealed class ProviderMappingTests
     [InlineData(1536, 256, 2048, 512)]
     public void Instant_id_raises_sizes_below_512(int width, int height, int sentWidth, int sentHeight)
     {
-        var mapped = new InstantIdProvider(Options).Map(Request(new GenerationOptions { Width = width, Height = height }));
+        var mapped = new InstantIdProvider(Options).Map(Request(new PortraitOptions { Width = width, Height = height }));
 
         Assert.Equal(sentWidth, mapped.Input["width"]!.GetValue<int>());
         Assert.Equal(sentHeight, mapped.Input["height"]!.GetValue<int>());
@@ -121,7 +121,7 @@ public sealed class ProviderMappingTests
     [InlineData(3, 1.0, true)]
     public void Instant_id_maps_id_weight_onto_its_adapter_scale(double idWeight, double scale, bool adapted)
     {
-        var mapped = new InstantIdProvider(Options).Map(Request(new GenerationOptions { IdWeight = idWeight }));
+        var mapped = new InstantIdProvider(Options).Map(Request(new PortraitOptions { IdWeight = idWeight }));
 
         Assert.Equal(scale, mapped.Input["ip_adapter_scale"]!.GetValue<double>(), 9);
         Assert.Equal(adapted, mapped.Adaptations.Any(a => a.Contains("ip_adapter_scale", StringComparison.Ordinal)));
@@ -130,7 +130,7 @@ public sealed class ProviderMappingTests
     [Fact]
     public void Instant_id_has_no_seed_and_only_png()
     {
-        var mapped = new InstantIdProvider(Options).Map(Request(new GenerationOptions { Seed = 9, OutputFormat = OutputFormat.Jpg, Steps = 15, GuidanceScale = 6 }));
+        var mapped = new InstantIdProvider(Options).Map(Request(new PortraitOptions { Seed = 9, OutputFormat = OutputFormat.Jpg, Steps = 15, GuidanceScale = 6 }));
 
         Assert.False(mapped.Input.ContainsKey("seed") || mapped.Input.ContainsKey("output_format"));
         Assert.Equal(15, mapped.Input["num_inference_steps"]!.GetValue<int>());
@@ -153,19 +153,19 @@ public sealed class ProviderMappingTests
     }
 }
 
-public sealed class GenerationOptionsTests
+public sealed class PortraitOptionsTests
 {
     [Fact]
     public void The_defaults_are_the_designs_and_valid()
     {
-        var options = new GenerationOptions();
+        var options = new PortraitOptions();
 
         Assert.Equal((896, 1152, 20, 1.0, 4.0, null, OutputFormat.Png),
             (options.Width, options.Height, options.Steps, options.IdWeight, options.GuidanceScale, options.Seed, options.OutputFormat));
         Assert.Empty(options.Validate());
     }
 
-    public static TheoryData<GenerationOptions, string?> Ranges => new()
+    public static TheoryData<PortraitOptions, string?> Ranges => new()
     {
         { new() { Width = 256, Height = 1536, Steps = 1, IdWeight = 0, GuidanceScale = 1, Seed = 0 }, null },
         { new() { Width = 1536, Height = 256, Steps = 20, IdWeight = 3, GuidanceScale = 10 }, null },
@@ -186,7 +186,7 @@ public sealed class GenerationOptionsTests
 
     [Theory]
     [MemberData(nameof(Ranges))]
-    public void Every_range_is_checked(GenerationOptions options, string? field)
+    public void Every_range_is_checked(PortraitOptions options, string? field)
     {
         var errors = options.Validate();
 
@@ -207,7 +207,7 @@ public sealed class GenerationOptionsTests
     [InlineData("p", 1, "file:///etc/passwd", "face images must")]
     public void Requests_need_a_prompt_and_one_to_four_face_urls(string prompt, int faces, string face, string error)
     {
-        var request = new GenerationRequest(prompt, [.. Enumerable.Repeat(face, faces)], new GenerationOptions());
+        var request = new PortraitRequest(prompt, [.. Enumerable.Repeat(face, faces)], new PortraitOptions());
 
         Assert.Contains(request.Validate(), e => e.StartsWith(error, StringComparison.Ordinal));
     }

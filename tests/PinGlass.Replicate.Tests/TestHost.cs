@@ -89,7 +89,6 @@ public sealed class TestHost(IHost host, RequestLog requests) : IAsyncDisposable
             ["Replicate:ApiToken"] = Token,
             ["Replicate:BaseUrl"] = baseUrl.AbsoluteUri,
             ["Replicate:RetryDelay"] = "00:00:00.050",
-            ["Replicate:PollInterval"] = "00:00:00.050",
             ["Replicate:GenerationTimeout"] = "00:00:30",
             // The emulator runs 100× faster and reads Cancel-After in its own time.
             ["Replicate:CancelAfter"] = "1.00:00:00",

@@ -10,7 +10,7 @@ namespace PinGlass.Generations.Planning;
 /// What a request may set for all its portraits (the <c>options</c> form field, JSON). Size, identity weight and guidance are each
 /// style's own; these apply on top.
 /// </summary>
-public sealed record GenerationSettings
+public sealed record PortraitOverrides
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -19,7 +19,7 @@ public sealed record GenerationSettings
     };
 
     /// <summary>Denoising steps (1–20); fewer is faster and rougher.</summary>
-    [Range(1, GenerationOptions.MaxSteps)]
+    [Range(1, PortraitOptions.MaxSteps)]
     public int? Steps { get; init; }
 
     /// <summary>Fixes the results; null for random ones.</summary>
@@ -33,14 +33,14 @@ public sealed record GenerationSettings
     [Range(0.5, 2.0)]
     public double? IdWeightScale { get; init; }
 
-    public GenerationOptions For(Style style)
+    public PortraitOptions For(Style style)
     {
-        var defaults = new GenerationOptions();
-        return new GenerationOptions
+        var defaults = new PortraitOptions();
+        return new PortraitOptions
         {
             Width = style.Options.Width,
             Height = style.Options.Height,
-            IdWeight = Math.Min(GenerationOptions.MaxIdWeight, style.Options.IdWeight * (IdWeightScale ?? 1)),
+            IdWeight = Math.Min(PortraitOptions.MaxIdWeight, style.Options.IdWeight * (IdWeightScale ?? 1)),
             GuidanceScale = style.Options.GuidanceScale,
             Steps = Steps ?? defaults.Steps,
             Seed = Seed,

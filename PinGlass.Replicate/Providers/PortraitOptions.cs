@@ -8,7 +8,7 @@ public enum OutputFormat
 }
 
 /// <summary>PinGlass's own generation settings; each provider maps them onto its model's inputs and says what it had to adapt.</summary>
-public sealed record GenerationOptions
+public sealed record PortraitOptions
 {
     public const int MinSize = 256;
     public const int MaxSize = 1536;
@@ -79,7 +79,7 @@ public sealed record GenerationOptions
 /// <summary>One portrait to make.</summary>
 /// <param name="FaceImages">The user's reference faces as HTTPS or data URLs; providers that take one use the first.</param>
 /// <param name="PromptIndex">Which of the job's prompts this is; echoed in the result.</param>
-public sealed record GenerationRequest(string Prompt, IReadOnlyList<string> FaceImages, GenerationOptions Options, int PromptIndex = 0,
+public sealed record PortraitRequest(string Prompt, IReadOnlyList<string> FaceImages, PortraitOptions Options, int PromptIndex = 0,
     string? NegativePrompt = null)
 {
     public const int MaxFaces = 4;

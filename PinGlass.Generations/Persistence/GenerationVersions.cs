@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using PinGlass.Generations.Progress;
+
+namespace PinGlass.Generations.Persistence;
+
+/// <summary>
+/// A change a client can see: bumps the generation's version in the transaction that made the change and publishes the progress
+/// while the row is still locked, so events leave in version order.
+/// </summary>
+public sealed class GenerationVersions(ProgressChannel progress, IOptions<PipelineOptions> options, TimeProvider time)
+{
+    /// <summary>
+    /// Applies <paramref name="set"/> when <paramref name="condition"/> holds (both name their parameters in <paramref name="args"/>;
+    /// <c>@id</c> is the generation), bumps the version and publishes; false when the condition did not hold.
+    /// </summary>
+    public async Task<bool> BumpAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, string? set, string? condition,
+        PortraitChange? portrait, CancellationToken cancellationToken, object? args = null)
+    {
+        var sql = $"""
+            UPDATE generation_jobs SET {(set is null ? "" : set + ",")} version = version + 1, updated_at = now()
+            WHERE id = @id {(condition is null ? "" : "AND " + condition)}
+            RETURNING *
+            """;
+        var command = connection.Command(sql, args, transaction);
+        command.Parameters.AddWithValue("id", id);
+        if (await command.QuerySingleOrDefaultAsync(GenerationStore.Read, cancellationToken) is not { } row)
+        {
+            return false;
+        }
+
+        await progress.PublishAsync(GenerationProgress.From(row, time.GetUtcNow(), options.Value.EstimatedPredictionTime, portrait));
+        return true;
+    }
+
+    /// <summary><see cref="BumpAsync"/> in a transaction of its own.</summary>
+    public async Task<bool> ChangeAsync(NpgsqlDataSource database, Guid id, string? set, string? condition, CancellationToken cancellationToken,
+        object? args = null)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var changed = await BumpAsync(connection, transaction, id, set, condition, null, cancellationToken, args);
+        await transaction.CommitAsync(cancellationToken);
+        return changed;
+    }
+}

@@ -1,0 +1,196 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using PinGlass.Generations.Progress;
+
+namespace PinGlass.Generations.Persistence;
+
+/// <summary>
+/// The <c>portraits</c> rows: each portrait's status, current attempt and chain, and its delivered image. A portrait ends once: every
+/// ending is a guarded UPDATE on its status and attempt, counted on the generation (and published) in the same transaction.
+/// </summary>
+public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions versions, IOptions<PipelineOptions> options)
+{
+    public Task<List<PortraitRow>> PortraitsAsync(Guid id, CancellationToken cancellationToken = default) =>
+        database.Command("SELECT * FROM portraits WHERE generation_id = @id ORDER BY index", new { id }).QueryAsync(Read, cancellationToken);
+
+    public Task<PortraitRow?> PortraitAsync(Guid id, int index, CancellationToken cancellationToken = default) =>
+        database.Command("SELECT * FROM portraits WHERE generation_id = @id AND index = @index", new { id, index })
+            .QuerySingleOrDefaultAsync(Read, cancellationToken);
+
+    /// <summary>A pending portrait becomes running with its next attempt; false when it was not pending.</summary>
+    public async Task<bool> ClaimAsync(Guid id, int index, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (await connection.Command("""
+                UPDATE portraits SET status = @running, attempt = attempt + 1, started_at = coalesce(started_at, now())
+                WHERE generation_id = @id AND index = @index AND status = @pending
+                """, new { id, index, running = PortraitStatus.Running, pending = PortraitStatus.Pending }, transaction)
+                .ExecuteAsync(cancellationToken) == 0)
+        {
+            return false;
+        }
+
+        await versions.BumpAsync(connection, transaction, id, null, null, new(index, PortraitStatus.Running.Name()), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>The portrait's current attempt delivered: stored, counted once.</summary>
+    public Task<bool> SucceedAsync(PredictionRow delivered, long latencyMs, int retries, bool fallback, IdentityCheck? identity,
+        CancellationToken cancellationToken) =>
+        EndAsync(delivered.GenerationId, delivered.PortraitIndex, PortraitStatus.Succeeded, """
+            UPDATE portraits SET status = @succeeded, completed_at = now(), provider = @provider, model = @model, blob_name = @blobName,
+                                 content_type = @contentType, latency_ms = @latencyMs, retries = @retries, error_category = NULL, error = NULL,
+                                 identity_distance = @distance, identity_reason = @reason, identity_flagged = @flagged
+            WHERE generation_id = @id AND index = @index AND status = @running AND attempt = @attempt
+            """, new
+        {
+            id = delivered.GenerationId,
+            index = delivered.PortraitIndex,
+            attempt = delivered.Attempt,
+            succeeded = PortraitStatus.Succeeded,
+            running = PortraitStatus.Running,
+            provider = delivered.Provider,
+            model = delivered.Model,
+            blobName = delivered.BlobName,
+            contentType = delivered.ContentType,
+            latencyMs,
+            retries,
+            distance = (float?)identity?.Distance,
+            reason = identity?.Reason,
+            flagged = identity is { Flagged: true },
+        }, "successful_portraits = successful_portraits + 1, fallback_used = fallback_used OR @fallback", new { fallback }, cancellationToken);
+
+    /// <summary>
+    /// The portrait ends without an image (failed or cancelled), counted once; <paramref name="attempt"/> null ends it whatever attempt
+    /// it is on (deadline, cancel).
+    /// </summary>
+    public Task<bool> FailAsync(Guid id, int index, int? attempt, PortraitStatus status, string category, string error,
+        CancellationToken cancellationToken) =>
+        EndAsync(id, index, status, """
+            UPDATE portraits SET status = @status, completed_at = now(), error_category = @category, error = @error
+            WHERE generation_id = @id AND index = @index AND status IN (@pending, @running) AND (@attempt::integer IS NULL OR attempt = @attempt::integer)
+            """, new { id, index, status, category, error, attempt, pending = PortraitStatus.Pending, running = PortraitStatus.Running },
+            "failed_portraits = failed_portraits + 1", null, cancellationToken);
+
+    /// <summary>
+    /// A regenerated portrait whose new attempts ended without an image (failed, out of budget, past the deadline): the output the gate
+    /// refused is delivered, flagged, and counted once. <paramref name="attempt"/> as in <see cref="FailAsync"/>.
+    /// </summary>
+    public Task<bool> DeliverRefusedAsync(Guid id, int index, int? attempt, CancellationToken cancellationToken) =>
+        EndAsync(id, index, PortraitStatus.Succeeded, """
+            UPDATE portraits SET status = @succeeded, completed_at = now(), identity_flagged = true, error_category = NULL, error = NULL
+            WHERE generation_id = @id AND index = @index AND status IN (@pending, @running) AND regenerations > 0 AND blob_name IS NOT NULL
+              AND (@attempt::integer IS NULL OR attempt = @attempt::integer)
+            """, new { id, index, attempt, succeeded = PortraitStatus.Succeeded, pending = PortraitStatus.Pending, running = PortraitStatus.Running },
+            "successful_portraits = successful_portraits + 1", null, cancellationToken);
+
+    /// <summary>The current attempt failed and the next provider takes over: attempt N → N + 1, once.</summary>
+    public async Task<bool> AdvanceAttemptAsync(Guid id, int index, int fromAttempt, CancellationToken cancellationToken) =>
+        await database.Command("""
+            UPDATE portraits SET attempt = attempt + 1
+            WHERE generation_id = @id AND index = @index AND attempt = @fromAttempt AND status = @running
+            """, new { id, index, fromAttempt, running = PortraitStatus.Running }).ExecuteAsync(cancellationToken) == 1;
+
+    /// <summary>
+    /// The identity gate refused the current attempt's portrait: it starts a new chain of attempts with another reference and id weight,
+    /// once. The refused output stays with the portrait (provider, model, blob), to be delivered flagged if the new chain cannot deliver.
+    /// </summary>
+    public async Task<bool> RegenerateAsync(PredictionRow refused, long latencyMs, CancellationToken cancellationToken)
+    {
+        var identity = refused.Identity!;
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (await connection.Command("""
+                UPDATE portraits SET status = @pending, chain_start = attempt + 1, regenerations = regenerations + 1,
+                                     reference_index = @reference, id_weight = @idWeight, identity_distance = @distance, identity_reason = @reason,
+                                     provider = @provider, model = @model, blob_name = @blobName, content_type = @contentType, latency_ms = @latencyMs
+                WHERE generation_id = @id AND index = @index AND attempt = @attempt AND status = @running
+                """, new
+            {
+                id = refused.GenerationId,
+                index = refused.PortraitIndex,
+                attempt = refused.Attempt,
+                pending = PortraitStatus.Pending,
+                running = PortraitStatus.Running,
+                reference = identity.NextReferenceIndex,
+                idWeight = identity.NextIdWeight,
+                distance = (float?)identity.Distance,
+                reason = identity.Reason,
+                provider = refused.Provider,
+                model = refused.Model,
+                blobName = refused.BlobName,
+                contentType = refused.ContentType,
+                latencyMs,
+            }, transaction).ExecuteAsync(cancellationToken) == 0)
+        {
+            return false;
+        }
+
+        await versions.BumpAsync(connection, transaction, refused.GenerationId, null, null, new(refused.PortraitIndex, PortraitStatus.Pending.Name()),
+            cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>
+    /// A retry on request: an ended generation runs again for one portrait, which starts a new provider chain with a fresh deadline.
+    /// </summary>
+    public async Task<bool> ReopenAsync(Guid id, int index, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var was = await connection.Command("""
+            SELECT p.status FROM portraits p JOIN generation_jobs g ON g.id = p.generation_id
+            WHERE p.generation_id = @id AND p.index = @index AND g.completed_at IS NOT NULL AND g.cancel_requested_at IS NULL
+              AND p.status IN (@succeeded, @failed)
+            FOR UPDATE
+            """, new { id, index, succeeded = PortraitStatus.Succeeded, failed = PortraitStatus.Failed }, transaction)
+            .QuerySingleOrDefaultAsync(r => (PortraitStatus?)r.Status<PortraitStatus>(), cancellationToken);
+        if (was is null)
+        {
+            return false;
+        }
+
+        await connection.Command("""
+            UPDATE portraits SET status = @pending, chain_start = attempt + 1, error = NULL, error_category = NULL, completed_at = NULL,
+                                 regenerations = 0, reference_index = NULL, id_weight = NULL, identity_distance = NULL, identity_reason = NULL,
+                                 identity_flagged = false
+            WHERE generation_id = @id AND index = @index
+            """, new { id, index, pending = PortraitStatus.Pending }, transaction).ExecuteAsync(cancellationToken);
+        var counter = was == PortraitStatus.Succeeded ? "successful_portraits" : "failed_portraits";
+        await versions.BumpAsync(connection, transaction, id, $"""
+            status = @running, completed_at = NULL, error = NULL, deadline_at = now() + @deadline,
+            completed_portraits = completed_portraits - 1, {counter} = {counter} - 1
+            """, null, new(index, PortraitStatus.Pending.Name()), cancellationToken,
+            new { running = GenerationStatus.Running, deadline = options.Value.Deadline });
+        await connection.Command("DELETE FROM generation_costs WHERE job_id = @id", new { id }, transaction).ExecuteAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>Ends a portrait with a guarded UPDATE and, when it changed, counts it on the generation in the same transaction.</summary>
+    private async Task<bool> EndAsync(Guid id, int index, PortraitStatus ending, string portraitSql, object portraitArgs, string counters,
+        object? counterArgs, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (await connection.Command(portraitSql, portraitArgs, transaction).ExecuteAsync(cancellationToken) == 0)
+        {
+            return false;
+        }
+
+        await versions.BumpAsync(connection, transaction, id, $"completed_portraits = completed_portraits + 1, {counters}", null,
+            new(index, ending.Name()), cancellationToken, counterArgs);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    internal static PortraitRow Read(NpgsqlDataReader r) => new(
+        r.Get<Guid>("generation_id"), r.Get<int>("index"), r.Get<string>("style_id"), r.Get<int>("batch"), r.Status<PortraitStatus>(),
+        r.Get<int>("attempt"), r.Get<int>("chain_start"), r.Text("provider"), r.Text("model"), r.Get<decimal>("cost_usd"), r.Maybe<long>("latency_ms"),
+        r.Get<int>("retries"), r.Text("error_category"), r.Text("error"), r.Text("blob_name"), r.Text("content_type"), r.Maybe<DateTimeOffset>("started_at"),
+        r.Maybe<DateTimeOffset>("completed_at"), r.Get<int>("regenerations"), r.Maybe<int>("reference_index"), r.Maybe<double>("id_weight"),
+        r.Maybe<float>("identity_distance"), r.Text("identity_reason"), r.Get<bool>("identity_flagged"));
+}

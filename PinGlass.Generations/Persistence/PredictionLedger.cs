@@ -1,0 +1,174 @@
+using Npgsql;
+
+namespace PinGlass.Generations.Persistence;
+
+/// <summary>
+/// The <c>predictions</c> rows: one per attempt, from before its create is sent (with its budget reservation) to its settling (with its
+/// cost). The per-attempt marker makes a create findable after a lost answer; a prediction is settled once, and only settling (or a
+/// create that never went out) moves its cost to the generation and releases its reservation.
+/// </summary>
+public sealed class PredictionLedger(NpgsqlDataSource database)
+{
+    private const string Open = "status IN ('creating', 'starting', 'processing')";
+
+    public Task<List<PredictionRow>> PredictionsAsync(Guid id, CancellationToken cancellationToken = default) =>
+        database.Command("SELECT * FROM predictions WHERE generation_id = @id ORDER BY portrait_index, attempt", new { id })
+            .QueryAsync(Read, cancellationToken);
+
+    public Task<List<PredictionRow>> PredictionsAsync(Guid id, int index, CancellationToken cancellationToken = default) =>
+        database.Command("SELECT * FROM predictions WHERE generation_id = @id AND portrait_index = @index ORDER BY attempt", new { id, index })
+            .QueryAsync(Read, cancellationToken);
+
+    public Task<PredictionRow?> ByIdAsync(string predictionId, CancellationToken cancellationToken = default) =>
+        database.Command("SELECT * FROM predictions WHERE prediction_id = @predictionId", new { predictionId })
+            .QuerySingleOrDefaultAsync(Read, cancellationToken);
+
+    /// <summary>The attempt a marker names; the prediction id is attached if the create's answer has not recorded it yet.</summary>
+    public Task<PredictionRow?> AttachByMarkerAsync(string marker, string predictionId, CancellationToken cancellationToken = default) =>
+        database.Command("""
+            UPDATE predictions SET prediction_id = coalesce(prediction_id, @predictionId), submitted_at = coalesce(submitted_at, now())
+            WHERE marker = @marker AND (prediction_id IS NULL OR prediction_id = @predictionId)
+            RETURNING *
+            """, new { marker, predictionId }).QuerySingleOrDefaultAsync(Read, cancellationToken);
+
+    /// <summary>Predictions created (or being created) that have not ended, across every generation.</summary>
+    public async Task<long> InFlightCountAsync(CancellationToken cancellationToken) =>
+        await database.Command($"SELECT count(*) AS n FROM predictions WHERE {Open}").QuerySingleOrDefaultAsync(r => r.Get<long>("n"), cancellationToken);
+
+    /// <summary>
+    /// Records an attempt before its create is sent, reserving <paramref name="reservation"/> (its worst-case cost) on the generation in
+    /// the same transaction, only while spent + reserved + it stays within the budget (the generation's row lock makes that hold across
+    /// replicas). Returns the row and whether this call made it; row null when the budget cannot hold it now (nothing was written).
+    /// </summary>
+    public async Task<(PredictionRow? Row, bool Inserted)> BeginAsync(Guid id, int index, int attempt, string provider, string model,
+        int referenceIndex, decimal reservation, CancellationToken cancellationToken)
+    {
+        var marker = $"{id:N}-{index}-{attempt}";
+        await using (var connection = await database.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            var inserted = await connection.Command("""
+                INSERT INTO predictions (generation_id, portrait_index, attempt, marker, provider, model, reference_index, reserved_usd)
+                VALUES (@id, @index, @attempt, @marker, @provider, @model, @referenceIndex, @reservation) ON CONFLICT DO NOTHING
+                RETURNING *
+                """, new { id, index, attempt, marker, provider, model, referenceIndex, reservation }, transaction)
+                .QuerySingleOrDefaultAsync(Read, cancellationToken);
+            if (inserted is not null)
+            {
+                if (await connection.Command("""
+                        UPDATE generation_jobs SET reserved_usd = reserved_usd + @reservation, updated_at = now()
+                        WHERE id = @id AND spent_usd + reserved_usd + @reservation <= budget_usd
+                        """, new { id, reservation }, transaction).ExecuteAsync(cancellationToken) == 0)
+                {
+                    return (null, false); // rolled back: no prediction row, no reservation
+                }
+
+                await transaction.CommitAsync(cancellationToken);
+                return (inserted, true);
+            }
+        }
+
+        var existing = await database.Command("SELECT * FROM predictions WHERE generation_id = @id AND portrait_index = @index AND attempt = @attempt",
+            new { id, index, attempt }).QuerySingleOrDefaultAsync(Read, cancellationToken);
+        return (existing, false);
+    }
+
+    /// <summary>Takes the right to send an attempt's create for <paramref name="lease"/>; false while another worker holds it.</summary>
+    public async Task<bool> ClaimCreateAsync(string marker, TimeSpan lease, CancellationToken cancellationToken) =>
+        await database.Command("""
+            UPDATE predictions SET claimed_until = now() + @lease
+            WHERE marker = @marker AND status = 'creating' AND prediction_id IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+            """, new { marker, lease }).ExecuteAsync(cancellationToken) == 1;
+
+    /// <summary>
+    /// The create's answer: the prediction id, and its state while it runs. A prediction already ended (found after an ambiguous create)
+    /// is recorded as running: only <see cref="SettleAsync"/> ends one, with its cost and output.
+    /// </summary>
+    public Task RecordCreatedAsync(string marker, string predictionId, string status, int retries, CancellationToken cancellationToken) =>
+        database.Command("""
+            UPDATE predictions SET prediction_id = @predictionId, submitted_at = coalesce(submitted_at, now()), last_checked_at = now(),
+                                   retries = @retries, claimed_until = NULL,
+                                   status = CASE WHEN status <> 'creating' THEN status
+                                                 WHEN @status IN ('starting', 'processing') THEN @status ELSE 'processing' END
+            WHERE marker = @marker AND (prediction_id IS NULL OR prediction_id = @predictionId)
+            """, new { marker, predictionId, status, retries }).ExecuteAsync(cancellationToken);
+
+    /// <summary>A create that failed for good: nothing was made, nothing is billed, its reservation is released.</summary>
+    public Task<bool> RecordNotCreatedAsync(PredictionRow row, string category, string error, int retries, CancellationToken cancellationToken) =>
+        EndAsync(row, 0, """
+            UPDATE predictions SET status = 'not_created', error_category = @category, error = @error, retries = @retries, completed_at = now(),
+                                   claimed_until = NULL, reserved_usd = 0
+            WHERE marker = @marker AND status = 'creating' AND prediction_id IS NULL
+            """, new { marker = row.Marker, category, error, retries }, cancellationToken);
+
+    /// <summary>News of a prediction that has not ended.</summary>
+    public Task RecordCheckedAsync(string marker, string status, CancellationToken cancellationToken) =>
+        database.Command("""
+            UPDATE predictions SET last_checked_at = now(),
+                                   status = CASE WHEN status IN ('starting', 'processing') AND @status IN ('starting', 'processing') THEN @status
+                                                 ELSE status END
+            WHERE marker = @marker
+            """, new { marker, status }).ExecuteAsync(cancellationToken);
+
+    /// <summary>Ends a prediction and adds what it cost to its portrait and generation; false (nothing changed) when it had already ended.</summary>
+    public Task<bool> SettleAsync(PredictionRow row, PredictionState status, double? predictTime, decimal cost, string? category, string? error,
+        string? outputUrl, StoredOutput? stored, IdentityCheck? identity, CancellationToken cancellationToken) =>
+        EndAsync(row, cost, $"""
+            UPDATE predictions SET status = @status, predict_time = @predictTime, cost_usd = @cost, error_category = @category, error = @error,
+                                   output_url = @outputUrl, completed_at = now(), last_checked_at = now(), blob_name = @blobName,
+                                   content_type = @contentType, identity_decision = @decision, identity_reason = @reason,
+                                   identity_distance = @distance, next_reference_index = @nextReference, next_id_weight = @nextIdWeight,
+                                   reserved_usd = 0
+            WHERE marker = @marker AND {Open}
+            """, new
+        {
+            marker = row.Marker,
+            status,
+            predictTime,
+            cost,
+            category,
+            error,
+            outputUrl,
+            blobName = stored?.BlobName,
+            contentType = stored?.ContentType,
+            decision = identity?.Decision,
+            reason = identity?.Reason,
+            distance = (float?)identity?.Distance,
+            nextReference = identity?.NextReferenceIndex,
+            nextIdWeight = identity?.NextIdWeight,
+        }, cancellationToken);
+
+    /// <summary>
+    /// Ends a prediction with a guarded UPDATE and, when it changed, in the same transaction adds <paramref name="cost"/> to its portrait
+    /// and generation and releases its reservation. The reservation is the row's own: written when the attempt began, zeroed only here.
+    /// </summary>
+    private async Task<bool> EndAsync(PredictionRow row, decimal cost, string predictionSql, object args, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (await connection.Command(predictionSql, args, transaction).ExecuteAsync(cancellationToken) == 0)
+        {
+            return false;
+        }
+
+        var ids = new { id = row.GenerationId, index = row.PortraitIndex, cost, reserved = row.Reserved };
+        await connection.Command("UPDATE portraits SET cost_usd = cost_usd + @cost WHERE generation_id = @id AND index = @index", ids, transaction)
+            .ExecuteAsync(cancellationToken);
+        await connection.Command("""
+            UPDATE generation_jobs SET spent_usd = spent_usd + @cost, reserved_usd = reserved_usd - @reserved, updated_at = now() WHERE id = @id
+            """, ids, transaction).ExecuteAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    internal static PredictionRow Read(NpgsqlDataReader r) => new(
+        r.Get<Guid>("generation_id"), r.Get<int>("portrait_index"), r.Get<int>("attempt"), r.Get<string>("marker"), r.Get<string>("provider"),
+        r.Get<string>("model"), r.Get<int>("reference_index"), r.Text("prediction_id"), r.Status<PredictionState>(), r.Get<decimal>("cost_usd"),
+        r.Text("error_category"), r.Text("error"), r.Get<DateTimeOffset>("created_at"), r.Maybe<DateTimeOffset>("submitted_at"),
+        r.Maybe<DateTimeOffset>("last_checked_at"), r.Text("blob_name"), r.Text("content_type"),
+        r.Text("identity_decision") is { } decision
+            ? new IdentityCheck(decision, r.Get<string>("identity_reason"), r.Maybe<float>("identity_distance"), r.Maybe<int>("next_reference_index"),
+                r.Maybe<double>("next_id_weight"))
+            : null,
+        r.Get<decimal>("reserved_usd"));
+}

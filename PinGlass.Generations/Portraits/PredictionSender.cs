@@ -1,0 +1,81 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PinGlass.Generations.Persistence;
+using PinGlass.Generations.Providers;
+using PinGlass.Generations.Submission;
+using PinGlass.Generations.Webhooks;
+using PinGlass.Replicate;
+using PinGlass.Replicate.Client;
+using PinGlass.Replicate.Errors;
+using PinGlass.Replicate.Providers;
+using PinGlass.Replicate.Resilience;
+
+namespace PinGlass.Generations.Portraits;
+
+/// <summary>How sending an attempt's create ended.</summary>
+public abstract record SendResult
+{
+    private SendResult()
+    {
+    }
+
+    /// <summary>Another worker holds the right to send it.</summary>
+    public sealed record Busy : SendResult;
+
+    /// <summary>Replicate refused it for good: recorded as not created, nothing billed, its reservation released.</summary>
+    public sealed record NotCreated : SendResult;
+
+    public sealed record Created(Prediction Prediction) : SendResult;
+}
+
+/// <summary>
+/// Carries out <see cref="PortraitDecision.Send"/>: takes the attempt's create lease, waits for the shared create-rate limit, and
+/// creates the prediction through <see cref="SafeCreate"/> (which finds what an ambiguous create made, by the attempt's marker).
+/// </summary>
+public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRequests requests, ProviderChain chain, ProviderAvailability availability,
+    SafeCreate safeCreate, CreateRateLimiter createLimit, IOptions<ReplicateOptions> replicateOptions, GenerationMetrics metrics,
+    ILogger<PredictionSender> logger)
+{
+    /// <summary>How long a worker holds the right to send one create: its retries and the look for what an ambiguous one made.</summary>
+    private static readonly TimeSpan CreateLease = TimeSpan.FromMinutes(5);
+
+    /// <param name="resumed">The attempt was recorded by another call, which may have sent its create already.</param>
+    public async Task<SendResult> SendAsync(GenerationRow generation, PortraitRow portrait, PredictionRow row, bool resumed,
+        CancellationToken cancellationToken)
+    {
+        if (!await ledger.ClaimCreateAsync(row.Marker, CreateLease, cancellationToken))
+        {
+            return new SendResult.Busy();
+        }
+
+        var provider = chain[row.Provider];
+        var input = provider.Map(await requests.RequestAsync(generation, portrait, provider, row.ReferenceIndex, cancellationToken)).Input;
+        var settings = replicateOptions.Value;
+        var webhook = WebhookTrace.Carry(settings.WebhookUrl);
+        var create = new CreatePredictionOptions(null, settings.CancelAfterSent, webhook, webhook is null ? null : ["completed"]);
+        await createLimit.WaitAsync(cancellationToken);
+        var tally = RetryTally.Begin();
+        Prediction prediction;
+        try
+        {
+            prediction = await safeCreate.CreateAsync(provider.Model, input, create, cancellationToken, new CreateKey(row.Marker, row.CreatedAt, resumed));
+        }
+        catch (ReplicateException e)
+        {
+            if (await ledger.RecordNotCreatedAsync(row, e.Category.Name(), e.Message, tally.Retries, cancellationToken))
+            {
+                await availability.RecordOutcomeAsync(provider, e.Category);
+            }
+
+            return new SendResult.NotCreated();
+        }
+
+        metrics.Retried(provider.Name, tally.Retries);
+        await ledger.RecordCreatedAsync(row.Marker, prediction.Id, prediction.Status, tally.Retries, cancellationToken);
+        LogSubmitted(logger, generation.Id, portrait.Index, row.Attempt, provider.Name, prediction.Id);
+        return new SendResult.Created(prediction);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Generation {GenerationId} portrait {Index} attempt {Attempt}: {Provider} prediction {PredictionId}")]
+    private static partial void LogSubmitted(ILogger logger, Guid generationId, int index, int attempt, string provider, string predictionId);
+}

@@ -1,0 +1,89 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PinGlass.Generations.Portraits;
+using PinGlass.Replicate;
+using PinGlass.Replicate.Errors;
+using PinGlass.Replicate.Health;
+using PinGlass.Replicate.Providers;
+using PinGlass.Replicate.Resilience;
+using StackExchange.Redis;
+
+namespace PinGlass.Generations.Providers;
+
+/// <summary>
+/// Whether each provider may be used now, the same on every Jobs replica: a circuit opened by any replica's breaker, and a failed
+/// health probe (run on one replica), are kept in Redis until they expire or a probe passes. Each replica's own breakers count too,
+/// so a replica that cannot reach Redis still skips what it has seen fail.
+/// </summary>
+public sealed partial class ProviderAvailability(IConnectionMultiplexer redis, ModelCircuitBreakers breakers, ProviderChain chain,
+    IOptions<ReplicateOptions> replicateOptions, IOptions<PipelineOptions> options, ILogger<ProviderAvailability> logger)
+{
+    /// <summary>How long a failed probe counts when no later probe clears it: beyond the five-minute probe interval.</summary>
+    public static readonly TimeSpan ProbeValidity = TimeSpan.FromMinutes(15);
+
+    private static RedisKey CircuitKey(string model) => $"pinglass:providers:circuit:{model}";
+
+    private static RedisKey DownKey(string provider) => $"pinglass:providers:down:{provider}";
+
+    /// <summary>The portrait's chain for <paramref name="faces"/> reference faces, each provider with its worst case and availability.</summary>
+    public async Task<IReadOnlyList<ProviderOption>> ChainAsync(int faces, CancellationToken cancellationToken)
+    {
+        var providers = chain.For(faces);
+        var shared = await SharedUnavailableAsync(providers);
+        return [.. providers.Select(p => new ProviderOption(p.Name, WorstCase(p),
+            !shared.Contains(p.Name) && !breakers.IsOpen(p.Model.FullName)))];
+    }
+
+    /// <summary>A prediction's worst-case cost, reserved on the budget before it is created.</summary>
+    public decimal WorstCase(PortraitProvider provider) => provider.WorstCaseCost(options.Value.MaxPredictTimeOf(provider.Name));
+
+    /// <summary>Counts a prediction's outcome for its model's circuit; when that opens it, every replica skips the model for the break.</summary>
+    public async Task RecordOutcomeAsync(PortraitProvider provider, ErrorCategory? category)
+    {
+        var model = provider.Model.FullName;
+        await breakers.RecordAsync(model, category);
+        if (breakers.IsOpen(model))
+        {
+            await TryAsync(db => db.StringSetAsync(CircuitKey(model), provider.Name, replicateOptions.Value.CircuitBreaker.BreakDuration, When.NotExists));
+        }
+    }
+
+    /// <summary>Keeps a probe's verdict for every replica: a failed probe until a later one passes (or it expires).</summary>
+    public Task RecordProbeAsync(ProviderHealthReport report) =>
+        TryAsync(db => report.Healthy
+            ? db.KeyDeleteAsync(DownKey(report.Provider))
+            : db.StringSetAsync(DownKey(report.Provider), report.Error ?? "probe failed", ProbeValidity));
+
+    private async Task<HashSet<string>> SharedUnavailableAsync(IReadOnlyList<PortraitProvider> providers)
+    {
+        var unavailable = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        RedisKey[] keys = [.. providers.Select(p => CircuitKey(p.Model.FullName)), .. providers.Select(p => DownKey(p.Name))];
+        await TryAsync(async db =>
+        {
+            var values = await db.StringGetAsync(keys);
+            for (var i = 0; i < providers.Count; i++)
+            {
+                if (values[i].HasValue || values[providers.Count + i].HasValue)
+                {
+                    unavailable.Add(providers[i].Name);
+                }
+            }
+        });
+        return unavailable;
+    }
+
+    private async Task TryAsync(Func<IDatabase, Task> action)
+    {
+        try
+        {
+            await action(redis.GetDatabase());
+        }
+        catch (RedisException e)
+        {
+            LogRedisUnavailable(logger, e.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Provider availability is not shared right now (Redis: {Reason}); this replica's own breakers decide")]
+    private static partial void LogRedisUnavailable(ILogger logger, string reason);
+}

@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging;
+using PinGlass.Replicate.Client;
+using PinGlass.Replicate.Errors;
+using PinGlass.Replicate.Providers;
+
+namespace PinGlass.Replicate.Health;
+
+public sealed record ProviderHealthReport(string Provider, string Model, bool Healthy, long LatencyMs, DateTimeOffset CheckedAt, string? Error);
+
+/// <summary>
+/// The recurring health job's probe: a cheap GET on each provider's model (no prediction, nothing billed). The pipeline keeps the
+/// reports where every replica reads them.
+/// </summary>
+public sealed class ProviderHealthProbe(ProviderChain chain, ReplicateClient client, TimeProvider time, ILogger<ProviderHealthProbe> logger)
+{
+    /// <summary>Probes every provider in use (the multi-reference one only when switched on).</summary>
+    public async Task<IReadOnlyList<ProviderHealthReport>> ProbeAllAsync(CancellationToken cancellationToken = default) =>
+        await Task.WhenAll(chain.InUse.Select(p => ProbeAsync(p, cancellationToken)));
+
+    public async Task<ProviderHealthReport> ProbeAsync(PortraitProvider provider, CancellationToken cancellationToken = default)
+    {
+        var started = time.GetTimestamp();
+        string? error = null;
+        try
+        {
+            await client.GetModelAsync(provider.Model, cancellationToken);
+        }
+        catch (ReplicateException e)
+        {
+            error = e.Message;
+            logger.ProbeFailed(provider.Name, provider.Model.FullName, e.Message);
+        }
+
+        return new ProviderHealthReport(provider.Name, provider.Model.FullName, error is null, (long)time.GetElapsedTime(started).TotalMilliseconds,
+            time.GetUtcNow(), error);
+    }
+}

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using PinGlass.Replicate.Client;
+using PinGlass.Replicate.Errors;
+using PinGlass.Replicate.Health;
+using PinGlass.Replicate.Providers;
+using PinGlass.Replicate.Resilience;
+
+namespace PinGlass.Replicate.Tests;
+
+/// <summary>
+/// One prediction per portrait through <see cref="SafeCreate"/> against the emulator with its faults: throttled, answered 503 before
+/// or after the prediction was made, answers lost. Never a billed duplicate; what a lost answer made is adopted.
+/// </summary>
+public sealed class SafeCreateEmulatorTests
+{
+    private const string FluxPulid = "bytedance/flux-pulid";
+
+    /// <summary>Nothing listens there; the emulator's webhooks fail quietly while the URL still carries each attempt's marker.</summary>
+    private const string WebhookUrl = "http://127.0.0.1:9/hooks/replicate";
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private static PortraitRequest Portrait(int index, int faces = 1) =>
+        new($"a studio portrait, take {index}", [.. Enumerable.Repeat(EmulatorServer.Face, faces)],
+            new PortraitOptions { Width = 256, Height = 256, OutputFormat = OutputFormat.Jpg }, index);
+
+    private static Task<TestHost> StartAsync(EmulatorServer emulator, params (string Key, string? Value)[] settings) =>
+        TestHost.StartAsync(emulator.BaseAddress, new Dictionary<string, string?>(settings.Select(s => KeyValuePair.Create(s.Key, s.Value)))
+        {
+            ["Replicate:WebhookUrl"] = WebhookUrl,
+        });
+
+    /// <summary>Creates the portrait's prediction on <paramref name="provider"/> as the pipeline does, and follows it to its end.</summary>
+    private static async Task<(Prediction Prediction, int Retries, ProviderInput Input)> MakeAsync(TestHost host, string provider, PortraitRequest request)
+    {
+        var chosen = host.Get<ProviderChain>()[provider];
+        var input = chosen.Map(request);
+        var settings = host.Get<IOptions<ReplicateOptions>>().Value;
+        var tally = RetryTally.Begin();
+        var prediction = await host.Get<SafeCreate>().CreateAsync(chosen.Model, input.Input,
+            new CreatePredictionOptions(null, settings.CancelAfterSent, settings.WebhookUrl, settings.WebhookUrl is null ? null : ["completed"]), Token);
+        while (!prediction.IsTerminal)
+        {
+            await Task.Delay(50, Token);
+            prediction = await host.Client.GetPredictionAsync(prediction.Id, Token);
+        }
+
+        return (prediction, tally.Retries, input);
+    }
+
+    [Fact]
+    public async Task Under_429s_and_503s_every_portrait_is_made_once_and_retry_after_is_honoured()
+    {
+        await using var emulator = await EmulatorServer.StartAsync();
+        await using var host = await StartAsync(emulator, ("REPLICATE_MAX_RETRIES", "3"));
+        await emulator.SetFaultsAsync(
+            new { kind = "rate_limit", model = FluxPulid, probability = 0.3, duration = "00:00:00.010" },
+            // Half the 503s come after the prediction was made: only looking before creating again avoids a billed duplicate.
+            new { kind = "server_error", model = FluxPulid, status = 503, probability = 0.05 },
+            new { kind = "server_error", model = FluxPulid, status = 503, probability = 0.05, after_processing = true });
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => MakeAsync(host, ProviderNames.FluxPulid, Portrait(i))));
+
+        Assert.All(results, r => Assert.Equal(PredictionStatus.Succeeded, r.Prediction.Status));
+        Assert.True(await emulator.InjectedAsync("rate_limit") > 0);
+        Assert.True(results.Sum(r => r.Retries) > 0);
+
+        // Exactly one billed prediction per portrait, and it is the one delivered: never a duplicate.
+        var ledger = await emulator.LedgerAsync(20);
+        Assert.All(ledger, e => Assert.Equal("succeeded", e.Status));
+        Assert.Equal(results.Select(r => r.Prediction.Id).Order(), ledger.Select(e => e.Id).Order());
+
+        // After a 429 the same portrait's next create waited at least the Retry-After the emulator asked for.
+        var throttledCreates = 0;
+        foreach (var creates in host.Requests.Creates.GroupBy(c => (JsonNode.Parse(c.Body!)!["input"]!["prompt"]!.GetValue<string>(), c.PathAndQuery)))
+        {
+            var ordered = creates.OrderBy(c => c.SentAt).ToList();
+            foreach (var (throttled, next) in ordered.Zip(ordered.Skip(1)).Where(pair => pair.First.Status == 429))
+            {
+                throttledCreates++;
+                Assert.True(Stopwatch.GetElapsedTime(throttled.AnsweredAt, next.SentAt) >= throttled.RetryAfter!.Value - TimeSpan.FromMilliseconds(20),
+                    $"A create was sent again {Stopwatch.GetElapsedTime(throttled.AnsweredAt, next.SentAt)} after a 429 asking for {throttled.RetryAfter}.");
+            }
+        }
+
+        Assert.True(throttledCreates > 0);
+    }
+
+    [Fact]
+    public async Task Creates_answered_503_are_looked_for_and_sent_again_without_duplicates()
+    {
+        await using var emulator = await EmulatorServer.StartAsync();
+        await using var host = await StartAsync(emulator);
+        await emulator.SetFaultsAsync(new { kind = "server_error", model = FluxPulid, status = 503, probability = 1.0, count = 3 });
+
+        var (prediction, retries, _) = await MakeAsync(host, ProviderNames.FluxPulid, Portrait(0));
+
+        Assert.Equal((PredictionStatus.Succeeded, 3), (prediction.Status, retries));
+        Assert.StartsWith(FluxPulid, prediction.Model, StringComparison.Ordinal);
+        // 503, look, create again: every retry after an ambiguous answer is preceded by a look at what exists.
+        Assert.Equal(["POST", "GET", "POST", "GET", "POST", "GET", "POST"],
+            host.Requests.All.Where(r => r.IsCreate || r.PathAndQuery.StartsWith("/v1/predictions?", StringComparison.Ordinal)).Select(r => r.Method));
+        Assert.Equal([prediction.Id], (await emulator.LedgerAsync(1)).Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task A_create_answered_503_after_its_prediction_was_made_is_adopted_not_repeated()
+    {
+        await using var emulator = await EmulatorServer.StartAsync();
+        await using var host = await StartAsync(emulator);
+        await emulator.SetFaultsAsync(new { kind = "server_error", model = FluxPulid, status = 503, count = 1, after_processing = true });
+
+        var (prediction, _, _) = await MakeAsync(host, ProviderNames.FluxPulid, Portrait(0));
+
+        Assert.Equal(PredictionStatus.Succeeded, prediction.Status);
+        Assert.Single(host.Requests.Creates);
+        Assert.Equal([prediction.Id], (await emulator.LedgerAsync(1)).Select(e => e.Id));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_create_whose_answer_was_lost_is_adopted_not_repeated(bool webhook)
+    {
+        await using var emulator = await EmulatorServer.StartAsync();
+        await using var host = await StartAsync(emulator, ("Replicate:WebhookUrl", webhook ? WebhookUrl : null));
+        var lost = 0;
+        host.Requests.LoseResponse = request => request.Method == HttpMethod.Post && request.RequestUri!.AbsolutePath == "/v1/predictions"
+                                                && Interlocked.Exchange(ref lost, 1) == 0;
+
+        var (prediction, _, _) = await MakeAsync(host, ProviderNames.FluxPulid, Portrait(0));
+
+        Assert.Equal(PredictionStatus.Succeeded, prediction.Status);
+        Assert.Single(host.Requests.Creates);
+        Assert.Equal([prediction.Id], (await emulator.LedgerAsync(1)).Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task A_wrong_token_is_refused_at_once_and_not_sent_again()
+    {
+        await using var emulator = await EmulatorServer.StartAsync();
+        await using var host = await StartAsync(emulator, ("Replicate:ApiToken", "r8_wrong"));
+
+        var refused = await Assert.ThrowsAsync<ReplicateException>(() => MakeAsync(host, ProviderNames.FluxPulid, Portrait(0)));
+
+        Assert.Equal(ErrorCategory.Authentication, refused.Category);
+        Assert.Single(host.Requests.All);
+    }
+
+    [Fact]
+    public async Task A_provider_whose_model_is_gone_fails_its_probe()
+    {
+        await using var emulator = await EmulatorServer.StartAsync();
+        await using var host = await StartAsync(emulator, ("REPLICATE_PRIMARY_MODEL", "instant-id"),
+            ("Replicate:Models:instant-id:Model", "grandlineai/instant-id-retired:03914a0c3326bf44383d0cd84b06822618af879229ce5d1d53bef38d93b68279"));
+
+        var reports = await host.Get<ProviderHealthProbe>().ProbeAllAsync(Token);
+
+        Assert.Equal([(ProviderNames.FluxKontextPro, true), (ProviderNames.FluxPulid, true), (ProviderNames.InstantId, false)],
+            reports.Select(r => (r.Provider, r.Healthy)).Order());
+    }
+
+    [Fact]
+    public async Task Instant_id_makes_a_portrait_and_says_what_it_adapted()
+    {
+        await using var emulator = await EmulatorServer.StartAsync();
+        await using var host = await StartAsync(emulator, ("REPLICATE_PRIMARY_MODEL", "instant-id"));
+
+        var (prediction, _, input) = await MakeAsync(host, ProviderNames.InstantId,
+            Portrait(0) with { Options = new PortraitOptions { Width = 256, Height = 256, Seed = 1 } });
+
+        Assert.Equal(PredictionStatus.Succeeded, prediction.Status);
+        Assert.StartsWith("grandlineai/instant-id-photorealistic", prediction.Model, StringComparison.Ordinal);
+        Assert.Contains(input.Adaptations, a => a.Contains("512×512", StringComparison.Ordinal));
+        Assert.Contains(input.Adaptations, a => a.Contains("seed", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_multi_reference_provider_takes_several_faces()
+    {
+        await using var emulator = await EmulatorServer.StartAsync();
+        await using var host = await StartAsync(emulator, ("Replicate:EnableMultiReference", "true"));
+
+        var (prediction, _, input) = await MakeAsync(host, ProviderNames.FluxMultiPulid, Portrait(0, faces: 3));
+
+        Assert.Equal(PredictionStatus.Succeeded, prediction.Status);
+        Assert.StartsWith("mattheum/flux-multi-pulid-controlnet", prediction.Model, StringComparison.Ordinal);
+        Assert.Equal(3, new[] { "id_one_image", "id_two_image", "id_three_image", "id_four_image" }.Count(input.Input.ContainsKey));
+    }
+}
