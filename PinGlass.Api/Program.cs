@@ -1,21 +1,11 @@
 using PinGlass.Api.Apis;
-using PinGlass.Domain.Jobs;
-using PinGlass.Domain.Storage;
+using PinGlass.Api.Extensions;
 using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddPinGlassStores();
-// The Api only enqueues work; PinGlass.Jobs runs it.
-builder.AddPinGlassHangfire();
-builder.AddReplicate();
-builder.AddPhotos();
-// The style catalog is loaded and checked here at start-up: a broken catalog stops the Api rather than failing generations later.
-builder.AddGenerations();
-
-builder.Services.AddProblemDetails();
-builder.Services.AddOpenApi();
+builder.AddApplicationServices();
 
 var app = builder.Build();
 

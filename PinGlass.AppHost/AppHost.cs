@@ -1,6 +1,6 @@
 using PinGlass.AppHost;
-using PinGlass.AppHost.Infrastructure;
-using PinGlass.Domain;
+using PinGlass.Hosting.LocalServers;
+using PinGlass.Platform;
 
 var builder = DistributedApplication.CreateBuilder(args);
 

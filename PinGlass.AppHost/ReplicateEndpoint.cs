@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Configuration;
-using PinGlass.Domain;
+using PinGlass.Platform;
 
 namespace PinGlass.AppHost;
 

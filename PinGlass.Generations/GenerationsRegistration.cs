@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using PinGlass.Domain.Styles;
+using PinGlass.Generations.Styles;
 using PinGlass.Generations;
 using PinGlass.Generations.Completion;
 using PinGlass.Generations.Costs;

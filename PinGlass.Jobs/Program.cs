@@ -1,25 +1,14 @@
-using PinGlass.Domain.Jobs;
-using PinGlass.Domain.Storage;
 using PinGlass.Jobs.Dashboard;
-using PinGlass.Jobs.Maintenance;
-using PinGlass.Jobs.Workers;
+using PinGlass.Jobs.Extensions;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddPinGlassStores();
-builder.AddPinGlassHangfire();
-builder.AddReplicate();
-builder.AddPhotos();
-builder.AddGenerationWorkers();
-builder.AddHangfireWorkers();
-builder.AddRecurringJobSettings();
-builder.AddOperatorDashboardAccess();
+builder.AddApplicationServices();
 
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
 app.MapOperatorDashboard();
-app.MapRecurringJobs();
 
 app.Run();

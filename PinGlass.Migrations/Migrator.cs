@@ -3,9 +3,9 @@ using Azure.Storage.Blobs;
 using DbUp;
 using Hangfire.PostgreSql;
 using Npgsql;
-using PinGlass.Domain;
-using PinGlass.Domain.Jobs;
-using PinGlass.Domain.Storage;
+using PinGlass.Platform;
+using PinGlass.Platform.Jobs;
+using PinGlass.Platform.Storage;
 
 namespace PinGlass.Migrations;
 

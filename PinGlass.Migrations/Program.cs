@@ -1,4 +1,4 @@
-using PinGlass.Domain.Storage;
+using PinGlass.Platform.Storage;
 using PinGlass.Migrations;
 
 // One-shot step the AppHost runs before the Api and Jobs start: brings the database, Hangfire's schema and the blob containers up

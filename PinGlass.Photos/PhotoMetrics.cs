@@ -8,8 +8,6 @@ namespace PinGlass.Photos;
 /// <summary>Reference-photo and identity measurements on the "PinGlass" meter.</summary>
 public sealed class PhotoMetrics
 {
-    public const string MeterName = "PinGlass";
-
     private readonly Counter<long> refused;
     private readonly Counter<long> analysed;
     private readonly Counter<long> rejected;
@@ -19,7 +17,7 @@ public sealed class PhotoMetrics
 
     public PhotoMetrics(IMeterFactory meterFactory)
     {
-        var meter = meterFactory.Create(MeterName);
+        var meter = meterFactory.Create(PinGlass.ServiceDefaults.PinGlassTelemetry.Name);
         refused = meter.CreateCounter<long>("pinglass.photos.intake_refused", "{file}", "Uploaded files refused at intake, by reason.");
         analysed = meter.CreateCounter<long>("pinglass.photos.analysed", "{photo}", "Reference photos analysed by the faces service.");
         rejected = meter.CreateCounter<long>("pinglass.photos.rejected", "{photo}", "Reference photos rejected by selection, by reason.");

@@ -1,5 +1,5 @@
 using System.Diagnostics.Metrics;
-using PinGlass.Domain.Telemetry;
+using PinGlass.ServiceDefaults;
 
 namespace PinGlass.Replicate;
 

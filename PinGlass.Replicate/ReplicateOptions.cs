@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
-using PinGlass.Domain;
+using PinGlass.Platform;
 using PinGlass.Replicate.Client;
 using PinGlass.Replicate.Providers;
 

@@ -14,9 +14,6 @@ namespace Microsoft.Extensions.Hosting;
 // This project should be referenced by each service project in the solution.
 public static class Extensions
 {
-    /// <summary>The meter and activity source every PinGlass service reports its own measurements under.</summary>
-    public const string PinGlassTelemetryName = "PinGlass";
-
     private const string HealthEndpointPath = "/health";
     private const string AlivenessEndpointPath = "/alive";
     private const string ScrapeEndpointPath = "/metrics";
@@ -61,7 +58,7 @@ public static class Extensions
                 metrics.AddAspNetCoreInstrumentation()
                     .AddHttpClientInstrumentation()
                     .AddRuntimeInstrumentation()
-                    .AddMeter(PinGlassTelemetryName)
+                    .AddMeter(PinGlass.ServiceDefaults.PinGlassTelemetry.Name)
                     // Resilience events (retries, circuit breakers, timeouts) from Microsoft.Extensions.Http.Resilience.
                     .AddMeter("Polly");
                 if (builder.Configuration.GetValue<bool>(ScrapeEndpointSetting))
@@ -72,7 +69,7 @@ public static class Extensions
             .WithTracing(tracing =>
             {
                 tracing.AddSource(builder.Environment.ApplicationName)
-                    .AddSource(PinGlassTelemetryName)
+                    .AddSource(PinGlass.ServiceDefaults.PinGlassTelemetry.Name)
                     .AddAspNetCoreInstrumentation(aspnet =>
                         // Exclude health check and scrape requests from tracing
                         aspnet.Filter = context =>

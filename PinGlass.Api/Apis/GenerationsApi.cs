@@ -6,7 +6,7 @@ using System.Text.Json;
 using Hangfire;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using PinGlass.Domain.Styles;
+using PinGlass.Generations.Styles;
 using PinGlass.Generations;
 using PinGlass.Generations.Jobs;
 using PinGlass.Generations.Persistence;
@@ -59,33 +59,12 @@ public static class GenerationsApi
             return TypedResults.Problem(title: "Photos are sent as multipart/form-data", statusCode: StatusCodes.Status415UnsupportedMediaType);
         }
 
-        var form = await request.ReadFormAsync(cancellationToken);
-        var errors = new Dictionary<string, string[]>();
-        var styles = ReadStyles(form["styles"], catalog, errors);
-        var budget = ReadBudget(form["budget"], options.Value, errors);
-        var settings = ReadSettings(form["options"], errors);
-        var batchSize = ReadInt(form["batchSize"], "batchSize", 1, StyleCatalog.StyleCount, errors);
-        var batchDelay = ReadInt(form["batchDelayMs"], "batchDelayMs", 0, 60_000, errors);
-        if (form.Files.Count == 0)
-        {
-            errors["photos"] = ["Send 10–20 photos of yourself as files."];
-        }
-
-        if (errors.Count > 0)
+        var (order, errors) = await NewGenerationForm.ReadAsync(request, catalog, options.Value, cancellationToken);
+        if (order is null)
         {
             return TypedResults.ValidationProblem(errors, title: "The request cannot be used as it is");
         }
 
-        var photos = new List<UploadedPhoto>();
-        foreach (var file in form.Files)
-        {
-            using var buffer = new MemoryStream((int)Math.Min(file.Length, int.MaxValue));
-            await file.CopyToAsync(buffer, cancellationToken);
-            photos.Add(new UploadedPhoto(file.FileName, buffer.ToArray(), file.ContentType));
-        }
-
-        var order = new GenerationOrder(photos, styles, budget, settings!, batchSize,
-            batchDelay is { } ms ? TimeSpan.FromMilliseconds(ms) : null);
         return await planner.PlanAsync(order, cancellationToken) switch
         {
             PlanOutcome.Started started => TypedResults.AcceptedAtRoute(
@@ -231,85 +210,6 @@ public static class GenerationsApi
 
     private static ProblemHttpResult NotFound(Guid id) =>
         TypedResults.Problem(title: "No such generation", detail: $"There is no generation {id}.", statusCode: StatusCodes.Status404NotFound);
-
-    private static List<string> ReadStyles(Microsoft.Extensions.Primitives.StringValues values, StyleCatalog catalog, Dictionary<string, string[]> errors)
-    {
-        var ids = values.SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
-        if (ids.Count == 0)
-        {
-            return [.. catalog.All.Select(s => s.Id)];
-        }
-
-        var unknown = ids.Where(i => catalog.Find(i) is null).ToList();
-        if (unknown.Count > 0)
-        {
-            errors["styles"] = [$"Unknown style(s): {string.Join(", ", unknown)}. GET /v1/styles lists them."];
-        }
-
-        if (ids.Distinct().Count() != ids.Count)
-        {
-            errors["styles"] = [.. errors.GetValueOrDefault("styles") ?? [], "A style is named more than once."];
-        }
-
-        return ids;
-    }
-
-    private static decimal ReadBudget(Microsoft.Extensions.Primitives.StringValues value, PipelineOptions options, Dictionary<string, string[]> errors)
-    {
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            return options.BudgetPerGeneration;
-        }
-
-        if (!decimal.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var budget) || budget <= 0
-            || budget > options.MaxBudgetPerGeneration)
-        {
-            errors["budget"] = [$"budget must be an amount in USD above 0 and at most {options.MaxBudgetPerGeneration}, not '{value}'."];
-        }
-
-        return budget;
-    }
-
-    private static PortraitOverrides? ReadSettings(Microsoft.Extensions.Primitives.StringValues value, Dictionary<string, string[]> errors)
-    {
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            return new PortraitOverrides();
-        }
-
-        try
-        {
-            var settings = JsonSerializer.Deserialize<PortraitOverrides>(value.ToString(), PortraitOverrides.Json) ?? new PortraitOverrides();
-            var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
-            if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(settings, new(settings), results, validateAllProperties: true))
-            {
-                errors["options"] = [.. results.Select(r => r.ErrorMessage ?? "invalid")];
-            }
-
-            return settings;
-        }
-        catch (JsonException e)
-        {
-            errors["options"] = [$"options must be a JSON object with steps, seed, outputFormat and idWeightScale: {e.Message}"];
-            return null;
-        }
-    }
-
-    private static int? ReadInt(Microsoft.Extensions.Primitives.StringValues value, string name, int min, int max, Dictionary<string, string[]> errors)
-    {
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            return null;
-        }
-
-        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed >= min && parsed <= max)
-        {
-            return parsed;
-        }
-
-        errors[name] = [$"{name} must be a whole number from {min} to {max}, not '{value}'."];
-        return null;
-    }
 }
 
 /// <summary>The answer to a new generation.</summary>

@@ -1,6 +1,6 @@
 using System.ComponentModel;
 using Microsoft.AspNetCore.Http.HttpResults;
-using PinGlass.Domain.Styles;
+using PinGlass.Generations.Styles;
 
 namespace PinGlass.Api.Apis;
 

@@ -1,5 +1,5 @@
 using Hangfire;
-using PinGlass.Domain.Jobs;
+using PinGlass.Platform.Jobs;
 using PinGlass.Generations.Costs;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Pipeline;

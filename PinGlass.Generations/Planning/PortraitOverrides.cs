@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using PinGlass.Domain.Styles;
+using PinGlass.Generations.Styles;
 using PinGlass.Replicate.Providers;
 
 namespace PinGlass.Generations.Planning;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using PinGlass.Domain.Styles;
+using PinGlass.Generations.Styles;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Planning;
 using PinGlass.Generations.Storage;

@@ -1,7 +1,7 @@
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
-using PinGlass.Domain.Storage;
+using PinGlass.Platform.Storage;
 
 namespace PinGlass.Generations.Storage;
 

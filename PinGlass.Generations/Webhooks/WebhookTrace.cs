@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.WebUtilities;
-using PinGlass.Domain.Telemetry;
+using PinGlass.ServiceDefaults;
 
 namespace PinGlass.Generations.Webhooks;
 

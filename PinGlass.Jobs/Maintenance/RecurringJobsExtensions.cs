@@ -1,27 +1,14 @@
 using System.ComponentModel.DataAnnotations;
-using Hangfire;
-using Microsoft.Extensions.Options;
-using PinGlass.Generations.Jobs;
 
 namespace PinGlass.Jobs.Maintenance;
 
 public static class RecurringJobsExtensions
 {
-    /// <summary>Schedules the pipeline's recurring jobs (added or updated by every replica; Hangfire keeps one of each).</summary>
-    public static WebApplication MapRecurringJobs(this WebApplication app)
-    {
-        var settings = app.Services.GetRequiredService<IOptions<RecurringJobSettings>>().Value;
-        var recurring = app.Services.GetRequiredService<IRecurringJobManager>();
-        recurring.AddOrUpdate<MaintenanceJobs>(MaintenanceJobs.ReconcileId, j => j.ReconcileAsync(CancellationToken.None), settings.Reconcile);
-        recurring.AddOrUpdate<MaintenanceJobs>(MaintenanceJobs.SweepId, j => j.SweepAsync(CancellationToken.None), settings.Sweep);
-        recurring.AddOrUpdate<MaintenanceJobs>(MaintenanceJobs.ProbeId, j => j.ProbeProvidersAsync(CancellationToken.None), settings.ProbeProviders);
-        recurring.AddOrUpdate<MaintenanceJobs>(MaintenanceJobs.RollUpCostsId, j => j.RollUpCostsAsync(CancellationToken.None), settings.RollUpCosts);
-        return app;
-    }
-
-    public static WebApplicationBuilder AddRecurringJobSettings(this WebApplicationBuilder builder)
+    /// <summary>The recurring jobs' schedules, validated at start-up, and their registration once the replica runs.</summary>
+    public static WebApplicationBuilder AddRecurringJobs(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<RecurringJobSettings>().BindConfiguration("RecurringJobs").ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHostedService<RecurringJobsRegistration>();
         return builder;
     }
 }

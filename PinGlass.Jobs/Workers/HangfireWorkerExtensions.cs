@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Hangfire;
 using Microsoft.Extensions.Options;
-using PinGlass.Domain.Jobs;
+using PinGlass.Platform.Jobs;
 
 namespace PinGlass.Jobs.Workers;
 

@@ -12,7 +12,7 @@ public sealed class EmulatorMetrics
 
     public EmulatorMetrics(IMeterFactory meterFactory)
     {
-        var meter = meterFactory.Create(Microsoft.Extensions.Hosting.Extensions.PinGlassTelemetryName);
+        var meter = meterFactory.Create(PinGlass.ServiceDefaults.PinGlassTelemetry.Name);
         predictions = meter.CreateCounter<long>("pinglass.emulator.predictions", description: "Predictions that reached a terminal status.");
         faults = meter.CreateCounter<long>("pinglass.emulator.faults.injected", description: "Faults injected by the fault rules.");
         webhooks = meter.CreateCounter<long>("pinglass.emulator.webhooks", description: "Webhook delivery attempts by outcome.");

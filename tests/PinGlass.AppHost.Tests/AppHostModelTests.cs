@@ -1,6 +1,6 @@
 using Aspire.Hosting.Postgres;
-using PinGlass.AppHost.Infrastructure;
-using PinGlass.Domain;
+using PinGlass.Hosting.LocalServers;
+using PinGlass.Platform;
 
 namespace PinGlass.AppHost.Tests;
 

@@ -1,4 +1,4 @@
-using PinGlass.AppHost.Infrastructure;
+using PinGlass.Hosting.LocalServers;
 
 namespace PinGlass.AppHost.Tests;
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.ServerSentEvents;
 using System.Text.Json;
-using PinGlass.Domain;
+using PinGlass.Platform;
 using PinGlass.Fixtures;
 using PinGlass.Photos.Intake;
 

@@ -4,8 +4,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Options;
-using PinGlass.Domain;
-using PinGlass.Domain.Jobs;
+using PinGlass.Platform;
+using PinGlass.Platform.Jobs;
 using PinGlass.Jobs.Dashboard;
 
 namespace PinGlass.AppHost.Tests;

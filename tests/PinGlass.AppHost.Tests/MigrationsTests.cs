@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
-using PinGlass.Domain;
+using PinGlass.Platform;
 using PinGlass.Migrations;
 
 namespace PinGlass.AppHost.Tests;

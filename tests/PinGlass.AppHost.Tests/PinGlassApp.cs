@@ -1,7 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using PinGlass.Domain;
+using PinGlass.Platform;
 
 [assembly: AssemblyFixture(typeof(PinGlass.AppHost.Tests.PinGlassApp))]
 
@@ -71,10 +71,10 @@ public sealed class PinGlassApp : IAsyncLifetime
         return builder;
     }
 
-    /// <summary>Starts the AppHost and waits until the Api and the Jobs replicas report healthy.</summary>
+    /// <summary>Starts the AppHost and waits until the Api and every Jobs replica report healthy.</summary>
     public static async Task<DistributedApplication> StartAsync(string dataRoot) => await StartAsync(await CreateBuilderAsync(dataRoot));
 
-    /// <summary>Starts what <paramref name="builder"/> holds and waits until the Api and the Jobs replicas report healthy.</summary>
+    /// <summary>Starts what <paramref name="builder"/> holds and waits until the Api and every Jobs replica report healthy.</summary>
     public static async Task<DistributedApplication> StartAsync(IDistributedApplicationTestingBuilder builder)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
@@ -84,13 +84,31 @@ public sealed class PinGlassApp : IAsyncLifetime
         {
             await started.StartAsync(timeout.Token);
             await started.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.Api, timeout.Token);
-            await started.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.Jobs, timeout.Token);
+            await WaitForEveryReplicaAsync(started, ResourceNames.Jobs, timeout.Token);
             return started;
         }
         catch
         {
             await started.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Waits until every replica of <paramref name="name"/> has reported healthy. Waiting for the first alone let a test stop the AppHost
+    /// while the other replica was still starting, and a replica killed then may leave a lock behind in Hangfire's storage.
+    /// </summary>
+    private static async Task WaitForEveryReplicaAsync(DistributedApplication app, string name, CancellationToken cancellationToken)
+    {
+        var healthy = new HashSet<string>();
+        await foreach (var update in app.ResourceNotifications.WatchAsync(cancellationToken))
+        {
+            if (update.Resource.Name == name && update.Snapshot.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy
+                && healthy.Add(update.ResourceId)
+                && healthy.Count >= (update.Resource.Annotations.OfType<ReplicaAnnotation>().SingleOrDefault()?.Replicas ?? 1))
+            {
+                return;
+            }
         }
     }
 

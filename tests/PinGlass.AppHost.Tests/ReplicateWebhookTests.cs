@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using PinGlass.Domain;
+using PinGlass.Platform;
 using StandardWebhooks;
 
 namespace PinGlass.AppHost.Tests;

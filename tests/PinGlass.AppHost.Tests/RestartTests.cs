@@ -1,8 +1,11 @@
-using PinGlass.Domain.Storage;
+using PinGlass.Platform.Storage;
 
 namespace PinGlass.AppHost.Tests;
 
-/// <summary>Its own AppHost, started twice over one data folder: stopping must leave nothing running, starting again finds the data.</summary>
+/// <summary>
+/// Its own AppHost, started twice over one data folder: stopping must leave nothing running, starting again finds the data, and a lock
+/// a killed replica left in Hangfire's storage does not stop the Jobs replicas from starting.
+/// </summary>
 [Collection(OwnAppHost.Collection)]
 public sealed class RestartTests
 {
@@ -22,6 +25,12 @@ public sealed class RestartTests
                 await stores.Redis.StringSetAsync($"restart-test:{marker}", "kept");
                 await stores.Blobs.GetBlobContainerClient(BlobContainers.Photos).GetBlobClient($"{marker}.txt")
                     .UploadAsync(BinaryData.FromString("kept"), ct);
+                // What a replica killed while registering the recurring jobs leaves behind: its lock, held for minutes.
+                // (Hangfire names it lock:recurring-job:<id>; a storage may prefix it with its schema.)
+                Assert.Equal(2, (await stores.QueryAsync("""
+                    INSERT INTO hangfire.lock (resource, acquired)
+                    VALUES ('lock:recurring-job:sweep-deadlines', now()), ('hangfire:lock:recurring-job:sweep-deadlines', now()) RETURNING resource
+                    """, r => r.GetString(0))).Count);
             }
 
             var left = await Poll.UntilAsync(() => Task.FromResult(PinGlassApp.ProcessesUsing(dataRoot)), p => p.Count == 0, TimeSpan.FromSeconds(30));

@@ -1,5 +1,5 @@
 using System.Net;
-using PinGlass.Domain;
+using PinGlass.Platform;
 
 namespace PinGlass.AppHost.Tests;
 

@@ -1,7 +1,7 @@
 using System.Net;
-using PinGlass.Domain;
-using PinGlass.Domain.Health;
-using PinGlass.Domain.Storage;
+using PinGlass.Platform;
+using PinGlass.Platform.Health;
+using PinGlass.Platform.Storage;
 
 namespace PinGlass.AppHost.Tests;
 

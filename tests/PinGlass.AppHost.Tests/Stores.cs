@@ -1,6 +1,6 @@
 using Azure.Storage.Blobs;
 using Npgsql;
-using PinGlass.Domain;
+using PinGlass.Platform;
 using StackExchange.Redis;
 
 namespace PinGlass.AppHost.Tests;

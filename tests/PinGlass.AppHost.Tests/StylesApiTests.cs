@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using PinGlass.Domain;
-using PinGlass.Domain.Styles;
+using PinGlass.Platform;
+using PinGlass.Generations.Styles;
 
 namespace PinGlass.AppHost.Tests;
 

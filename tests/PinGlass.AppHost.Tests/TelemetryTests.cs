@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
-using PinGlass.Domain;
+using PinGlass.Platform;
 
 namespace PinGlass.AppHost.Tests;
 

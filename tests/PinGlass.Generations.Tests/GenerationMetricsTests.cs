@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
-using PinGlass.Domain.Telemetry;
+using PinGlass.ServiceDefaults;
 
 namespace PinGlass.Generations.Tests;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using PinGlass.Domain.Telemetry;
+using PinGlass.ServiceDefaults;
 using PinGlass.Generations.Webhooks;
 
 namespace PinGlass.Generations.Tests;

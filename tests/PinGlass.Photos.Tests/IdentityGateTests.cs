@@ -104,7 +104,7 @@ public sealed class IdentityGateTests(FacesFixture fixture)
         {
             InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name == PhotoMetrics.MeterName && instrument.Name == "pinglass.identity.checks")
+                if (instrument.Meter.Name == PinGlass.ServiceDefaults.PinGlassTelemetry.Name && instrument.Name == "pinglass.identity.checks")
                 {
                     l.EnableMeasurementEvents(instrument);
                 }

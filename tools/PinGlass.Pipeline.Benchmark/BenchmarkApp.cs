@@ -2,7 +2,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using PinGlass.Domain;
+using PinGlass.Platform;
 
 namespace PinGlass.Pipeline.Benchmark;
 

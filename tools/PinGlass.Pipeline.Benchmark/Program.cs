@@ -2,7 +2,7 @@
 // prints each one's time against its slowest prediction, and its estimated cost against what it spent. Usage: dotnet run -c Release --project tools/PinGlass.Pipeline.Benchmark -- --help
 using System.Globalization;
 using Aspire.Hosting.Testing;
-using PinGlass.Domain;
+using PinGlass.Platform;
 using PinGlass.Fixtures;
 using PinGlass.Pipeline.Benchmark;
 
@@ -45,7 +45,7 @@ try
     using var api = bench.App.CreateHttpClient(ResourceNames.Api);
     api.Timeout = TimeSpan.FromMinutes(5); // photo analysis on a busy machine can outlast the default 100 s
     using var emulator = bench.App.CreateHttpClient(ResourceNames.Replicate);
-    var runner = new GenerationRunner(api, emulator, Samples.ReferenceUpload());
+    var runner = new TimedGenerations(api, emulator, Samples.ReferenceUpload());
 
     // flux-pulid's first prediction after idle takes a 30–90 s cold boot on the emulator, as on Replicate; that is not what is measured.
     Console.WriteLine("Warm-up: 3 styles, not counted (the emulator models flux-pulid cold boots of 30–90 s after idle)...");

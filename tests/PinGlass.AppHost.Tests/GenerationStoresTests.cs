@@ -1,0 +1,159 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using PinGlass.Platform;
+using PinGlass.Generations;
+using PinGlass.Generations.Persistence;
+using PinGlass.Generations.Progress;
+using StackExchange.Redis;
+
+namespace PinGlass.AppHost.Tests;
+
+/// <summary>
+/// The three stores against the AppHost's PostgreSQL: rows read back by name, and the guarded changes that make the pipeline's
+/// exactly-once behaviour (one claim, one reservation within the budget, one settling, one ending) hold when workers race.
+/// </summary>
+public sealed class GenerationStoresTests(PinGlassApp pinglass)
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private sealed record Stores(GenerationStore Generations, PortraitStore Portraits, PredictionLedger Ledger, NpgsqlDataSource Database,
+        IConnectionMultiplexer Redis) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Database.DisposeAsync();
+            await Redis.DisposeAsync();
+        }
+    }
+
+    private async Task<Stores> ConnectAsync()
+    {
+        var database = NpgsqlDataSource.Create((await pinglass.App.GetConnectionStringAsync(ResourceNames.Database, Token))!);
+        var redis = await ConnectionMultiplexer.ConnectAsync((await pinglass.App.GetConnectionStringAsync(ResourceNames.Cache, Token))!);
+        var options = Options.Create(new PipelineOptions());
+        var versions = new GenerationVersions(new ProgressChannel(redis, NullLogger<ProgressChannel>.Instance), options, TimeProvider.System);
+        return new Stores(new GenerationStore(database, versions), new PortraitStore(database, versions, options), new PredictionLedger(database), database, redis);
+    }
+
+    private static async Task<Guid> NewGenerationAsync(Stores stores, decimal budget = 0.80m, int portraits = 3)
+    {
+        var id = Guid.NewGuid();
+        await stores.Generations.CreateAsync(new NewGeneration(id, [.. Enumerable.Range(0, portraits).Select(i => $"style-{i}")], budget, 0.5m, 2, 0,
+            """{"steps":8}""", """[{"name":"a.jpg"}]""", """[{"index":0},{"index":1}]""", [0.5f, -0.25f], DateTimeOffset.UtcNow.AddMinutes(30)), Token);
+        return id;
+    }
+
+    [Fact]
+    public async Task A_generation_and_its_portraits_read_back_by_name()
+    {
+        await using var stores = await ConnectAsync();
+        var id = await NewGenerationAsync(stores);
+
+        var generation = (await stores.Generations.GetAsync(id, Token))!;
+        var portraits = await stores.Portraits.PortraitsAsync(id, Token);
+
+        Assert.Equal((GenerationStatus.Queued, 3, 0.80m, 2, """{"steps": 8}""", 0m, 0m), (generation.Status, generation.Total, generation.Budget,
+            generation.BatchSize, generation.OptionsJson, generation.Spent, generation.Reserved));
+        Assert.Equal([0.5f, -0.25f], generation.Centroid);
+        Assert.Equal([(0, "style-0", 0, PortraitStatus.Pending), (1, "style-1", 0, PortraitStatus.Pending), (2, "style-2", 1, PortraitStatus.Pending)],
+            portraits.Select(p => (p.Index, p.StyleId, p.Batch, p.Status)));
+        Assert.True(await stores.Generations.StartAsync(id, Token));
+        Assert.False(await stores.Generations.StartAsync(id, Token));
+        Assert.Equal(GenerationStatus.Running, (await stores.Generations.GetAsync(id, Token))!.Status);
+    }
+
+    [Fact]
+    public async Task Racing_workers_claim_a_portrait_once_and_reserve_only_what_the_budget_holds()
+    {
+        await using var stores = await ConnectAsync();
+        var id = await NewGenerationAsync(stores, budget: 0.05m);
+
+        var claims = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => stores.Portraits.ClaimAsync(id, 0, Token)));
+        Assert.Single(claims, claimed => claimed);
+        await stores.Portraits.ClaimAsync(id, 1, Token);
+
+        // Two portraits' worst cases of $0.0336 each: the budget of $0.05 holds one of them.
+        var begun = await Task.WhenAll(
+            stores.Ledger.BeginAsync(id, 0, 1, "flux-pulid", "bytedance/flux-pulid", 0, 0.0336m, Token),
+            stores.Ledger.BeginAsync(id, 1, 1, "flux-pulid", "bytedance/flux-pulid", 1, 0.0336m, Token));
+        Assert.Single(begun, b => b.Row is not null);
+        Assert.Equal(0.0336m, (await stores.Generations.GetAsync(id, Token))!.Reserved);
+
+        // The same attempt begun again is found, not recorded (or reserved) twice.
+        var index = begun.Single(b => b.Row is not null).Row!.PortraitIndex;
+        var again = await stores.Ledger.BeginAsync(id, index, 1, "flux-pulid", "bytedance/flux-pulid", 0, 0.0336m, Token);
+        Assert.Equal((false, PredictionState.Creating), (again.Inserted, again.Row!.Status));
+        Assert.Equal(0.0336m, (await stores.Generations.GetAsync(id, Token))!.Reserved);
+    }
+
+    [Fact]
+    public async Task A_prediction_is_settled_once_its_cost_counted_once_and_its_reservation_released()
+    {
+        await using var stores = await ConnectAsync();
+        var id = await NewGenerationAsync(stores);
+        await stores.Portraits.ClaimAsync(id, 0, Token);
+        var row = (await stores.Ledger.BeginAsync(id, 0, 1, "flux-pulid", "bytedance/flux-pulid", 0, 0.0336m, Token)).Row!;
+        Assert.True(await stores.Ledger.ClaimCreateAsync(row.Marker, TimeSpan.FromMinutes(5), Token));
+        Assert.False(await stores.Ledger.ClaimCreateAsync(row.Marker, TimeSpan.FromMinutes(5), Token));
+        var predictionId = $"p-{Guid.NewGuid():N}";
+        await stores.Ledger.RecordCreatedAsync(row.Marker, predictionId, "starting", 0, Token);
+
+        var settled = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => stores.Ledger.SettleAsync(row, PredictionState.Cancelled, 3.5, 0.0049m,
+            "model_error", "stopped", null, null, null, Token)));
+
+        Assert.Single(settled, s => s);
+        var generation = (await stores.Generations.GetAsync(id, Token))!;
+        Assert.Equal((0.0049m, 0m), (generation.Spent, generation.Reserved));
+        Assert.Equal(0.0049m, (await stores.Portraits.PortraitAsync(id, 0, Token))!.Cost);
+        var stored = (await stores.Ledger.ByIdAsync(predictionId, Token))!;
+        Assert.Equal((PredictionState.Cancelled, 0m, "model_error"), (stored.Status, stored.Reserved, stored.ErrorCategory));
+        // One spelling in the schema: Replicate's "canceled" is stored as "cancelled".
+        Assert.Equal("cancelled", await ScalarAsync(stores, $"SELECT status FROM predictions WHERE prediction_id = '{predictionId}'"));
+    }
+
+    [Fact]
+    public async Task A_portrait_ends_once_whichever_ending_comes_first()
+    {
+        await using var stores = await ConnectAsync();
+        var id = await NewGenerationAsync(stores);
+        await stores.Portraits.ClaimAsync(id, 0, Token);
+        var row = (await stores.Ledger.BeginAsync(id, 0, 1, "flux-pulid", "bytedance/flux-pulid", 0, 0.0336m, Token)).Row!
+            with { BlobName = "b.png", ContentType = "image/png" };
+
+        var ended = await Task.WhenAll(
+            stores.Portraits.SucceedAsync(row, 1200, 0, false, null, Token),
+            stores.Portraits.FailAsync(id, 0, 1, PortraitStatus.Failed, "model_error", "x", Token),
+            stores.Portraits.SucceedAsync(row, 1200, 0, false, null, Token),
+            stores.Portraits.FailAsync(id, 0, null, PortraitStatus.Failed, "deadline", "y", Token));
+
+        Assert.Single(ended, e => e);
+        var generation = (await stores.Generations.GetAsync(id, Token))!;
+        Assert.Equal((1, 1), (generation.Completed, generation.Successful + generation.Failed));
+        Assert.False(await stores.Portraits.AdvanceAttemptAsync(id, 0, 1, Token));
+    }
+
+    [Fact]
+    public async Task A_retry_on_request_reopens_an_ended_portrait_once()
+    {
+        await using var stores = await ConnectAsync();
+        var id = await NewGenerationAsync(stores, portraits: 1);
+        await stores.Portraits.ClaimAsync(id, 0, Token);
+        await stores.Portraits.FailAsync(id, 0, 1, PortraitStatus.Failed, "model_error", "x", Token);
+        Assert.False(await stores.Portraits.ReopenAsync(id, 0, Token)); // the generation has not ended
+        await stores.Generations.FinishAsync(id, GenerationStatus.Failed, "none made", Token);
+
+        var reopened = await Task.WhenAll(stores.Portraits.ReopenAsync(id, 0, Token), stores.Portraits.ReopenAsync(id, 0, Token));
+
+        Assert.Single(reopened, r => r);
+        var (generation, portrait) = ((await stores.Generations.GetAsync(id, Token))!, (await stores.Portraits.PortraitAsync(id, 0, Token))!);
+        Assert.Equal((GenerationStatus.Running, 0, 0, null), (generation.Status, generation.Completed, generation.Failed, generation.CompletedAt));
+        Assert.Equal((PortraitStatus.Pending, 2, null), (portrait.Status, portrait.ChainStart, portrait.ErrorCategory));
+    }
+
+    private static async Task<object?> ScalarAsync(Stores stores, string sql)
+    {
+        await using var command = stores.Database.CreateCommand(sql);
+        return await command.ExecuteScalarAsync(Token);
+    }
+}

@@ -1,0 +1,191 @@
+using System.Text.RegularExpressions;
+using PinGlass.Generations.Persistence;
+using PinGlass.Generations.Portraits;
+using static PinGlass.Generations.Portraits.PortraitDecision;
+
+namespace PinGlass.Generations.Tests;
+
+/// <summary>
+/// Every transition of the portrait state machine, in milliseconds without servers; each is a row of docs/architecture.md's table,
+/// which these tests read, so the table and the code cannot drift apart.
+/// </summary>
+public sealed partial class PortraitStateMachineTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private static readonly ProviderOption[] Chain =
+    [
+        new("flux-pulid", 0.0336m, true), new("flux-kontext-pro", 0.04m, true), new("instant-id", 0.05m, true),
+    ];
+
+    private static GenerationRow Generation(decimal budget = 0.80m, decimal spent = 0, decimal reserved = 0) => new(
+        Guid.Empty, GenerationStatus.Running, 23, 0, 0, 0, budget, 0.5m, spent, false, 23, 0, 0, "{}", "[]", "[{},{},{},{},{}]", Now.AddMinutes(-1),
+        Now, Now.AddMinutes(30), null, null, 1, null, [], reserved);
+
+    private static PortraitRow Portrait(PortraitStatus status = PortraitStatus.Running, int attempt = 1, int chainStart = 1, int regenerations = 0,
+        string? refusedBlob = null) => new(
+        Guid.Empty, 7, "studio", 0, status, attempt, chainStart, null, null, 0, null, 0, null, null, refusedBlob, null, Now.AddSeconds(-30), null,
+        regenerations, null, null, null, null, false);
+
+    private static PredictionRow Attempt(int attempt, string provider, PredictionState state, string? predictionId = "p", string? category = null,
+        IdentityCheck? identity = null) => new(
+        Guid.Empty, 7, attempt, $"m-{attempt}", provider, $"{provider}/model", 2, predictionId, state, 0.02m, category, category is null ? null : "it broke",
+        Now.AddSeconds(-20), Now.AddSeconds(-19), Now, state == PredictionState.Succeeded ? $"blob-{attempt}" : null,
+        state == PredictionState.Succeeded ? "image/png" : null, identity, 0);
+
+    private static PortraitSituation Situation(PortraitRow? portrait = null, GenerationRow? generation = null, PredictionRow[]? attempts = null,
+        ProviderOption[]? chain = null, DateTimeOffset? now = null) =>
+        new(generation ?? Generation(), portrait ?? Portrait(), attempts ?? [], chain ?? Chain, 5, now ?? Now);
+
+    private static GenerationRow Stopped => Generation() with { CancelRequestedAt = Now.AddSeconds(-1) };
+
+    private static readonly IdentityCheck Refused = new(IdentityCheck.Regenerate, "another_person", 0.8, 3, 1.3);
+
+    private static readonly PredictionRow FailedPulid = Attempt(1, "flux-pulid", PredictionState.Failed, category: "model_error");
+
+    /// <summary>One situation per row of the table in docs/architecture.md, by its id.</summary>
+    private static readonly Dictionary<string, Func<PortraitDecision>> Transitions = new()
+    {
+        ["T1"] = () => Decide(Situation(Portrait(PortraitStatus.Succeeded))),
+        ["T2"] = () => Decide(Situation(Portrait(PortraitStatus.Pending, attempt: 0))),
+        ["T3"] = () => Decide(Situation(Portrait(PortraitStatus.Pending, attempt: 0), Stopped)),
+        ["T4"] = () => Decide(Situation(Portrait(PortraitStatus.Pending, attempt: 0), now: Now.AddHours(1))),
+        ["T5"] = () => Decide(Situation()),
+        ["T6"] = () => Decide(Situation(generation: Generation() with { Status = GenerationStatus.Completed })),
+        ["T7"] = () => Decide(Situation(now: Now.AddHours(1))),
+        ["T8"] = () => Decide(Situation(generation: Generation(budget: 0.10m, spent: 0.05m, reserved: 0.0336m))),
+        ["T9"] = () => Decide(Situation(generation: Generation(budget: 0.10m, spent: 0.08m))),
+        ["T10"] = () => Decide(Situation(chain: [.. Chain.Select(p => p with { Available = false })])),
+        ["T11"] = () => Decide(Situation(Portrait(regenerations: 1, refusedBlob: "refused"), chain: [.. Chain.Select(p => p with { Available = false })])),
+        ["T12"] = () => Decide(Situation(attempts: [Attempt(1, "flux-pulid", PredictionState.Creating, predictionId: null)])),
+        ["T13"] = () => Decide(Situation(generation: Stopped, attempts: [Attempt(1, "flux-pulid", PredictionState.Creating, predictionId: null)])),
+        ["T14"] = () => Decide(Situation(attempts: [Attempt(1, "flux-pulid", PredictionState.Processing)])),
+        ["T15"] = () => Decide(Situation(attempts: [Attempt(1, "flux-pulid", PredictionState.Succeeded, identity: new(IdentityCheck.Pass, "same_person", 0.2))])),
+        ["T16"] = () => Decide(Situation(attempts: [Attempt(1, "flux-pulid", PredictionState.Succeeded, identity: Refused)])),
+        ["T17"] = () => Decide(Situation(generation: Generation(budget: 0.05m, spent: 0.03m),
+            attempts: [Attempt(1, "flux-pulid", PredictionState.Succeeded, identity: Refused)])),
+        ["T18"] = () => Decide(Situation(attempts: [FailedPulid])),
+        ["T19"] = () => Decide(Situation(generation: Generation(budget: 0.06m, spent: 0.03m), attempts: [FailedPulid])),
+        ["T20"] = () => Decide(Situation(attempts: [Attempt(1, "flux-pulid", PredictionState.NotCreated, predictionId: null, category: "authentication")])),
+        ["T21"] = () => Decide(Situation(Portrait(attempt: 3), attempts:
+            [FailedPulid, Attempt(2, "flux-kontext-pro", PredictionState.Failed, category: "model_error"),
+             Attempt(3, "instant-id", PredictionState.Failed, category: "model_error")])),
+        ["T22"] = () => Decide(Situation(attempts: [Attempt(1, "flux-pulid", PredictionState.Aborted, category: "timeout")], now: Now.AddHours(1))),
+        ["T23"] = () => Decide(Situation(generation: Stopped, attempts: [FailedPulid])),
+        ["T24"] = () => Decide(Situation(Portrait(attempt: 4, chainStart: 2, regenerations: 1, refusedBlob: "refused"), attempts:
+            [Attempt(1, "flux-pulid", PredictionState.Succeeded, identity: Refused), Attempt(2, "flux-pulid", PredictionState.Failed, category: "model_error"),
+             Attempt(3, "flux-kontext-pro", PredictionState.Failed, category: "model_error"), Attempt(4, "instant-id", PredictionState.Failed, category: "model_error")])),
+        ["S1"] = () => PortraitStateMachine.DecideStop(Portrait(), cancelled: true),
+        ["S2"] = () => PortraitStateMachine.DecideStop(Portrait(PortraitStatus.Pending, attempt: 0), cancelled: false),
+        ["S3"] = () => PortraitStateMachine.DecideStop(Portrait(regenerations: 1, refusedBlob: "refused"), cancelled: false),
+    };
+
+    private static PortraitDecision Decide(PortraitSituation situation) => PortraitStateMachine.Decide(situation);
+
+    /// <summary>A decision as the table names it.</summary>
+    private static string Name(PortraitDecision decision) => decision switch
+    {
+        Wait wait => $"Wait({wait.Reason})",
+        Fail fail => $"Fail({fail.Reason})",
+        DeliverRefused refused => $"DeliverRefused({refused.Reason})",
+        Deliver { Identity.Flagged: true } => "Deliver(flagged)",
+        _ => decision.GetType().Name,
+    };
+
+    public static TheoryData<string, string> Table => [.. DocumentedRows().Select(r => (r.Id, r.Decision))];
+
+    [Theory]
+    [MemberData(nameof(Table))]
+    public void Each_documented_transition_is_what_the_code_decides(string id, string decision)
+    {
+        Assert.True(Transitions.TryGetValue(id, out var decide), $"{id} is in docs/architecture.md but has no situation here.");
+        Assert.Equal(decision, Name(decide()));
+    }
+
+    [Fact]
+    public void Every_situation_here_every_decision_and_every_wait_reason_is_in_the_table()
+    {
+        var rows = DocumentedRows();
+        Assert.Equal(Transitions.Keys.Order(), rows.Select(r => r.Id).Order());
+        var kinds = rows.Select(r => r.Decision.Split('(')[0]).ToHashSet();
+        Assert.All(typeof(PortraitDecision).GetNestedTypes().Where(t => t.IsSubclassOf(typeof(PortraitDecision))), t => Assert.Contains(t.Name, kinds));
+        Assert.All(Enum.GetValues<WaitReason>(), r => Assert.Contains($"Wait({r})", rows.Select(row => row.Decision)));
+    }
+
+    [Fact]
+    public void A_submission_carries_the_provider_its_rotating_reference_and_its_worst_case()
+    {
+        var submit = Assert.IsType<Submit>(Decide(Situation(Portrait() with { Batch = 1 })));
+
+        Assert.Equal(("flux-pulid", (1 + 7) % 5, 0.0336m), (submit.Provider, submit.ReferenceIndex, submit.Reservation));
+        Assert.Equal(3, Assert.IsType<Submit>(Decide(Situation(Portrait() with { ReferenceIndex = 3 }))).ReferenceIndex);
+    }
+
+    [Fact]
+    public void An_unavailable_or_already_tried_provider_is_skipped()
+    {
+        var chain = Chain.Select(p => p.Name == "flux-kontext-pro" ? p with { Available = false } : p).ToArray();
+
+        var fallBack = Assert.IsType<FallBack>(Decide(Situation(attempts: [FailedPulid], chain: chain)));
+        Assert.Equal(("flux-pulid", "instant-id"), (fallBack.From, fallBack.To));
+        Assert.Equal("instant-id", Assert.IsType<Submit>(Decide(Situation(Portrait(attempt: 2), attempts: [FailedPulid], chain: chain))).Provider);
+        // A new chain (a regeneration, or a retry on request) may use every provider again.
+        Assert.Equal("flux-pulid", Assert.IsType<Submit>(Decide(Situation(Portrait(attempt: 2, chainStart: 2), attempts: [FailedPulid]))).Provider);
+    }
+
+    [Fact]
+    public void A_regeneration_takes_the_gate_s_reference_and_id_weight()
+    {
+        var regenerate = Assert.IsType<Regenerate>(Transitions["T16"]());
+
+        Assert.Equal((3, 1.3), (regenerate.ReferenceIndex, regenerate.IdWeight));
+    }
+
+    [Fact]
+    public void A_budget_refusal_names_the_provider_it_could_not_hold()
+    {
+        Assert.Equal("flux-pulid", Assert.IsType<Fail>(Transitions["T9"]()).BudgetRefused);
+        Assert.Equal("flux-kontext-pro", Assert.IsType<Fail>(Transitions["T19"]()).BudgetRefused);
+        Assert.Null(Assert.IsType<Fail>(Transitions["T21"]()).BudgetRefused);
+    }
+
+    [Fact]
+    public void A_portrait_with_no_provider_left_ends_with_its_last_attempt_s_error()
+    {
+        var fail = Assert.IsType<Fail>(Decide(Situation(Portrait(attempt: 2), attempts: [FailedPulid],
+            chain: [.. Chain.Select(p => p with { Available = p.Name == "flux-pulid" })])));
+
+        Assert.Equal(("model_error", "it broke"), (fail.Reason, fail.Message));
+    }
+
+    [Fact]
+    public void A_delivered_output_that_could_not_be_copied_is_a_failed_attempt()
+    {
+        var copyFailed = Attempt(1, "flux-pulid", PredictionState.Succeeded, category: "model_error") with { BlobName = null, ContentType = null };
+
+        Assert.IsType<FallBack>(Decide(Situation(attempts: [copyFailed])));
+    }
+
+    private static List<(string Id, string Decision)> DocumentedRows()
+    {
+        var text = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "architecture.md"));
+        var table = text[text.IndexOf("<!-- transitions -->", StringComparison.Ordinal)..text.IndexOf("<!-- /transitions -->", StringComparison.Ordinal)];
+        return [.. RowPattern().Matches(table).Select(m => (m.Groups["id"].Value, m.Groups["decision"].Value.Trim()))];
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "PinGlass.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("PinGlass.sln not found above the test's folder.");
+    }
+
+    [GeneratedRegex(@"^\| (?<id>[TS]\d+) \|[^|]*\|[^|]*\|(?<decision>[^|]+)\|$", RegexOptions.Multiline)]
+    private static partial Regex RowPattern();
+}
