@@ -103,6 +103,11 @@ public sealed class PinGlassApp : IAsyncLifetime
         var healthy = new HashSet<string>();
         await foreach (var update in app.ResourceNotifications.WatchAsync(cancellationToken))
         {
+            if (update.Resource.Name == name && KnownResourceStates.TerminalStates.Contains(update.Snapshot.State?.Text))
+            {
+                throw new InvalidOperationException($"A {name} replica ({update.ResourceId}) ended {update.Snapshot.State?.Text} before it was healthy.");
+            }
+
             if (update.Resource.Name == name && update.Snapshot.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy
                 && healthy.Add(update.ResourceId)
                 && healthy.Count >= (update.Resource.Annotations.OfType<ReplicaAnnotation>().SingleOrDefault()?.Replicas ?? 1))

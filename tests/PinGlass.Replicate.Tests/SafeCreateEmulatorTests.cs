@@ -39,12 +39,32 @@ public sealed class SafeCreateEmulatorTests
         var input = chosen.Map(request);
         var settings = host.Get<IOptions<ReplicateOptions>>().Value;
         var tally = RetryTally.Begin();
-        var prediction = await host.Get<SafeCreate>().CreateAsync(chosen.Model, input.Input,
-            new CreatePredictionOptions(null, settings.CancelAfterSent, settings.WebhookUrl, settings.WebhookUrl is null ? null : ["completed"]), Token);
+        var create = new CreatePredictionOptions(null, settings.CancelAfterSent, settings.WebhookUrl, settings.WebhookUrl is null ? null : ["completed"]);
+        Prediction prediction;
+        while (true)
+        {
+            try
+            {
+                prediction = await host.Get<SafeCreate>().CreateAsync(chosen.Model, input.Input, create, Token);
+                break;
+            }
+            catch (ReplicateException e) when (e.Category == ErrorCategory.RateLimit)
+            {
+                // Throttled past the client's retries: nothing was made (the pipeline's next pass, or its fallback, sends it again).
+            }
+        }
+
         while (!prediction.IsTerminal)
         {
             await Task.Delay(50, Token);
-            prediction = await host.Client.GetPredictionAsync(prediction.Id, Token);
+            try
+            {
+                prediction = await host.Client.GetPredictionAsync(prediction.Id, Token);
+            }
+            catch (ReplicateException e) when (ErrorPolicy.IsRetryable(e.Category))
+            {
+                // A poll that ran out of retries under the injected 429s is asked again, as the pipeline's reconciliation does.
+            }
         }
 
         return (prediction, tally.Retries, input);
