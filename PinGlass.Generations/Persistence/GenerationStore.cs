@@ -9,37 +9,36 @@ namespace PinGlass.Generations.Persistence;
 public sealed class GenerationStore(NpgsqlDataSource database, GenerationVersions versions)
 {
     /// <summary>A new generation and its pending portraits, in one transaction.</summary>
-    public async Task CreateAsync(NewGeneration generation, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await connection.Command("""
-            INSERT INTO generation_jobs (id, total_portraits, budget_usd, estimated_cost, styles, batch_size, batch_delay_ms, options, photos,
-                                         reference_photos, reference_centroid, deadline_at)
-            VALUES (@id, @total, @budget, @estimate, @styles, @batchSize, @batchDelayMs, @options::jsonb, @photos::jsonb, @references::jsonb,
-                    @centroid, @deadline)
-            """, new
+    public Task CreateAsync(NewGeneration generation, CancellationToken cancellationToken) =>
+        GenerationVersions.InTransactionAsync(database, async (connection, transaction) =>
         {
-            id = generation.Id,
-            total = generation.Styles.Count,
-            budget = generation.Budget,
-            estimate = generation.EstimatedCost,
-            styles = generation.Styles.ToArray(),
-            batchSize = generation.BatchSize,
-            batchDelayMs = generation.BatchDelayMs,
-            options = generation.OptionsJson,
-            photos = generation.PhotosJson,
-            references = generation.ReferencesJson,
-            centroid = generation.Centroid,
-            deadline = generation.Deadline,
-        }, transaction).ExecuteAsync(cancellationToken);
-        await connection.Command("""
-            INSERT INTO portraits (generation_id, index, style_id, batch)
-            SELECT @id, i - 1, style, (i - 1) / @batchSize FROM unnest(@styles::text[]) WITH ORDINALITY AS s(style, i)
-            """, new { id = generation.Id, styles = generation.Styles.ToArray(), batchSize = generation.BatchSize }, transaction)
-            .ExecuteAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-    }
+            await connection.Command("""
+                INSERT INTO generation_jobs (id, total_portraits, budget_usd, estimated_cost, styles, batch_size, batch_delay_ms, options, photos,
+                                             reference_photos, reference_centroid, deadline_at)
+                VALUES (@id, @total, @budget, @estimate, @styles, @batchSize, @batchDelayMs, @options::jsonb, @photos::jsonb, @references::jsonb,
+                        @centroid, @deadline)
+                """, new
+            {
+                id = generation.Id,
+                total = generation.Styles.Count,
+                budget = generation.Budget,
+                estimate = generation.EstimatedCost,
+                styles = generation.Styles.ToArray(),
+                batchSize = generation.BatchSize,
+                batchDelayMs = generation.BatchDelayMs,
+                options = generation.OptionsJson,
+                photos = generation.PhotosJson,
+                references = generation.ReferencesJson,
+                centroid = generation.Centroid,
+                deadline = generation.Deadline,
+            }, transaction).ExecuteAsync(cancellationToken);
+            await connection.Command("""
+                INSERT INTO portraits (generation_id, index, style_id, batch)
+                SELECT @id, i - 1, style, (i - 1) / @batchSize FROM unnest(@styles::text[]) WITH ORDINALITY AS s(style, i)
+                """, new { id = generation.Id, styles = generation.Styles.ToArray(), batchSize = generation.BatchSize }, transaction)
+                .ExecuteAsync(cancellationToken);
+            return true;
+        }, cancellationToken);
 
     public Task<GenerationRow?> GetAsync(Guid id, CancellationToken cancellationToken = default) =>
         database.Command("SELECT * FROM generation_jobs WHERE id = @id", new { id }).QuerySingleOrDefaultAsync(Read, cancellationToken);

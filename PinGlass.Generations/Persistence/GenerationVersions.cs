@@ -33,14 +33,34 @@ public sealed class GenerationVersions(ProgressChannel progress, IOptions<Pipeli
         return true;
     }
 
-    /// <summary><see cref="BumpAsync"/> in a transaction of its own.</summary>
-    public async Task<bool> ChangeAsync(NpgsqlDataSource database, Guid id, string? set, string? condition, CancellationToken cancellationToken,
-        object? args = null)
+    /// <summary>A guarded change of the generation row alone: <see cref="BumpAsync"/> in a transaction of its own.</summary>
+    public Task<bool> ChangeAsync(NpgsqlDataSource database, Guid id, string? set, string? condition, CancellationToken cancellationToken,
+        object? args = null) =>
+        InTransactionAsync(database, (connection, transaction) => BumpAsync(connection, transaction, id, set, condition, null, cancellationToken, args),
+            cancellationToken);
+
+    /// <summary>
+    /// A guarded change of one of the generation's other rows (<paramref name="guarded"/>, with <paramref name="guardedArgs"/>) and, when
+    /// it changed a row, the generation's <paramref name="set"/> and version in the same transaction; false when the guard did not hold.
+    /// </summary>
+    public Task<bool> ChangeWithAsync(NpgsqlDataSource database, Guid id, string guarded, object guardedArgs, string? set, PortraitChange portrait,
+        CancellationToken cancellationToken, object? setArgs = null) =>
+        InTransactionAsync(database, async (connection, transaction) =>
+            await connection.Command(guarded, guardedArgs, transaction).ExecuteAsync(cancellationToken) > 0
+            && await BumpAsync(connection, transaction, id, set, null, portrait, cancellationToken, setArgs), cancellationToken);
+
+    /// <summary>Runs <paramref name="change"/> in a transaction, committed only when it reports a change.</summary>
+    public static async Task<bool> InTransactionAsync(NpgsqlDataSource database, Func<NpgsqlConnection, NpgsqlTransaction, Task<bool>> change,
+        CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var changed = await BumpAsync(connection, transaction, id, set, condition, null, cancellationToken, args);
+        if (!await change(connection, transaction))
+        {
+            return false;
+        }
+
         await transaction.CommitAsync(cancellationToken);
-        return changed;
+        return true;
     }
 }

@@ -18,23 +18,12 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
             .QuerySingleOrDefaultAsync(Read, cancellationToken);
 
     /// <summary>A pending portrait becomes running with its next attempt; false when it was not pending.</summary>
-    public async Task<bool> ClaimAsync(Guid id, int index, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (await connection.Command("""
-                UPDATE portraits SET status = @running, attempt = attempt + 1, started_at = coalesce(started_at, now())
-                WHERE generation_id = @id AND index = @index AND status = @pending
-                """, new { id, index, running = PortraitStatus.Running, pending = PortraitStatus.Pending }, transaction)
-                .ExecuteAsync(cancellationToken) == 0)
-        {
-            return false;
-        }
-
-        await versions.BumpAsync(connection, transaction, id, null, null, new(index, PortraitStatus.Running.Name()), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return true;
-    }
+    public Task<bool> ClaimAsync(Guid id, int index, CancellationToken cancellationToken) =>
+        versions.ChangeWithAsync(database, id, """
+            UPDATE portraits SET status = @running, attempt = attempt + 1, started_at = coalesce(started_at, now())
+            WHERE generation_id = @id AND index = @index AND status = @pending
+            """, new { id, index, running = PortraitStatus.Running, pending = PortraitStatus.Pending }, null,
+            new(index, PortraitStatus.Running.Name()), cancellationToken);
 
     /// <summary>The portrait's current attempt delivered: stored, counted once.</summary>
     public Task<bool> SucceedAsync(PredictionRow delivered, long latencyMs, int retries, bool fallback, IdentityCheck? identity,
@@ -97,95 +86,72 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
     /// The identity gate refused the current attempt's portrait: it starts a new chain of attempts with another reference and id weight,
     /// once. The refused output stays with the portrait (provider, model, blob), to be delivered flagged if the new chain cannot deliver.
     /// </summary>
-    public async Task<bool> RegenerateAsync(PredictionRow refused, long latencyMs, CancellationToken cancellationToken)
+    public Task<bool> RegenerateAsync(PredictionRow refused, long latencyMs, CancellationToken cancellationToken)
     {
         var identity = refused.Identity!;
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (await connection.Command("""
-                UPDATE portraits SET status = @pending, chain_start = attempt + 1, regenerations = regenerations + 1,
-                                     reference_index = @reference, id_weight = @idWeight, identity_distance = @distance, identity_reason = @reason,
-                                     provider = @provider, model = @model, blob_name = @blobName, content_type = @contentType, latency_ms = @latencyMs
-                WHERE generation_id = @id AND index = @index AND attempt = @attempt AND status = @running
-                """, new
-            {
-                id = refused.GenerationId,
-                index = refused.PortraitIndex,
-                attempt = refused.Attempt,
-                pending = PortraitStatus.Pending,
-                running = PortraitStatus.Running,
-                reference = identity.NextReferenceIndex,
-                idWeight = identity.NextIdWeight,
-                distance = (float?)identity.Distance,
-                reason = identity.Reason,
-                provider = refused.Provider,
-                model = refused.Model,
-                blobName = refused.BlobName,
-                contentType = refused.ContentType,
-                latencyMs,
-            }, transaction).ExecuteAsync(cancellationToken) == 0)
+        return versions.ChangeWithAsync(database, refused.GenerationId, """
+            UPDATE portraits SET status = @pending, chain_start = attempt + 1, regenerations = regenerations + 1,
+                                 reference_index = @reference, id_weight = @idWeight, identity_distance = @distance, identity_reason = @reason,
+                                 provider = @provider, model = @model, blob_name = @blobName, content_type = @contentType, latency_ms = @latencyMs
+            WHERE generation_id = @id AND index = @index AND attempt = @attempt AND status = @running
+            """, new
         {
-            return false;
-        }
-
-        await versions.BumpAsync(connection, transaction, refused.GenerationId, null, null, new(refused.PortraitIndex, PortraitStatus.Pending.Name()),
-            cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return true;
+            id = refused.GenerationId,
+            index = refused.PortraitIndex,
+            attempt = refused.Attempt,
+            pending = PortraitStatus.Pending,
+            running = PortraitStatus.Running,
+            reference = identity.NextReferenceIndex,
+            idWeight = identity.NextIdWeight,
+            distance = (float?)identity.Distance,
+            reason = identity.Reason,
+            provider = refused.Provider,
+            model = refused.Model,
+            blobName = refused.BlobName,
+            contentType = refused.ContentType,
+            latencyMs,
+        }, null, new(refused.PortraitIndex, PortraitStatus.Pending.Name()), cancellationToken);
     }
 
     /// <summary>
     /// A retry on request: an ended generation runs again for one portrait, which starts a new provider chain with a fresh deadline.
     /// </summary>
-    public async Task<bool> ReopenAsync(Guid id, int index, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var was = await connection.Command("""
-            SELECT p.status FROM portraits p JOIN generation_jobs g ON g.id = p.generation_id
-            WHERE p.generation_id = @id AND p.index = @index AND g.completed_at IS NOT NULL AND g.cancel_requested_at IS NULL
-              AND p.status IN (@succeeded, @failed)
-            FOR UPDATE
-            """, new { id, index, succeeded = PortraitStatus.Succeeded, failed = PortraitStatus.Failed }, transaction)
-            .QuerySingleOrDefaultAsync(r => (PortraitStatus?)r.Status<PortraitStatus>(), cancellationToken);
-        if (was is null)
+    public Task<bool> ReopenAsync(Guid id, int index, CancellationToken cancellationToken) =>
+        GenerationVersions.InTransactionAsync(database, async (connection, transaction) =>
         {
-            return false;
-        }
+            var was = await connection.Command("""
+                SELECT p.status FROM portraits p JOIN generation_jobs g ON g.id = p.generation_id
+                WHERE p.generation_id = @id AND p.index = @index AND g.completed_at IS NOT NULL AND g.cancel_requested_at IS NULL
+                  AND p.status IN (@succeeded, @failed)
+                FOR UPDATE
+                """, new { id, index, succeeded = PortraitStatus.Succeeded, failed = PortraitStatus.Failed }, transaction)
+                .QuerySingleOrDefaultAsync(r => (PortraitStatus?)r.Status<PortraitStatus>(), cancellationToken);
+            if (was is null)
+            {
+                return false;
+            }
 
-        await connection.Command("""
-            UPDATE portraits SET status = @pending, chain_start = attempt + 1, error = NULL, error_category = NULL, completed_at = NULL,
-                                 regenerations = 0, reference_index = NULL, id_weight = NULL, identity_distance = NULL, identity_reason = NULL,
-                                 identity_flagged = false
-            WHERE generation_id = @id AND index = @index
-            """, new { id, index, pending = PortraitStatus.Pending }, transaction).ExecuteAsync(cancellationToken);
-        var counter = was == PortraitStatus.Succeeded ? "successful_portraits" : "failed_portraits";
-        await versions.BumpAsync(connection, transaction, id, $"""
-            status = @running, completed_at = NULL, error = NULL, deadline_at = now() + @deadline,
-            completed_portraits = completed_portraits - 1, {counter} = {counter} - 1
-            """, null, new(index, PortraitStatus.Pending.Name()), cancellationToken,
-            new { running = GenerationStatus.Running, deadline = options.Value.Deadline });
-        await connection.Command("DELETE FROM generation_costs WHERE job_id = @id", new { id }, transaction).ExecuteAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return true;
-    }
+            await connection.Command("""
+                UPDATE portraits SET status = @pending, chain_start = attempt + 1, error = NULL, error_category = NULL, completed_at = NULL,
+                                     regenerations = 0, reference_index = NULL, id_weight = NULL, identity_distance = NULL, identity_reason = NULL,
+                                     identity_flagged = false
+                WHERE generation_id = @id AND index = @index
+                """, new { id, index, pending = PortraitStatus.Pending }, transaction).ExecuteAsync(cancellationToken);
+            var counter = was == PortraitStatus.Succeeded ? "successful_portraits" : "failed_portraits";
+            await versions.BumpAsync(connection, transaction, id, $"""
+                status = @running, completed_at = NULL, error = NULL, deadline_at = now() + @deadline,
+                completed_portraits = completed_portraits - 1, {counter} = {counter} - 1
+                """, null, new(index, PortraitStatus.Pending.Name()), cancellationToken,
+                new { running = GenerationStatus.Running, deadline = options.Value.Deadline });
+            await connection.Command("DELETE FROM generation_costs WHERE job_id = @id", new { id }, transaction).ExecuteAsync(cancellationToken);
+            return true;
+        }, cancellationToken);
 
     /// <summary>Ends a portrait with a guarded UPDATE and, when it changed, counts it on the generation in the same transaction.</summary>
-    private async Task<bool> EndAsync(Guid id, int index, PortraitStatus ending, string portraitSql, object portraitArgs, string counters,
-        object? counterArgs, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (await connection.Command(portraitSql, portraitArgs, transaction).ExecuteAsync(cancellationToken) == 0)
-        {
-            return false;
-        }
-
-        await versions.BumpAsync(connection, transaction, id, $"completed_portraits = completed_portraits + 1, {counters}", null,
+    private Task<bool> EndAsync(Guid id, int index, PortraitStatus ending, string portraitSql, object portraitArgs, string counters,
+        object? counterArgs, CancellationToken cancellationToken) =>
+        versions.ChangeWithAsync(database, id, portraitSql, portraitArgs, $"completed_portraits = completed_portraits + 1, {counters}",
             new(index, ending.Name()), cancellationToken, counterArgs);
-        await transaction.CommitAsync(cancellationToken);
-        return true;
-    }
 
     internal static PortraitRow Read(NpgsqlDataReader r) => new(
         r.Get<Guid>("generation_id"), r.Get<int>("index"), r.Get<string>("style_id"), r.Get<int>("batch"), r.Status<PortraitStatus>(),

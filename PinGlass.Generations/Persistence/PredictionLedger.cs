@@ -44,28 +44,28 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
         int referenceIndex, decimal reservation, CancellationToken cancellationToken)
     {
         var marker = $"{id:N}-{index}-{attempt}";
-        await using (var connection = await database.OpenConnectionAsync(cancellationToken))
-        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
-        {
-            var inserted = await connection.Command("""
-                INSERT INTO predictions (generation_id, portrait_index, attempt, marker, provider, model, reference_index, reserved_usd)
-                VALUES (@id, @index, @attempt, @marker, @provider, @model, @referenceIndex, @reservation) ON CONFLICT DO NOTHING
-                RETURNING *
-                """, new { id, index, attempt, marker, provider, model, referenceIndex, reservation }, transaction)
-                .QuerySingleOrDefaultAsync(Read, cancellationToken);
-            if (inserted is not null)
+        PredictionRow? inserted = null;
+        if (await GenerationVersions.InTransactionAsync(database, async (connection, transaction) =>
             {
-                if (await connection.Command("""
-                        UPDATE generation_jobs SET reserved_usd = reserved_usd + @reservation, updated_at = now()
-                        WHERE id = @id AND spent_usd + reserved_usd + @reservation <= budget_usd
-                        """, new { id, reservation }, transaction).ExecuteAsync(cancellationToken) == 0)
-                {
-                    return (null, false); // rolled back: no prediction row, no reservation
-                }
+                inserted = await connection.Command("""
+                    INSERT INTO predictions (generation_id, portrait_index, attempt, marker, provider, model, reference_index, reserved_usd)
+                    VALUES (@id, @index, @attempt, @marker, @provider, @model, @referenceIndex, @reservation) ON CONFLICT DO NOTHING
+                    RETURNING *
+                    """, new { id, index, attempt, marker, provider, model, referenceIndex, reservation }, transaction)
+                    .QuerySingleOrDefaultAsync(Read, cancellationToken);
+                // Not committed unless the reservation fits: then there is no prediction row and no reservation.
+                return inserted is not null && await connection.Command("""
+                    UPDATE generation_jobs SET reserved_usd = reserved_usd + @reservation, updated_at = now()
+                    WHERE id = @id AND spent_usd + reserved_usd + @reservation <= budget_usd
+                    """, new { id, reservation }, transaction).ExecuteAsync(cancellationToken) == 1;
+            }, cancellationToken))
+        {
+            return (inserted, true);
+        }
 
-                await transaction.CommitAsync(cancellationToken);
-                return (inserted, true);
-            }
+        if (inserted is not null)
+        {
+            return (null, false); // the budget cannot hold it now
         }
 
         var existing = await database.Command("SELECT * FROM predictions WHERE generation_id = @id AND portrait_index = @index AND attempt = @attempt",
@@ -142,24 +142,22 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
     /// Ends a prediction with a guarded UPDATE and, when it changed, in the same transaction adds <paramref name="cost"/> to its portrait
     /// and generation and releases its reservation. The reservation is the row's own: written when the attempt began, zeroed only here.
     /// </summary>
-    private async Task<bool> EndAsync(PredictionRow row, decimal cost, string predictionSql, object args, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (await connection.Command(predictionSql, args, transaction).ExecuteAsync(cancellationToken) == 0)
+    private Task<bool> EndAsync(PredictionRow row, decimal cost, string predictionSql, object args, CancellationToken cancellationToken) =>
+        GenerationVersions.InTransactionAsync(database, async (connection, transaction) =>
         {
-            return false;
-        }
+            if (await connection.Command(predictionSql, args, transaction).ExecuteAsync(cancellationToken) == 0)
+            {
+                return false;
+            }
 
-        var ids = new { id = row.GenerationId, index = row.PortraitIndex, cost, reserved = row.Reserved };
-        await connection.Command("UPDATE portraits SET cost_usd = cost_usd + @cost WHERE generation_id = @id AND index = @index", ids, transaction)
-            .ExecuteAsync(cancellationToken);
-        await connection.Command("""
-            UPDATE generation_jobs SET spent_usd = spent_usd + @cost, reserved_usd = reserved_usd - @reserved, updated_at = now() WHERE id = @id
-            """, ids, transaction).ExecuteAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return true;
-    }
+            var ids = new { id = row.GenerationId, index = row.PortraitIndex, cost, reserved = row.Reserved };
+            await connection.Command("UPDATE portraits SET cost_usd = cost_usd + @cost WHERE generation_id = @id AND index = @index", ids, transaction)
+                .ExecuteAsync(cancellationToken);
+            await connection.Command("""
+                UPDATE generation_jobs SET spent_usd = spent_usd + @cost, reserved_usd = reserved_usd - @reserved, updated_at = now() WHERE id = @id
+                """, ids, transaction).ExecuteAsync(cancellationToken);
+            return true;
+        }, cancellationToken);
 
     internal static PredictionRow Read(NpgsqlDataReader r) => new(
         r.Get<Guid>("generation_id"), r.Get<int>("portrait_index"), r.Get<int>("attempt"), r.Get<string>("marker"), r.Get<string>("provider"),
