@@ -110,7 +110,7 @@ public sealed class PinGlassApp : IAsyncLifetime
 
             if (update.Resource.Name == name && update.Snapshot.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy
                 && healthy.Add(update.ResourceId)
-                && healthy.Count >= (update.Resource.Annotations.OfType<ReplicaAnnotation>().SingleOrDefault()?.Replicas ?? 1))
+                && healthy.Count >= (update.Resource.TryGetLastAnnotation<ReplicaAnnotation>(out var replicas) ? replicas.Replicas : 1))
             {
                 return;
             }

@@ -37,7 +37,11 @@ public sealed class TelemetryApp : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        await App.DisposeAsync();
+        if (App is not null)
+        {
+            await App.DisposeAsync();
+        }
+
         PinGlassApp.DeleteDataRoot(DataRoot);
     }
 

@@ -50,7 +50,9 @@ public sealed class SafeCreateEmulatorTests
             }
             catch (ReplicateException e) when (e.Category == ErrorCategory.RateLimit)
             {
-                // Throttled past the client's retries: nothing was made (the pipeline's next pass, or its fallback, sends it again).
+                // Throttled past the client's retries: nothing was made; sent again once the wait Replicate asked for has passed, as the
+                // pipeline's next pass would.
+                await Task.Delay(e.RetryAfter ?? TimeSpan.FromSeconds(1), Token);
             }
         }
 
