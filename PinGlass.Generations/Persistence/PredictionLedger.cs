@@ -101,6 +101,32 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
             WHERE marker = @marker AND status = 'creating' AND prediction_id IS NULL
             """, new { marker = row.Marker, category, error, retries }, cancellationToken);
 
+    /// <summary>
+    /// The generation stopped (cancelled, past its deadline) while attempts were recorded but their creates not sent: those no sender
+    /// holds end as not created, and their reservations are released. One a sender holds is sent, then cancelled by that sender.
+    /// </summary>
+    public Task<bool> AbandonUnsentAsync(Guid id, string category, string error, CancellationToken cancellationToken) =>
+        GenerationVersions.InTransactionAsync(database, async (connection, transaction) =>
+        {
+            var released = await connection.Command("""
+                UPDATE predictions p SET status = 'not_created', error_category = @category, error = @error, completed_at = now(),
+                                         claimed_until = NULL, reserved_usd = 0
+                FROM (SELECT marker, reserved_usd FROM predictions
+                      WHERE generation_id = @id AND status = 'creating' AND prediction_id IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+                      FOR UPDATE) unsent
+                WHERE p.marker = unsent.marker
+                RETURNING unsent.reserved_usd AS reserved
+                """, new { id, category, error }, transaction).QueryAsync(r => r.Get<decimal>("reserved"), cancellationToken);
+            if (released.Count == 0)
+            {
+                return false;
+            }
+
+            await connection.Command("UPDATE generation_jobs SET reserved_usd = reserved_usd - @reserved, updated_at = now() WHERE id = @id",
+                new { id, reserved = released.Sum() }, transaction).ExecuteAsync(cancellationToken);
+            return true;
+        }, cancellationToken);
+
     /// <summary>News of a prediction that has not ended.</summary>
     public Task RecordCheckedAsync(string marker, string status, CancellationToken cancellationToken) =>
         database.Command("""

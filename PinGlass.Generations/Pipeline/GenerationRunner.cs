@@ -134,6 +134,9 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
             await driver.StopAsync(portrait, cancelled, cancellationToken);
         }
 
+        // Recorded but never sent (the generation stopped between the two): nothing to cancel on Replicate, a reservation to release.
+        await ledger.AbandonUnsentAsync(id, cancelled ? PortraitStateMachine.Cancelled : PortraitStateMachine.Deadline,
+            "The generation stopped before this prediction was sent.", cancellationToken);
         foreach (var prediction in (await ledger.PredictionsAsync(id, cancellationToken)).Where(p => p is { IsOpen: true, PredictionId: not null }))
         {
             await driver.CancelQuietlyAsync(prediction.PredictionId!, cancellationToken);

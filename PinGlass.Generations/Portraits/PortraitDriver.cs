@@ -25,8 +25,15 @@ public sealed partial class PortraitDriver(GenerationStore generations, Portrait
     public async Task AdvanceAsync(Guid id, int index, CancellationToken cancellationToken)
     {
         string? recorded = null; // the marker of an attempt this call recorded: its create has not been sent by anyone else
-        for (var step = 0; step < MaxSteps; step++)
+        for (var step = 0; ; step++)
         {
+            if (step == MaxSteps)
+            {
+                // Each step changed something, so this is not a loop; the next pass over the portrait goes on from here.
+                LogStepsExhausted(logger, id, index, MaxSteps);
+                return;
+            }
+
             if (await SituationAsync(id, index, cancellationToken) is not { } situation)
             {
                 return;
@@ -119,18 +126,23 @@ public sealed partial class PortraitDriver(GenerationStore generations, Portrait
         }
     }
 
-    /// <summary>The finalizer ends a portrait still open when its generation is cancelled or past its deadline, whatever its attempt.</summary>
+    /// <summary>
+    /// The finalizer ends a portrait still open when its generation is cancelled or past its deadline, whatever its attempt. At the
+    /// deadline a refused output is delivered flagged even when the regeneration that kept it committed after the portrait was read.
+    /// </summary>
     public async Task StopAsync(PortraitRow portrait, bool cancelled, CancellationToken cancellationToken)
     {
-        switch (PortraitStateMachine.DecideStop(portrait, cancelled))
+        var decision = PortraitStateMachine.DecideStop(portrait, cancelled);
+        if (decision is DeliverRefused or Fail { Reason: PortraitStateMachine.Deadline }
+            && await DeliverRefusedAsync(portrait.GenerationId, portrait, null, new DeliverRefused(PortraitStateMachine.Deadline), cancellationToken))
         {
-            case Fail fail:
-                await portraits.FailAsync(portrait.GenerationId, portrait.Index, null, cancelled ? PortraitStatus.Cancelled : PortraitStatus.Failed,
-                    fail.Reason, fail.Message, cancellationToken);
-                break;
-            case DeliverRefused refused:
-                await DeliverRefusedAsync(portrait.GenerationId, portrait, null, refused, cancellationToken);
-                break;
+            return;
+        }
+
+        if (decision is Fail fail)
+        {
+            await portraits.FailAsync(portrait.GenerationId, portrait.Index, null, cancelled ? PortraitStatus.Cancelled : PortraitStatus.Failed,
+                fail.Reason, fail.Message, cancellationToken);
         }
     }
 
@@ -189,13 +201,16 @@ public sealed partial class PortraitDriver(GenerationStore generations, Portrait
         }
     }
 
-    private async Task DeliverRefusedAsync(Guid id, PortraitRow portrait, int? attempt, DeliverRefused refused, CancellationToken cancellationToken)
+    private async Task<bool> DeliverRefusedAsync(Guid id, PortraitRow portrait, int? attempt, DeliverRefused refused, CancellationToken cancellationToken)
     {
-        if (await portraits.DeliverRefusedAsync(id, portrait.Index, attempt, cancellationToken))
+        if (!await portraits.DeliverRefusedAsync(id, portrait.Index, attempt, cancellationToken))
         {
-            metrics.PortraitEnded(PortraitStatus.Succeeded.Name(), portrait.Provider);
-            CountBudgetRefusal(refused.BudgetRefused);
+            return false;
         }
+
+        metrics.PortraitEnded(PortraitStatus.Succeeded.Name(), portrait.Provider);
+        CountBudgetRefusal(refused.BudgetRefused);
+        return true;
     }
 
     private void CountBudgetRefusal(string? provider)
@@ -217,6 +232,9 @@ public sealed partial class PortraitDriver(GenerationStore generations, Portrait
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index}: identity gate refused it ({Reason}, distance {Distance}); made again with reference {Reference}")]
     private static partial void LogRegenerating(ILogger logger, Guid generationId, int index, string reason, double? distance, int? reference);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index} took {Steps} steps in one go; the next pass goes on")]
+    private static partial void LogStepsExhausted(ILogger logger, Guid generationId, int index, int steps);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not reach prediction {PredictionId} ({Category}): {Reason}")]
     private static partial void LogRefreshFailed(ILogger logger, string predictionId, ErrorCategory category, string reason);

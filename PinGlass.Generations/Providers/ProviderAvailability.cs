@@ -44,7 +44,8 @@ public sealed partial class ProviderAvailability(IConnectionMultiplexer redis, M
         await breakers.RecordAsync(model, category);
         if (breakers.IsOpen(model))
         {
-            await TryAsync(db => db.StringSetAsync(CircuitKey(model), provider.Name, replicateOptions.Value.CircuitBreaker.BreakDuration, When.NotExists));
+            // Set again on every opening (a failed half-open trial too), so the other replicas keep skipping it for the new break.
+            await TryAsync(db => db.StringSetAsync(CircuitKey(model), provider.Name, replicateOptions.Value.CircuitBreaker.BreakDuration));
         }
     }
 
@@ -78,7 +79,7 @@ public sealed partial class ProviderAvailability(IConnectionMultiplexer redis, M
         {
             await action(redis.GetDatabase());
         }
-        catch (RedisException e)
+        catch (Exception e) when (e is RedisException or TimeoutException)
         {
             LogRedisUnavailable(logger, e.Message);
         }

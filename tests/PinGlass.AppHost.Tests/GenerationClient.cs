@@ -17,7 +17,16 @@ public sealed class GenerationClient(HttpClient api, HttpClient emulator) : IDis
 
     public HttpClient Emulator { get; } = emulator;
 
-    public static GenerationClient For(DistributedApplication app) => new(app.CreateHttpClient(ResourceNames.Api), app.CreateHttpClient(ResourceNames.Replicate));
+    /// <remarks>
+    /// An upload waits for its photos' analysis, which queues behind every other upload's on the faces service: with ten at once on a
+    /// loaded 2-core machine one has taken more than HttpClient's default 100 s. The tests bound their waits themselves.
+    /// </remarks>
+    public static GenerationClient For(DistributedApplication app)
+    {
+        var api = app.CreateHttpClient(ResourceNames.Api);
+        api.Timeout = TimeSpan.FromMinutes(10);
+        return new(api, app.CreateHttpClient(ResourceNames.Replicate));
+    }
 
     /// <summary>The fixture upload: twelve photos of one person, another person, a blank and a two-face collage.</summary>
     public static IReadOnlyList<UploadedPhoto> Photos { get; } = Samples.ReferenceUpload();

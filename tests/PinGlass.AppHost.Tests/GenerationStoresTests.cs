@@ -113,6 +113,28 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
     }
 
     [Fact]
+    public async Task Attempts_recorded_but_never_sent_when_the_generation_stops_release_their_reservations()
+    {
+        await using var stores = await ConnectAsync();
+        var id = await NewGenerationAsync(stores);
+        await stores.Portraits.ClaimAsync(id, 0, Token);
+        await stores.Portraits.ClaimAsync(id, 1, Token);
+        var unsent = (await stores.Ledger.BeginAsync(id, 0, 1, "flux-pulid", "bytedance/flux-pulid", 0, 0.0336m, Token)).Row!;
+        var sending = (await stores.Ledger.BeginAsync(id, 1, 1, "flux-kontext-pro", "black-forest-labs/flux-kontext-pro", 1, 0.04m, Token)).Row!;
+        Assert.True(await stores.Ledger.ClaimCreateAsync(sending.Marker, TimeSpan.FromMinutes(5), Token));
+
+        Assert.True(await stores.Ledger.AbandonUnsentAsync(id, "cancelled", "stopped before it was sent", Token));
+        Assert.False(await stores.Ledger.AbandonUnsentAsync(id, "cancelled", "again", Token));
+
+        // The one no sender held ends not created; the one a sender holds stays, with its reservation, for that sender to finish.
+        var rows = await stores.Ledger.PredictionsAsync(id, Token);
+        Assert.Equal([(0, PredictionState.NotCreated, 0m, "cancelled"), (1, PredictionState.Creating, 0.04m, (string?)null)],
+            rows.Select(r => (r.PortraitIndex, r.Status, r.Reserved, r.ErrorCategory)));
+        Assert.Equal((0.04m, 0m), ((await stores.Generations.GetAsync(id, Token))!.Reserved, (await stores.Generations.GetAsync(id, Token))!.Spent));
+        Assert.Equal(unsent.Marker, rows[0].Marker);
+    }
+
+    [Fact]
     public async Task A_portrait_ends_once_whichever_ending_comes_first()
     {
         await using var stores = await ConnectAsync();
