@@ -29,7 +29,7 @@ public sealed partial class PortraitDriver(GenerationStore generations, Portrait
         {
             if (step == MaxSteps)
             {
-                // Each step changed something, so this is not a loop; the next pass over the portrait goes on from here.
+                // A bound, not a budget: each step but a submission the budget refused changed something; the next pass goes on.
                 LogStepsExhausted(logger, id, index, MaxSteps);
                 return;
             }
