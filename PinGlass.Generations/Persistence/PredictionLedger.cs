@@ -127,6 +127,21 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
             return true;
         }, cancellationToken);
 
+    /// <summary>
+    /// Takes the right to take in a prediction's end (copy its output, ask the identity gate, settle it) for <paramref name="lease"/>;
+    /// false while another worker holds it or once it has been settled.
+    /// </summary>
+    public async Task<bool> ClaimTakeInAsync(string marker, TimeSpan lease, CancellationToken cancellationToken) =>
+        await database.Command($"""
+            UPDATE predictions SET take_in_until = now() + @lease
+            WHERE marker = @marker AND {Open} AND (take_in_until IS NULL OR take_in_until < now())
+            """, new { marker, lease }).ExecuteAsync(cancellationToken) == 1;
+
+    /// <summary>Gives the take-in lease back (the worker that held it stopped before settling), so the next news is taken in at once.</summary>
+    public Task ReleaseTakeInAsync(string marker, CancellationToken cancellationToken) =>
+        database.Command($"UPDATE predictions SET take_in_until = NULL WHERE marker = @marker AND {Open}", new { marker })
+            .ExecuteAsync(cancellationToken);
+
     /// <summary>News of a prediction that has not ended.</summary>
     public Task RecordCheckedAsync(string marker, string status, CancellationToken cancellationToken) =>
         database.Command("""
@@ -144,7 +159,7 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
                                    output_url = @outputUrl, completed_at = now(), last_checked_at = now(), blob_name = @blobName,
                                    content_type = @contentType, identity_decision = @decision, identity_reason = @reason,
                                    identity_distance = @distance, next_reference_index = @nextReference, next_id_weight = @nextIdWeight,
-                                   reserved_usd = 0
+                                   reserved_usd = 0, take_in_until = NULL
             WHERE marker = @marker AND {Open}
             """, new
         {

@@ -21,6 +21,9 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
     PortraitRequests requests, ProviderChain chain, ProviderAvailability availability, OutputFetcher outputs, IdentityGate gate,
     GenerationMetrics metrics, ILogger<PredictionSettler> logger)
 {
+    /// <summary>How long one worker holds a prediction's take-in: the output copy's and the identity gate's timeouts, with room.</summary>
+    private static readonly TimeSpan TakeInLease = TimeSpan.FromMinutes(5);
+
     /// <summary>The prediction's row after taking in the news; null for a prediction that is not one of PinGlass's attempts.</summary>
     public async Task<PredictionRow?> SettleAsync(Prediction prediction, CancellationToken cancellationToken)
     {
@@ -43,33 +46,52 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
             return row;
         }
 
-        var provider = chain[row.Provider];
-        var cost = provider.CostOf(prediction);
-        var portrait = await portraits.PortraitAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
-        var (category, error) = ErrorPolicy.Classify(prediction);
-        StoredOutput? stored = null;
-        IdentityCheck? identity = null;
-        if (category is null && portrait is { Status: PortraitStatus.Running } && portrait.Attempt == row.Attempt)
+        // A webhook and a poll can bring the same end at once: one worker copies the output and asks the identity gate, the other leaves it.
+        if (!await ledger.ClaimTakeInAsync(row.Marker, TakeInLease, cancellationToken))
         {
-            try
-            {
-                var output = await outputs.FetchAsync(prediction.OutputUrls[0], cancellationToken);
-                stored = new StoredOutput(GenerationBlobs.PortraitName(row.GenerationId, row.PortraitIndex, row.Attempt, output.Extension), output.ContentType);
-                await blobs.SavePortraitAsync(stored.BlobName, output.Content, output.ContentType, cancellationToken);
-                identity = await CheckIdentityAsync(row, portrait, output, cancellationToken);
-            }
-            catch (OutputFetchException e)
-            {
-                (category, error) = (ErrorCategory.ModelError, $"The output could not be copied: {e.Message}");
-            }
+            return row;
         }
 
-        if (await ledger.SettleAsync(row, StatusNames.FromReplicate(prediction.Status), prediction.Metrics?.PredictTime, cost, category?.Name(), error,
-                prediction.OutputUrls.FirstOrDefault(), stored, identity, cancellationToken))
+        var settled = false;
+        try
         {
-            metrics.PredictionSettled(provider.Model.FullName, prediction.Status, cost,
-                prediction.CompletedAt is { } completed ? (completed - prediction.CreatedAt).TotalSeconds : null);
-            await availability.RecordOutcomeAsync(provider, category);
+            var provider = chain[row.Provider];
+            var cost = provider.CostOf(prediction);
+            var portrait = await portraits.PortraitAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
+            var (category, error) = ErrorPolicy.Classify(prediction);
+            StoredOutput? stored = null;
+            IdentityCheck? identity = null;
+            if (category is null && portrait is { Status: PortraitStatus.Running } && portrait.Attempt == row.Attempt)
+            {
+                try
+                {
+                    var output = await outputs.FetchAsync(prediction.OutputUrls[0], cancellationToken);
+                    stored = new StoredOutput(GenerationBlobs.PortraitName(row.GenerationId, row.PortraitIndex, row.Attempt, output.Extension), output.ContentType);
+                    await blobs.SavePortraitAsync(stored.BlobName, output.Content, output.ContentType, cancellationToken);
+                    identity = await CheckIdentityAsync(row, portrait, output, cancellationToken);
+                }
+                catch (OutputFetchException e)
+                {
+                    (category, error) = (ErrorCategory.ModelError, $"The output could not be copied: {e.Message}");
+                }
+            }
+
+            settled = await ledger.SettleAsync(row, StatusNames.FromReplicate(prediction.Status), prediction.Metrics?.PredictTime, cost,
+                category?.Name(), error, prediction.OutputUrls.FirstOrDefault(), stored, identity, cancellationToken);
+            if (settled)
+            {
+                metrics.PredictionSettled(provider.Model.FullName, prediction.Status, cost,
+                    prediction.CompletedAt is { } completed ? (completed - prediction.CreatedAt).TotalSeconds : null);
+                await availability.RecordOutcomeAsync(provider, category);
+            }
+        }
+        finally
+        {
+            // Stopped half-way (an exception, a cancelled job): the next news is taken in at once rather than when the lease runs out.
+            if (!settled)
+            {
+                await ledger.ReleaseTakeInAsync(row.Marker, CancellationToken.None);
+            }
         }
 
         return await ledger.ByIdAsync(prediction.Id, cancellationToken);

@@ -113,6 +113,34 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
     }
 
     [Fact]
+    public async Task One_worker_at_a_time_takes_in_a_predictions_end_until_it_settles_it_or_gives_it_back()
+    {
+        await using var stores = await ConnectAsync();
+        var id = await NewGenerationAsync(stores);
+        await stores.Portraits.ClaimAsync(id, 0, Token);
+        var row = (await stores.Ledger.BeginAsync(id, 0, 1, "flux-pulid", "bytedance/flux-pulid", 0, 0.0336m, Token)).Row!;
+        await stores.Ledger.ClaimCreateAsync(row.Marker, TimeSpan.FromMinutes(5), Token);
+        await stores.Ledger.RecordCreatedAsync(row.Marker, $"p-{Guid.NewGuid():N}", "processing", 0, Token);
+
+        // A webhook and a poll at once: one takes it in.
+        var claims = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => stores.Ledger.ClaimTakeInAsync(row.Marker, TimeSpan.FromMinutes(5), Token)));
+        Assert.Single(claims, c => c);
+
+        // Given back (the worker stopped half-way): the next one takes it at once.
+        await stores.Ledger.ReleaseTakeInAsync(row.Marker, Token);
+        Assert.True(await stores.Ledger.ClaimTakeInAsync(row.Marker, TimeSpan.FromMinutes(5), Token));
+
+        // Never given back (the worker was killed): taken again once the lease has run out.
+        Assert.False(await stores.Ledger.ClaimTakeInAsync(row.Marker, TimeSpan.FromMinutes(5), Token));
+        await ScalarAsync(stores, $"UPDATE predictions SET take_in_until = now() - interval '1 second' WHERE marker = '{row.Marker}'");
+        Assert.True(await stores.Ledger.ClaimTakeInAsync(row.Marker, TimeSpan.FromMinutes(5), Token));
+
+        // Settled: nobody takes it in again.
+        Assert.True(await stores.Ledger.SettleAsync(row, PredictionState.Succeeded, 9.5, 0.02m, null, null, null, null, null, Token));
+        Assert.False(await stores.Ledger.ClaimTakeInAsync(row.Marker, TimeSpan.FromMinutes(5), Token));
+    }
+
+    [Fact]
     public async Task Attempts_recorded_but_never_sent_when_the_generation_stops_release_their_reservations()
     {
         await using var stores = await ConnectAsync();

@@ -90,6 +90,15 @@ foreach (var (result, run) in results.Select((r, i) => (r, i + 1)))
 }
 
 Console.WriteLine();
+Console.WriteLine("Overhead (s): generation row → first create, first → last create, last prediction's end → generation's end");
+Console.WriteLine($"{"Mode",-8} {"Run",3}  {"To 1st create",13}  {"Create spread",13}  {"After last result",17}");
+foreach (var (result, run) in results.Select((r, i) => (r, i + 1)))
+{
+    Console.WriteLine($"{result.Mode,-8} {run,3}  {result.Overhead.ToFirstCreateSeconds,13:F1}  {result.Overhead.CreateSpreadSeconds,13:F1}  " +
+        $"{result.Overhead.AfterLastResultSeconds,17:F1}");
+}
+
+Console.WriteLine();
 foreach (var mode in results.GroupBy(r => r.Mode))
 {
     var ratios = mode.Select(r => r.Ratio).Order().ToList();

@@ -12,12 +12,19 @@ namespace PinGlass.Pipeline.Benchmark;
 /// Costs are PinGlass's: the estimates the Api answered with, and what the generation spent (its predictions' settled costs).
 /// </summary>
 public sealed record Measurement(string Mode, string Status, int Succeeded, int Portraits, double GenerationSeconds, double SlowestSeconds,
-    double? BatchSlowestSumSeconds, decimal EstimatedCost, decimal EstimatedCostWithRetries, decimal Spent, int Predictions, int FailedPredictions)
+    double? BatchSlowestSumSeconds, decimal EstimatedCost, decimal EstimatedCostWithRetries, decimal Spent, int Predictions, int FailedPredictions,
+    Overhead Overhead)
 {
     public double Ratio => SlowestSeconds > 0 ? GenerationSeconds / SlowestSeconds : double.NaN;
 
     public bool Completed => Status == "completed";
 }
+
+/// <summary>
+/// Where a generation's time beyond its predictions goes: from its row to its first create on the emulator, from the first create
+/// to the last, and from the last prediction's end to the generation's end (settle, output copy, identity check, finalize).
+/// </summary>
+public sealed record Overhead(double ToFirstCreateSeconds, double CreateSpreadSeconds, double AfterLastResultSeconds);
 
 /// <summary>Starts generations through the Api as a client app would, waits for them, and reads each prediction's latency from the emulator.</summary>
 public sealed class TimedGenerations(HttpClient api, HttpClient emulator, IReadOnlyList<UploadedPhoto> photos)
@@ -37,6 +44,7 @@ public sealed class TimedGenerations(HttpClient api, HttpClient emulator, IReadO
 
         // Every attempt counts: a retried portrait's slow first prediction still held the generation up.
         var latencies = new List<(int Batch, double Seconds)>();
+        var spans = new List<(DateTimeOffset Created, DateTimeOffset Completed)>();
         var attempts = portraits.SelectMany(p => p.GetProperty("attempts").EnumerateArray()).ToList();
         foreach (var portrait in portraits)
         {
@@ -44,20 +52,27 @@ public sealed class TimedGenerations(HttpClient api, HttpClient emulator, IReadO
             foreach (var attempt in portrait.GetProperty("attempts").EnumerateArray())
             {
                 if (attempt.GetProperty("predictionId").GetString() is { } predictionId
-                    && await LatencyAsync(predictionId, cancellationToken) is { } seconds)
+                    && await SpanAsync(predictionId, cancellationToken) is { } span)
                 {
-                    latencies.Add((batch, seconds));
+                    latencies.Add((batch, (span.Completed - span.Created).TotalSeconds));
+                    spans.Add(span);
                 }
             }
         }
 
-        var generationSeconds = generation.GetProperty("completedAt").ValueKind == JsonValueKind.String
-            ? (generation.GetProperty("completedAt").GetDateTimeOffset() - generation.GetProperty("createdAt").GetDateTimeOffset()).TotalSeconds
-            : double.NaN;
+        var createdAt = generation.GetProperty("createdAt").GetDateTimeOffset();
+        DateTimeOffset? completedAt = generation.GetProperty("completedAt").ValueKind == JsonValueKind.String
+            ? generation.GetProperty("completedAt").GetDateTimeOffset()
+            : null;
+        var generationSeconds = completedAt is { } end ? (end - createdAt).TotalSeconds : double.NaN;
+        var overhead = spans.Count == 0 || completedAt is null
+            ? new Overhead(double.NaN, double.NaN, double.NaN)
+            : new Overhead((spans.Min(s => s.Created) - createdAt).TotalSeconds, (spans.Max(s => s.Created) - spans.Min(s => s.Created)).TotalSeconds,
+                (completedAt.Value - spans.Max(s => s.Completed)).TotalSeconds);
         double? batchSum = batchSize is null ? null : latencies.GroupBy(l => l.Batch).Sum(g => g.Max(l => l.Seconds));
         return new Measurement(mode, status, portraits.Count(p => p.GetProperty("status").GetString() == "succeeded"), portraits.Count,
             generationSeconds, latencies.Count > 0 ? latencies.Max(l => l.Seconds) : double.NaN, batchSum, estimate, estimateWithRetries,
-            generation.GetProperty("costSoFar").GetDecimal(), attempts.Count, attempts.Count(a => a.GetProperty("status").GetString() == "failed"));
+            generation.GetProperty("costSoFar").GetDecimal(), attempts.Count, attempts.Count(a => a.GetProperty("status").GetString() == "failed"), overhead);
     }
 
     private async Task<(Guid Id, decimal EstimatedCost, decimal EstimatedCostWithRetries)> StartAsync(IReadOnlyList<(string Name, string Value)> fields, CancellationToken cancellationToken)
@@ -92,8 +107,8 @@ public sealed class TimedGenerations(HttpClient api, HttpClient emulator, IReadO
         }
     }
 
-    /// <summary>completed_at − created_at of the emulator's prediction, or null while it has not ended.</summary>
-    private async Task<double?> LatencyAsync(string predictionId, CancellationToken cancellationToken)
+    /// <summary>created_at and completed_at of the emulator's prediction, or null while it has not ended.</summary>
+    private async Task<(DateTimeOffset Created, DateTimeOffset Completed)?> SpanAsync(string predictionId, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/predictions/{predictionId}");
         request.Headers.Authorization = new("Bearer", ReplicateEndpoint.EmulatorToken);
@@ -101,7 +116,7 @@ public sealed class TimedGenerations(HttpClient api, HttpClient emulator, IReadO
         response.EnsureSuccessStatusCode();
         var prediction = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
         return prediction.TryGetProperty("completed_at", out var completed) && completed.ValueKind == JsonValueKind.String
-            ? (completed.GetDateTimeOffset() - prediction.GetProperty("created_at").GetDateTimeOffset()).TotalSeconds
+            ? (prediction.GetProperty("created_at").GetDateTimeOffset(), completed.GetDateTimeOffset())
             : null;
     }
 }
