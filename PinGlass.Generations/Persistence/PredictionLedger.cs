@@ -209,5 +209,5 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
             ? new IdentityCheck(decision, r.Get<string>("identity_reason"), r.Maybe<float>("identity_distance"), r.Maybe<int>("next_reference_index"),
                 r.Maybe<double>("next_id_weight"))
             : null,
-        r.Get<decimal>("reserved_usd"));
+        r.Get<decimal>("reserved_usd"), r.Maybe<DateTimeOffset>("completed_at"));
 }

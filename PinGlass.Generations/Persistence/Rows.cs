@@ -86,7 +86,8 @@ public sealed record PredictionRow(
     string? BlobName,
     string? ContentType,
     IdentityCheck? Identity,
-    decimal Reserved)
+    decimal Reserved,
+    DateTimeOffset? CompletedAt = null)
 {
     public bool IsOpen => Status.IsOpen();
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Portraits;
+using PinGlass.Generations.Providers;
 using PinGlass.Replicate;
 
 namespace PinGlass.Generations.Pipeline;
@@ -12,7 +13,7 @@ namespace PinGlass.Generations.Pipeline;
 /// the reconciliation job alike.
 /// </summary>
 public sealed partial class GenerationRunner(GenerationStore store, PortraitStore portraits, PredictionLedger ledger, PortraitDriver driver,
-    IOptions<PipelineOptions> options,
+    ProviderAvailability availability, IOptions<PipelineOptions> options,
     IOptions<ReplicateOptions> replicateOptions, GenerationMetrics metrics, TimeProvider time, ILogger<GenerationRunner> logger)
 {
     /// <summary>Creates sent at once by one job; the shared rate limit still governs how fast they leave.</summary>
@@ -37,33 +38,38 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
         }
     }
 
-    /// <summary>One look at each unfinished portrait: ask about its running prediction if news is overdue, otherwise take its next steps.</summary>
+    /// <summary>
+    /// One look at each unfinished portrait: ask about its running prediction if news is overdue; otherwise, unless the state machine
+    /// says it waits (read here once for the whole generation, so a pass over waiting portraits costs a few queries, not a few each),
+    /// take its next steps.
+    /// </summary>
     public async Task PassAsync(IReadOnlyList<PortraitRow> scope, CancellationToken cancellationToken)
     {
         var open = scope.Where(p => !p.IsTerminal).ToList();
-        if (open.Count == 0)
+        if (open.Count == 0 || await store.GetAsync(open[0].GenerationId, cancellationToken) is not { } generation)
         {
             return;
         }
 
-        var predictions = await ledger.PredictionsAsync(open[0].GenerationId, cancellationToken);
+        var predictions = await ledger.PredictionsAsync(generation.Id, cancellationToken);
+        var references = PortraitRequests.ReferenceCount(generation);
+        var chain = await availability.ChainAsync(references, cancellationToken);
         var now = time.GetUtcNow();
         await Parallel.ForEachAsync(open, new ParallelOptions { MaxDegreeOfParallelism = SubmitConcurrency, CancellationToken = cancellationToken },
             async (portrait, token) =>
             {
-                var current = portrait.Status == PortraitStatus.Running
-                    ? predictions.FirstOrDefault(p => p.PortraitIndex == portrait.Index && p.Attempt == portrait.Attempt)
-                    : null;
-                if (current is { IsOpen: true, PredictionId: not null })
+                var situation = new PortraitSituation(generation, portrait, [.. predictions.Where(p => p.PortraitIndex == portrait.Index)], chain,
+                    references, now);
+                if (portrait.Status == PortraitStatus.Running && situation.Current is { IsOpen: true, PredictionId: not null } current)
                 {
                     if (IsDue(current, now))
                     {
                         await driver.RefreshAsync(current, token);
                     }
                 }
-                else
+                else if (PortraitStateMachine.Decide(situation) is not PortraitDecision.Wait)
                 {
-                    // Not yet submitted, not yet sent, or settled while the worker that settled it stopped before the next step.
+                    // Not yet submitted, not yet sent, past its back-off, or settled while the worker that settled it stopped before the next step.
                     await driver.AdvanceAsync(portrait.GenerationId, portrait.Index, token);
                 }
             });

@@ -31,6 +31,12 @@ public abstract record PortraitDecision
     /// <summary>The current attempt failed; <paramref name="To"/> takes over on the next attempt.</summary>
     public sealed record FallBack(string From, string To, ErrorCategory Category, string Error) : PortraitDecision;
 
+    /// <summary>
+    /// The current attempt failed for a passing reason (a throttle, a 5xx, a timeout) and <paramref name="Provider"/> is asked again on
+    /// the next attempt, once its back-off has passed.
+    /// </summary>
+    public sealed record Retry(string Provider, ErrorCategory Category, string Error) : PortraitDecision;
+
     /// <summary>The portrait ends without an image; <paramref name="BudgetRefused"/> names the provider the budget could not hold.</summary>
     public sealed record Fail(string Reason, string Message, string? BudgetRefused = null) : PortraitDecision;
 
@@ -54,4 +60,10 @@ public enum WaitReason
 
     /// <summary>Others' reservations hold the budget; their settling frees room.</summary>
     Budget,
+
+    /// <summary>Every provider it may still use is unavailable now (circuit open, health probe failing): not now, not never.</summary>
+    ProviderUnavailable,
+
+    /// <summary>Its next provider failed it for a passing reason a moment ago: it is asked again once the back-off has passed.</summary>
+    Backoff,
 }

@@ -73,6 +73,10 @@ public sealed partial class PortraitDriver(GenerationStore generations, Portrait
                     LogFellBack(logger, id, index, fallBack.From, fallBack.To, fallBack.Category, fallBack.Error);
                     metrics.FellBack(fallBack.From, fallBack.To);
                     continue;
+                case Retry retry when await portraits.AdvanceAttemptAsync(id, index, portrait.Attempt, cancellationToken):
+                    LogRetrying(logger, id, index, retry.Provider, retry.Category, retry.Error);
+                    metrics.Retried(retry.Provider, 1);
+                    continue;
                 case Fail fail:
                     await FailAsync(id, portrait, portrait.Attempt, fail, cancellationToken);
                     return;
@@ -226,6 +230,9 @@ public sealed partial class PortraitDriver(GenerationStore generations, Portrait
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index}: {From} failed ({Category}: {Error}); {To} takes over")]
     private static partial void LogFellBack(ILogger logger, Guid generationId, int index, string from, string to, ErrorCategory category, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Generation {GenerationId} portrait {Index}: {Provider} failed for now ({Category}: {Error}); asked again after a back-off")]
+    private static partial void LogRetrying(ILogger logger, Guid generationId, int index, string provider, ErrorCategory category, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index} failed: {Category}: {Error}")]
     private static partial void LogPortraitFailed(ILogger logger, Guid generationId, int index, string category, string error);

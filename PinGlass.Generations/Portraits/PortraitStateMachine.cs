@@ -31,10 +31,16 @@ public sealed record PortraitSituation(
 /// </summary>
 public static class PortraitStateMachine
 {
-    public const string ProvidersUnavailable = "providers_unavailable";
     public const string BudgetExhausted = "budget_exhausted";
     public const string Deadline = "deadline";
     public const string Cancelled = "cancelled";
+
+    /// <summary>The longest wait before a provider is asked again after passing failures.</summary>
+    public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
+    /// <summary>The wait before a provider is asked again after its <paramref name="failures"/>-th passing failure: 2 s, doubling, at most 30 s.</summary>
+    public static TimeSpan Backoff(int failures) =>
+        TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, 2 * Math.Pow(2, Math.Clamp(failures - 1, 0, 10))));
 
     public static PortraitDecision Decide(PortraitSituation situation)
     {
@@ -77,15 +83,29 @@ public static class PortraitStateMachine
         : cancelled ? new Fail(Cancelled, "The generation was cancelled.")
         : End(portrait, Deadline, "The generation's deadline passed before this portrait was made.");
 
-    /// <summary>The current attempt has no prediction row yet: the next provider, if the budget holds its worst case now.</summary>
+    /// <summary>
+    /// The current attempt has no prediction row yet: the next provider, once it is available and its back-off has passed, if the
+    /// budget holds its worst case now. Passing trouble (a throttle, an outage, an open circuit) makes the portrait wait while its
+    /// deadline allows; only providers that failed it for good make it fail.
+    /// </summary>
     private static PortraitDecision Submit(PortraitSituation situation)
     {
         var (generation, portrait) = (situation.Generation, situation.Portrait);
-        if (NextProvider(situation) is not { } next)
+        var choice = NextProvider(situation);
+        if (choice.Available is not { } next)
         {
+            if (choice.Any is not null)
+            {
+                return new Wait(WaitReason.ProviderUnavailable);
+            }
+
             var last = situation.Attempts.LastOrDefault();
-            return End(portrait, last?.ErrorCategory ?? ProvidersUnavailable,
-                last?.Error ?? "Every provider has been tried, or is unavailable (circuit open or health probe failing).");
+            return End(portrait, last?.ErrorCategory ?? ErrorCategory.ModelError.Name(), last?.Error ?? "Every provider of the chain failed this portrait.");
+        }
+
+        if (situation.Now < choice.NotBefore)
+        {
+            return new Wait(WaitReason.Backoff);
         }
 
         if (generation.Spent + generation.Reserved + next.WorstCase > generation.Budget)
@@ -120,34 +140,74 @@ public static class PortraitStateMachine
     }
 
     /// <summary>
-    /// The current attempt failed: the next provider takes over if the error allows it, there is one, time remains and what the budget
-    /// has left covers it. What others reserved is not counted here: the next attempt waits for room while they are in flight.
+    /// The current attempt failed. A failure of the account or the request, or one after the deadline, ends the portrait. Otherwise
+    /// the next attempt goes to the provider <see cref="NextProvider"/> names (the same one again after a throttle, or when every
+    /// other failed too), if what the budget has left covers it; when every provider failed it for good, it ends. What others
+    /// reserved is not counted here: the next attempt waits for room while they are in flight.
     /// </summary>
     private static PortraitDecision Failed(PortraitSituation situation, PredictionRow current)
     {
         var category = ErrorCategoryNames.Parse(current.ErrorCategory) ?? ErrorCategory.ModelError;
         var error = current.Error ?? "The prediction did not deliver.";
-        if (ErrorPolicy.DispositionOf(category) != ErrorDisposition.Final && !situation.PastDeadline && NextProvider(situation) is { } next)
+        if (ErrorPolicy.DispositionOf(category) == ErrorDisposition.Final || situation.PastDeadline
+            || NextProvider(situation) is not { Any: { } any } choice)
         {
-            return situation.Generation.Spent + next.WorstCase <= situation.Generation.Budget
-                ? new FallBack(current.Provider, next.Name, category, error)
-                : End(situation.Portrait, BudgetExhausted,
-                    $"{current.Provider} failed ({error}); what the budget has left cannot hold {next.Name} (up to ${next.WorstCase:0.0000}).", next.Name);
+            return End(situation.Portrait, category.Name(), error);
         }
 
-        return End(situation.Portrait, category.Name(), error);
+        var next = choice.Available ?? any;
+        if (situation.Generation.Spent + next.WorstCase > situation.Generation.Budget)
+        {
+            return End(situation.Portrait, BudgetExhausted,
+                $"{current.Provider} failed ({error}); what the budget has left cannot hold {next.Name} (up to ${next.WorstCase:0.0000}).", next.Name);
+        }
+
+        return next.Name.Equals(current.Provider, StringComparison.OrdinalIgnoreCase)
+            ? new Retry(current.Provider, category, error)
+            : new FallBack(current.Provider, next.Name, category, error);
     }
 
     /// <summary>A portrait that ends without an image of its own delivers the one the gate refused, if it kept one.</summary>
     private static PortraitDecision End(PortraitRow portrait, string reason, string message, string? budgetRefused = null) =>
         portrait.HasRefusedOutput ? new DeliverRefused(reason, budgetRefused) : new Fail(reason, message, budgetRefused);
 
-    /// <summary>The first provider of the chain not yet tried in the portrait's current chain, and available now.</summary>
-    private static ProviderOption? NextProvider(PortraitSituation situation)
+    /// <summary>Where the next attempt goes: the best available provider, the best one at all, and when it may be asked.</summary>
+    private sealed record ProviderChoice(ProviderOption? Available, ProviderOption? Any, DateTimeOffset NotBefore);
+
+    /// <summary>
+    /// Of the providers that have not failed the portrait for good in its current chain, the one tried least often (in chain order),
+    /// after a throttle the throttled one (a 429 means wait, and the account's limit is every model's). A provider asked again
+    /// waits out its back-off from its last passing failure.
+    /// </summary>
+    private static ProviderChoice NextProvider(PortraitSituation situation)
     {
-        var tried = situation.Attempts.Where(a => a.Attempt >= situation.Portrait.ChainStart).Select(a => a.Provider).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        return situation.Chain.FirstOrDefault(p => p.Available && !tried.Contains(p.Name));
+        var ended = situation.Attempts.Where(a => a.Attempt >= situation.Portrait.ChainStart && !a.IsOpen).ToList();
+        var passing = ended.Where(IsPassing).ToList();
+        var usable = situation.Chain
+            .Where(p => !ended.Any(a => a.Provider.Equals(p.Name, StringComparison.OrdinalIgnoreCase) && !IsPassing(a)))
+            .ToList();
+        if (ended.LastOrDefault() is { ErrorCategory: var last, Provider: var throttled } && last == ErrorCategory.RateLimit.Name()
+            && usable.Any(p => p.Name.Equals(throttled, StringComparison.OrdinalIgnoreCase)))
+        {
+            usable = [.. usable.Where(p => p.Name.Equals(throttled, StringComparison.OrdinalIgnoreCase))];
+        }
+
+        int Failures(ProviderOption p) => passing.Count(a => a.Provider.Equals(p.Name, StringComparison.OrdinalIgnoreCase));
+        var any = usable.OrderBy(Failures).FirstOrDefault();
+        var available = usable.Where(p => p.Available).OrderBy(Failures).FirstOrDefault();
+        if (available is null)
+        {
+            return new ProviderChoice(null, any, DateTimeOffset.MinValue);
+        }
+
+        var failures = Failures(available);
+        var lastFailure = passing.Where(a => a.Provider.Equals(available.Name, StringComparison.OrdinalIgnoreCase)).Select(a => a.CompletedAt).Max();
+        return new ProviderChoice(available, any, failures == 0 || lastFailure is null ? DateTimeOffset.MinValue : lastFailure.Value + Backoff(failures));
     }
+
+    /// <summary>An attempt that failed for a reason that passes (a throttle, a 5xx, a timeout, a broken connection): the provider may be asked again.</summary>
+    private static bool IsPassing(PredictionRow attempt) =>
+        ErrorCategoryNames.Parse(attempt.ErrorCategory) is { } category && ErrorPolicy.IsRetryable(category);
 
     /// <summary>References rotate: each portrait walks through them, each batch one further on; a regeneration uses the gate's choice.</summary>
     private static int ReferenceFor(PortraitRow portrait, int referenceCount) =>

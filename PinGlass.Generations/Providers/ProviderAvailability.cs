@@ -18,8 +18,8 @@ namespace PinGlass.Generations.Providers;
 public sealed partial class ProviderAvailability(IConnectionMultiplexer redis, ModelCircuitBreakers breakers, ProviderChain chain,
     IOptions<ReplicateOptions> replicateOptions, IOptions<PipelineOptions> options, ILogger<ProviderAvailability> logger)
 {
-    /// <summary>How long a failed probe counts when no later probe clears it: beyond the five-minute probe interval.</summary>
-    public static readonly TimeSpan ProbeValidity = TimeSpan.FromMinutes(15);
+    /// <summary>How long a failed probe counts when no later probe clears it: three of the one-minute probe intervals.</summary>
+    public static readonly TimeSpan ProbeValidity = TimeSpan.FromMinutes(3);
 
     private static RedisKey CircuitKey(string model) => $"pinglass:providers:circuit:{model}";
 

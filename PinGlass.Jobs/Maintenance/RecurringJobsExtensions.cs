@@ -24,8 +24,12 @@ public sealed class RecurringJobSettings
     [Required]
     public string Sweep { get; set; } = "*/30 * * * * *";
 
+    /// <summary>
+    /// Probes every provider (a GET of its model, nothing billed). Each minute: a failed probe makes portraits wait for the provider,
+    /// so the next probe that passes should come soon.
+    /// </summary>
     [Required]
-    public string ProbeProviders { get; set; } = "*/5 * * * *";
+    public string ProbeProviders { get; set; } = "0 * * * * *";
 
     /// <summary>Rolls the cost ledger up into daily totals (cost_daily).</summary>
     [Required]

@@ -81,8 +81,12 @@ public static class ErrorPolicy
 
     public static bool IsRetryable(ErrorCategory category) => Table[category] == ErrorDisposition.Retry;
 
-    /// <summary>Categories that say something about the model's health and so count for its circuit breaker.</summary>
-    public static bool CountsAgainstModel(ErrorCategory category) => Table[category] == ErrorDisposition.Retry || category == ErrorCategory.ModelError;
+    /// <summary>
+    /// Categories that say something about the model's health and so count for its circuit breaker. A throttle does not: Replicate's
+    /// create limit is the account's, and it asks for a wait, not for skipping a model.
+    /// </summary>
+    public static bool CountsAgainstModel(ErrorCategory category) =>
+        category != ErrorCategory.RateLimit && (Table[category] == ErrorDisposition.Retry || category == ErrorCategory.ModelError);
 
     public static ErrorCategory FromStatus(int status) => status switch
     {

@@ -25,6 +25,10 @@ public sealed class ProviderHealthProbe(ProviderChain chain, ReplicateClient cli
         {
             await client.GetModelAsync(provider.Model, cancellationToken);
         }
+        catch (ReplicateException e) when (e.Category == ErrorCategory.RateLimit)
+        {
+            // Throttled: the API is up and the model is there; the account is asked to slow down, which the pipeline does anyway.
+        }
         catch (ReplicateException e)
         {
             error = e.Message;

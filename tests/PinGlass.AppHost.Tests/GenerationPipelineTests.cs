@@ -216,6 +216,33 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task A_throttle_that_outlasts_every_models_retries_makes_portraits_wait_not_fail()
+    {
+        // Every model answers its creates 429 for six bursts in a row (1 s each at 20×, Retry-After the burst's rest): more than the
+        // client's four tries of a create on each model. A throttle means wait: each portrait keeps its model, backs off, and is made.
+        await client.SetFaultsAsync("""
+            [{"kind":"rate_limit","model":"bytedance/flux-pulid","duration":"00:00:20","count":6},
+             {"kind":"rate_limit","model":"black-forest-labs/flux-kontext-pro","duration":"00:00:20","count":6},
+             {"kind":"rate_limit","model":"grandlineai/instant-id-photorealistic","duration":"00:00:20","count":6}]
+            """);
+        var id = await client.StartAsync(("styles", "professional-headshot,golden-hour,film-noir"));
+        var generation = await client.WaitAsync(id);
+
+        GenerationClient.AssertStatus("completed", generation);
+        var portraits = generation.GetProperty("portraits").EnumerateArray().ToList();
+        Assert.All(portraits, p => Assert.Equal(("succeeded", "flux-pulid"), (p.GetProperty("status").GetString(), p.GetProperty("provider").GetString())));
+        // The throttled creates are on record as not created (nothing billed), each a rate_limit, all on flux-pulid: no fallback.
+        var attempts = portraits.SelectMany(p => p.GetProperty("attempts").EnumerateArray()).ToList();
+        Assert.Contains(attempts, a => a.GetProperty("status").GetString() == "not_created");
+        Assert.All(attempts, a => Assert.Equal("flux-pulid", a.GetProperty("provider").GetString()));
+        Assert.True((await client.FaultsAsync()).GetProperty("injected").GetProperty("rate_limit").GetInt32() >= 6);
+        var money = (await stores.QueryAsync($"SELECT spent_usd, reserved_usd, budget_usd FROM generation_jobs WHERE id = '{id}'",
+            r => (Spent: r.GetDecimal(0), Reserved: r.GetDecimal(1), Budget: r.GetDecimal(2)))).Single();
+        Assert.Equal(0m, money.Reserved);
+        Assert.InRange(money.Spent, 0.001m, money.Budget);
+    }
+
+    [Fact]
     public async Task Cancel_mid_generation_leaves_no_prediction_running_on_the_emulator()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -43,6 +43,14 @@ public sealed partial class PortraitStateMachineTests
 
     private static readonly PredictionRow FailedPulid = Attempt(1, "flux-pulid", PredictionState.Failed, category: "model_error");
 
+    /// <summary>A create Replicate throttled (429) until the client's own retries ran out.</summary>
+    private static PredictionRow Throttled(int attempt, string provider = "flux-pulid") =>
+        Attempt(attempt, provider, PredictionState.NotCreated, predictionId: null, category: "rate_limit");
+
+    /// <summary>Each provider of the chain, in turn from attempt <paramref name="from"/>, failed for good (the model failed).</summary>
+    private static PredictionRow[] FailedEveryProvider(int from) =>
+        [.. Chain.Select((p, i) => Attempt(from + i, p.Name, PredictionState.Failed, category: "model_error"))];
+
     /// <summary>One situation per row of the table in docs/architecture.md, by its id.</summary>
     private static readonly Dictionary<string, Func<PortraitDecision>> Transitions = new()
     {
@@ -56,7 +64,8 @@ public sealed partial class PortraitStateMachineTests
         ["T8"] = () => Decide(Situation(generation: Generation(budget: 0.10m, spent: 0.05m, reserved: 0.0336m))),
         ["T9"] = () => Decide(Situation(generation: Generation(budget: 0.10m, spent: 0.08m))),
         ["T10"] = () => Decide(Situation(chain: [.. Chain.Select(p => p with { Available = false })])),
-        ["T11"] = () => Decide(Situation(Portrait(regenerations: 1, refusedBlob: "refused"), chain: [.. Chain.Select(p => p with { Available = false })])),
+        ["T11"] = () => Decide(Situation(Portrait(attempt: 5, chainStart: 2, regenerations: 1, refusedBlob: "refused"), attempts:
+            [Attempt(1, "flux-pulid", PredictionState.Succeeded, identity: Refused), .. FailedEveryProvider(from: 2)])),
         ["T12"] = () => Decide(Situation(attempts: [Attempt(1, "flux-pulid", PredictionState.Creating, predictionId: null)])),
         ["T13"] = () => Decide(Situation(generation: Stopped, attempts: [Attempt(1, "flux-pulid", PredictionState.Creating, predictionId: null)])),
         ["T14"] = () => Decide(Situation(attempts: [Attempt(1, "flux-pulid", PredictionState.Processing)])),
@@ -75,6 +84,12 @@ public sealed partial class PortraitStateMachineTests
         ["T24"] = () => Decide(Situation(Portrait(attempt: 4, chainStart: 2, regenerations: 1, refusedBlob: "refused"), attempts:
             [Attempt(1, "flux-pulid", PredictionState.Succeeded, identity: Refused), Attempt(2, "flux-pulid", PredictionState.Failed, category: "model_error"),
              Attempt(3, "flux-kontext-pro", PredictionState.Failed, category: "model_error"), Attempt(4, "instant-id", PredictionState.Failed, category: "model_error")])),
+        ["T25"] = () => Decide(Situation(Portrait(attempt: 4), attempts: FailedEveryProvider(from: 1))),
+        ["T26"] = () => Decide(Situation(Portrait(attempt: 2), attempts: [Throttled(1) with { CompletedAt = Now.AddSeconds(-1) }])),
+        ["T27"] = () => Decide(Situation(attempts: [Throttled(1)])),
+        ["T28"] = () => Decide(Situation(Portrait(attempt: 3), attempts:
+            [FailedPulid, Attempt(2, "flux-kontext-pro", PredictionState.Failed, category: "safety"),
+             Attempt(3, "instant-id", PredictionState.NotCreated, predictionId: null, category: "server_error")])),
         ["S1"] = () => PortraitStateMachine.DecideStop(Portrait(), cancelled: true),
         ["S2"] = () => PortraitStateMachine.DecideStop(Portrait(PortraitStatus.Pending, attempt: 0), cancelled: false),
         ["S3"] = () => PortraitStateMachine.DecideStop(Portrait(regenerations: 1, refusedBlob: "refused"), cancelled: false),
@@ -150,13 +165,55 @@ public sealed partial class PortraitStateMachineTests
     }
 
     [Fact]
-    public void A_portrait_with_no_provider_left_ends_with_its_last_attempt_s_error()
+    public void A_portrait_every_provider_failed_for_good_ends_with_its_last_attempt_s_error()
     {
-        var fail = Assert.IsType<Fail>(Decide(Situation(Portrait(attempt: 2), attempts: [FailedPulid],
-            chain: [.. Chain.Select(p => p with { Available = p.Name == "flux-pulid" })])));
+        var fail = Assert.IsType<Fail>(Transitions["T25"]());
 
         Assert.Equal(("model_error", "it broke"), (fail.Reason, fail.Message));
     }
+
+    [Fact]
+    public void Providers_that_are_unavailable_or_failed_for_a_passing_reason_make_it_wait_not_fail()
+    {
+        // The providers it has not tried are unavailable: it waits for them, whatever failed before.
+        Assert.Equal(new Wait(WaitReason.ProviderUnavailable), Decide(Situation(Portrait(attempt: 2), attempts: [FailedPulid],
+            chain: [.. Chain.Select(p => p with { Available = p.Name == "flux-pulid" })])));
+
+        // A throttle keeps the provider (no fallback to a dearer model the same account limit throttles too), after the back-off.
+        var throttled = Throttled(1) with { CompletedAt = Now.AddSeconds(-1) };
+        Assert.Equal(new Retry("flux-pulid", Replicate.Errors.ErrorCategory.RateLimit, "it broke"), Decide(Situation(attempts: [throttled])));
+        Assert.Equal(new Wait(WaitReason.Backoff), Decide(Situation(Portrait(attempt: 2), attempts: [throttled])));
+        Assert.Equal("flux-pulid", Assert.IsType<Submit>(Decide(Situation(Portrait(attempt: 2), attempts: [throttled], now: Now.AddSeconds(1.5)))).Provider);
+
+        // Throttled again and again: the back-off doubles from the last one, up to 30 s; never a failure.
+        PredictionRow[] again = [.. Enumerable.Range(1, 6).Select(a => Throttled(a) with { CompletedAt = Now })];
+        Assert.Equal(new Wait(WaitReason.Backoff), Decide(Situation(Portrait(attempt: 7), attempts: again, now: Now.AddSeconds(29))));
+        Assert.IsType<Submit>(Decide(Situation(Portrait(attempt: 7), attempts: again, now: Now.AddSeconds(30))));
+    }
+
+    [Fact]
+    public void Passing_failures_rotate_through_the_chain_and_come_back_to_the_first_after_a_back_off()
+    {
+        PredictionRow Down(int attempt, string provider) =>
+            Attempt(attempt, provider, PredictionState.NotCreated, predictionId: null, category: "server_error") with { CompletedAt = Now };
+
+        Assert.Equal(new FallBack("flux-pulid", "flux-kontext-pro", Replicate.Errors.ErrorCategory.ServerError, "it broke"),
+            Decide(Situation(attempts: [Down(1, "flux-pulid")])));
+        PredictionRow[] all = [Down(1, "flux-pulid"), Down(2, "flux-kontext-pro"), Down(3, "instant-id")];
+        Assert.Equal(new FallBack("instant-id", "flux-pulid", Replicate.Errors.ErrorCategory.ServerError, "it broke"),
+            Decide(Situation(Portrait(attempt: 3), attempts: all)));
+        Assert.Equal(new Wait(WaitReason.Backoff), Decide(Situation(Portrait(attempt: 4), attempts: all, now: Now.AddSeconds(1))));
+        Assert.Equal("flux-pulid", Assert.IsType<Submit>(Decide(Situation(Portrait(attempt: 4), attempts: all, now: Now.AddSeconds(2)))).Provider);
+    }
+
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(2, 4)]
+    [InlineData(4, 16)]
+    [InlineData(5, 30)]
+    [InlineData(40, 30)]
+    public void The_back_off_doubles_from_two_seconds_to_thirty(int failures, int seconds) =>
+        Assert.Equal(TimeSpan.FromSeconds(seconds), PortraitStateMachine.Backoff(failures));
 
     [Fact]
     public void A_delivered_output_that_could_not_be_copied_is_a_failed_attempt()

@@ -51,6 +51,7 @@ public sealed class ErrorPolicyTests
     [InlineData(ErrorCategory.Safety)]
     [InlineData(ErrorCategory.Authentication)]
     [InlineData(ErrorCategory.Billing)]
+    [InlineData(ErrorCategory.RateLimit)]
     public void Causes_outside_the_model_do_not_count_against_its_circuit(ErrorCategory category) =>
         Assert.False(ErrorPolicy.CountsAgainstModel(category));
 

@@ -185,6 +185,21 @@ public sealed class SafeCreateEmulatorTests
     }
 
     [Fact]
+    public async Task A_throttled_probe_is_not_a_failed_one()
+    {
+        await using var emulator = await EmulatorServer.StartAsync();
+        await using var host = await StartAsync(emulator);
+        await emulator.SetFaultsAsync(new { kind = "rate_limit", model = FluxPulid, duration = "00:10:00" });
+
+        var reports = await host.Get<ProviderHealthProbe>().ProbeAllAsync(Token);
+
+        // The API answered (429: slow down) and the model is there: the provider is waited for by the create limit, not skipped.
+        Assert.Equal([(ProviderNames.FluxKontextPro, true), (ProviderNames.FluxPulid, true), (ProviderNames.InstantId, true)],
+            reports.Select(r => (r.Provider, r.Healthy)).Order());
+        Assert.Contains(host.Requests.All, r => r.Status == 429 && r.PathAndQuery.Contains("flux-pulid", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Instant_id_makes_a_portrait_and_says_what_it_adapted()
     {
         await using var emulator = await EmulatorServer.StartAsync();
