@@ -51,7 +51,8 @@ public sealed class PinGlassApp : IAsyncLifetime
             TestContext.Current.CancellationToken);
         // Replicate time runs 20× faster; the pipeline's own waits shrink to match, so a lost webhook is looked for within seconds,
         // a killed worker's batch job is taken up again within seconds, and a model's circuit opened by one test's injected faults
-        // has closed again by the next test.
+        // has closed again by the next test. Providers are not probed on their own schedule: tests inject faults counted per model, and
+        // a probe's GET of that model would take one of them (the probe is tested on its own).
         foreach (var jobs in builder.Resources.OfType<ProjectResource>().Where(r => r.Name == ResourceNames.Jobs).ToList())
         {
             builder.CreateResourceBuilder(jobs)
@@ -61,7 +62,8 @@ public sealed class PinGlassApp : IAsyncLifetime
                 .WithEnvironment("Hangfire__InvisibilityTimeout", "00:00:10")
                 .WithEnvironment("RecurringJobs__Reconcile", "*/5 * * * * *")
                 .WithEnvironment("RecurringJobs__Sweep", "*/5 * * * * *")
-                .WithEnvironment("RecurringJobs__RollUpCosts", "*/5 * * * * *");
+                .WithEnvironment("RecurringJobs__RollUpCosts", "*/5 * * * * *")
+                .WithEnvironment("RecurringJobs__ProbeProviders", "0 0 1 1 *");
         }
 
         // Health checks fail by design while the servers start; the tests assert on what matters instead.
