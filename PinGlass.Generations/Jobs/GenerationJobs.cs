@@ -105,6 +105,10 @@ public sealed class GenerationJobs(GenerationStore store, PortraitStore portrait
             return;
         }
 
-        await driver.TakeInAsync(prediction, cancellationToken);
+        // Another worker (a poll) is taking this end in: asked again shortly, so the end is taken in even if that worker is killed.
+        if (!await driver.TakeInAsync(prediction, cancellationToken))
+        {
+            throw new InvalidOperationException($"Prediction {predictionId} is being taken in by another worker; this job tries again.");
+        }
     }
 }

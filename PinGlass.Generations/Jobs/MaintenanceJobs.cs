@@ -1,4 +1,5 @@
 using Hangfire;
+using Microsoft.Extensions.Logging;
 using PinGlass.Platform.Jobs;
 using PinGlass.Generations.Costs;
 using PinGlass.Generations.Persistence;
@@ -11,8 +12,9 @@ namespace PinGlass.Generations.Jobs;
 /// <summary>The recurring jobs that keep the pipeline honest whatever happened to webhooks, workers and batch jobs.</summary>
 [AutomaticRetry(Attempts = 0)]
 [DisableConcurrentExecution(60)]
-public sealed class MaintenanceJobs(GenerationStore store, PortraitStore portraits, PredictionLedger ledger, GenerationRunner runner,
-    ProviderHealthProbe probe, ProviderAvailability availability, CostLedger costs, GenerationMetrics metrics, TimeProvider time)
+public sealed partial class MaintenanceJobs(GenerationStore store, PortraitStore portraits, PredictionLedger ledger, GenerationRunner runner,
+    ProviderHealthProbe probe, ProviderAvailability availability, CostLedger costs, GenerationMetrics metrics, TimeProvider time,
+    ILogger<MaintenanceJobs> logger)
 {
     public const string ReconcileId = "reconcile-predictions";
     public const string SweepId = "sweep-deadlines";
@@ -29,9 +31,14 @@ public sealed class MaintenanceJobs(GenerationStore store, PortraitStore portrai
         metrics.PredictionsInFlight(await ledger.InFlightCountAsync(cancellationToken));
         foreach (var id in await store.UnfinishedAsync(cancellationToken))
         {
-            var running = (await portraits.PortraitsAsync(id, cancellationToken)).Where(p => p.Status == PortraitStatus.Running).ToList();
-            await runner.PassAsync(running, cancellationToken);
+            await OneAtATimeAsync(id, async () =>
+            {
+                var running = (await portraits.PortraitsAsync(id, cancellationToken)).Where(p => p.Status == PortraitStatus.Running).ToList();
+                await runner.PassAsync(running, cancellationToken);
+            });
         }
+
+        await runner.TakeInLeftoversAsync(cancellationToken);
     }
 
     /// <summary>Finalizes every generation past its deadline, or whose portraits have all ended but which nobody finalized.</summary>
@@ -48,8 +55,21 @@ public sealed class MaintenanceJobs(GenerationStore store, PortraitStore portrai
             var ended = generation.Completed == generation.Total;
             if (ended || time.GetUtcNow() > generation.Deadline)
             {
-                await runner.FinalizeAsync(id, cancellationToken);
+                await OneAtATimeAsync(id, () => runner.FinalizeAsync(id, cancellationToken));
             }
+        }
+    }
+
+    /// <summary>One generation's trouble is logged and the loop goes on with the next: it does not hold the others up.</summary>
+    private async Task OneAtATimeAsync(Guid id, Func<Task> work)
+    {
+        try
+        {
+            await work();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogGenerationSkipped(logger, id, e);
         }
     }
 
@@ -67,4 +87,7 @@ public sealed class MaintenanceJobs(GenerationStore store, PortraitStore portrai
             await availability.RecordProbeAsync(report);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Generation {GenerationId} could not be looked after this round; the others were")]
+    private static partial void LogGenerationSkipped(ILogger logger, Guid generationId, Exception exception);
 }

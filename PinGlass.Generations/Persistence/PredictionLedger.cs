@@ -31,6 +31,16 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
             RETURNING *
             """, new { marker, predictionId }).QuerySingleOrDefaultAsync(Read, cancellationToken);
 
+    /// <summary>
+    /// Predictions sent to Replicate that are still open although their generation has ended: a worker that was taking one in was
+    /// killed after the finalizer passed. Their end (and cost) is still to be taken in.
+    /// </summary>
+    public Task<List<PredictionRow>> OpenAfterEndAsync(CancellationToken cancellationToken) =>
+        database.Command($"""
+            SELECT p.* FROM predictions p JOIN generation_jobs g ON g.id = p.generation_id
+            WHERE p.{Open} AND p.prediction_id IS NOT NULL AND g.completed_at IS NOT NULL
+            """).QueryAsync(Read, cancellationToken);
+
     /// <summary>Predictions created (or being created) that have not ended, across every generation.</summary>
     public async Task<long> InFlightCountAsync(CancellationToken cancellationToken) =>
         await database.Command($"SELECT count(*) AS n FROM predictions WHERE {Open}").QuerySingleOrDefaultAsync(r => r.Get<long>("n"), cancellationToken);
@@ -133,7 +143,7 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
     /// </summary>
     public async Task<bool> ClaimTakeInAsync(string marker, TimeSpan lease, CancellationToken cancellationToken) =>
         await database.Command($"""
-            UPDATE predictions SET take_in_until = now() + @lease
+            UPDATE predictions SET take_in_until = now() + @lease, last_checked_at = now()
             WHERE marker = @marker AND {Open} AND (take_in_until IS NULL OR take_in_until < now())
             """, new { marker, lease }).ExecuteAsync(cancellationToken) == 1;
 

@@ -76,6 +76,19 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
     }
 
     /// <summary>
+    /// Takes in predictions still open after their generation ended (a worker taking one in was killed after the finalizer passed),
+    /// so what they cost reaches the ledger and the generation's cost row.
+    /// </summary>
+    public async Task TakeInLeftoversAsync(CancellationToken cancellationToken)
+    {
+        foreach (var prediction in await ledger.OpenAfterEndAsync(cancellationToken))
+        {
+            await driver.RefreshAsync(prediction, cancellationToken);
+            await store.RefreshCostsAsync(prediction.GenerationId, cancellationToken);
+        }
+    }
+
+    /// <summary>
     /// With a webhook URL a prediction is asked about once its webhook is overdue; without one it is polled, often at first and then
     /// less often (a quarter of its age, between the watch interval and the webhook grace).
     /// </summary>

@@ -89,13 +89,19 @@ public sealed partial class PortraitDriver(GenerationStore generations, Portrait
         }
     }
 
-    /// <summary>Takes in what Replicate says of a prediction, then its portrait's next steps.</summary>
-    public async Task TakeInAsync(Prediction prediction, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes in what Replicate says of a prediction, then its portrait's next steps. False when the prediction has ended but another
+    /// worker is taking its end in (it may yet be killed doing so).
+    /// </summary>
+    public async Task<bool> TakeInAsync(Prediction prediction, CancellationToken cancellationToken)
     {
-        if (await settler.SettleAsync(prediction, cancellationToken) is { } row)
+        if (await settler.SettleAsync(prediction, cancellationToken) is not { } row)
         {
-            await AdvanceAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
+            return true;
         }
+
+        await AdvanceAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
+        return !(prediction.IsTerminal && row.IsOpen);
     }
 
     /// <summary>Asks Replicate how a prediction stands and takes in its end (a lost webhook, or polling without one).</summary>

@@ -176,7 +176,7 @@ public static class PortraitStateMachine
 
     /// <summary>
     /// Of the providers that have not failed the portrait for good in its current chain, the one tried least often (in chain order),
-    /// after a throttle the throttled one (a 429 means wait, and the account's limit is every model's). A provider asked again
+    /// after a throttle the throttled one while it is available (a 429 means wait, and the account's limit is every model's). A provider asked again
     /// waits out its back-off from its last passing failure.
     /// </summary>
     private static ProviderChoice NextProvider(PortraitSituation situation)
@@ -187,7 +187,7 @@ public static class PortraitStateMachine
             .Where(p => !ended.Any(a => a.Provider.Equals(p.Name, StringComparison.OrdinalIgnoreCase) && !IsPassing(a)))
             .ToList();
         if (ended.LastOrDefault() is { ErrorCategory: var last, Provider: var throttled } && last == ErrorCategory.RateLimit.Name()
-            && usable.Any(p => p.Name.Equals(throttled, StringComparison.OrdinalIgnoreCase)))
+            && usable.Any(p => p.Available && p.Name.Equals(throttled, StringComparison.OrdinalIgnoreCase)))
         {
             usable = [.. usable.Where(p => p.Name.Equals(throttled, StringComparison.OrdinalIgnoreCase))];
         }

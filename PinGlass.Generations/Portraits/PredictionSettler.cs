@@ -46,9 +46,12 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
             return row;
         }
 
-        // A webhook and a poll can bring the same end at once: one worker copies the output and asks the identity gate, the other leaves it.
+        // A webhook and a poll can bring the same end at once: one worker copies the output and asks the identity gate, the other leaves
+        // it (recording that news came, so the prediction is not polled again meanwhile). The row it returns is still open: a caller that
+        // must see the end taken in (a webhook's job) tries again later.
         if (!await ledger.ClaimTakeInAsync(row.Marker, TakeInLease, cancellationToken))
         {
+            await ledger.RecordCheckedAsync(row.Marker, prediction.Status, cancellationToken);
             return row;
         }
 

@@ -19,12 +19,38 @@ public sealed class ModelCircuitBreakers(IOptions<ReplicateOptions> options, Tim
     /// <summary>A prediction's outcome as a breaker counts it: no category when it delivered.</summary>
     private sealed record Outcome(ErrorCategory? Category);
 
-    private sealed record Breaker(ResiliencePipeline<Outcome> Pipeline, CircuitBreakerStateProvider State);
+    /// <summary>
+    /// A model's breaker, and when its last opening ends: Polly moves an open circuit to half-open only when the pipeline runs, and
+    /// a model nobody sends to (because it is open) would never run it.
+    /// </summary>
+    private sealed class Breaker(CircuitBreakerStateProvider state)
+    {
+        private long openUntilTicks;
+
+        public ResiliencePipeline<Outcome> Pipeline { get; set; } = ResiliencePipeline<Outcome>.Empty;
+
+        public CircuitBreakerStateProvider State => state;
+
+        public DateTimeOffset OpenUntil
+        {
+            get => new(Interlocked.Read(ref openUntilTicks), TimeSpan.Zero);
+            set => Interlocked.Exchange(ref openUntilTicks, value.UtcTicks);
+        }
+    }
 
     private readonly ConcurrentDictionary<string, Breaker> breakers = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>True while the model's circuit is open: callers skip it without waiting.</summary>
-    public bool IsOpen(string model) => Get(model).State.CircuitState is CircuitState.Open or CircuitState.Isolated;
+    /// <summary>True while the model's circuit is open and its break has not passed: callers skip it for now.</summary>
+    public bool IsOpen(string model)
+    {
+        var breaker = Get(model);
+        return breaker.State.CircuitState switch
+        {
+            CircuitState.Isolated => true,
+            CircuitState.Open => time.GetUtcNow() < breaker.OpenUntil,
+            _ => false,
+        };
+    }
 
     /// <summary>Counts a prediction's outcome (<paramref name="category"/> null when it delivered) for the model's circuit.</summary>
     public async Task RecordAsync(string model, ErrorCategory? category)
@@ -42,19 +68,20 @@ public sealed class ModelCircuitBreakers(IOptions<ReplicateOptions> options, Tim
     private Breaker Get(string model) => breakers.GetOrAdd(model, name =>
     {
         var settings = options.Value.CircuitBreaker;
-        var state = new CircuitBreakerStateProvider();
-        var pipeline = new ResiliencePipelineBuilder<Outcome> { TimeProvider = time }
+        var breaker = new Breaker(new CircuitBreakerStateProvider());
+        breaker.Pipeline = new ResiliencePipelineBuilder<Outcome> { TimeProvider = time }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions<Outcome>
             {
                 FailureRatio = settings.FailureRatio,
                 MinimumThroughput = settings.MinimumThroughput,
                 SamplingDuration = settings.SamplingDuration,
                 BreakDuration = settings.BreakDuration,
-                StateProvider = state,
+                StateProvider = breaker.State,
                 ShouldHandle = args => ValueTask.FromResult(
                     args.Outcome.Result is { Category: { } category } && ErrorPolicy.CountsAgainstModel(category)),
                 OnOpened = args =>
                 {
+                    breaker.OpenUntil = time.GetUtcNow() + args.BreakDuration;
                     logger.CircuitOpened(name, args.BreakDuration);
                     metrics.CircuitOpened(name);
                     return default;
@@ -66,6 +93,6 @@ public sealed class ModelCircuitBreakers(IOptions<ReplicateOptions> options, Tim
                 },
             })
             .Build();
-        return new Breaker(pipeline, state);
+        return breaker;
     });
 }

@@ -218,12 +218,13 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
     [Fact]
     public async Task A_throttle_that_outlasts_every_models_retries_makes_portraits_wait_not_fail()
     {
-        // Every model answers its creates 429 for six bursts in a row (1 s each at 20×, Retry-After the burst's rest): more than the
-        // client's four tries of a create on each model. A throttle means wait: each portrait keeps its model, backs off, and is made.
+        // Every model answers its creates 429 for twelve bursts (1 s each at 20×, Retry-After the burst's rest; a create that finds no
+        // burst starts the next): whichever tries start them, one of the three portraits meets at least four, all the client tries a
+        // create on one model. A throttle means wait: each portrait keeps its model, backs off, and is made.
         await client.SetFaultsAsync("""
-            [{"kind":"rate_limit","model":"bytedance/flux-pulid","duration":"00:00:20","count":6},
-             {"kind":"rate_limit","model":"black-forest-labs/flux-kontext-pro","duration":"00:00:20","count":6},
-             {"kind":"rate_limit","model":"grandlineai/instant-id-photorealistic","duration":"00:00:20","count":6}]
+            [{"kind":"rate_limit","model":"bytedance/flux-pulid","duration":"00:00:20","count":12},
+             {"kind":"rate_limit","model":"black-forest-labs/flux-kontext-pro","duration":"00:00:20","count":12},
+             {"kind":"rate_limit","model":"grandlineai/instant-id-photorealistic","duration":"00:00:20","count":12}]
             """);
         var id = await client.StartAsync(("styles", "professional-headshot,golden-hour,film-noir"));
         var generation = await client.WaitAsync(id);
@@ -235,7 +236,7 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
         var attempts = portraits.SelectMany(p => p.GetProperty("attempts").EnumerateArray()).ToList();
         Assert.Contains(attempts, a => a.GetProperty("status").GetString() == "not_created");
         Assert.All(attempts, a => Assert.Equal("flux-pulid", a.GetProperty("provider").GetString()));
-        Assert.True((await client.FaultsAsync()).GetProperty("injected").GetProperty("rate_limit").GetInt32() >= 6);
+        Assert.True((await client.FaultsAsync()).GetProperty("injected").GetProperty("rate_limit").GetInt32() >= 12);
         var money = (await stores.QueryAsync($"SELECT spent_usd, reserved_usd, budget_usd FROM generation_jobs WHERE id = '{id}'",
             r => (Spent: r.GetDecimal(0), Reserved: r.GetDecimal(1), Budget: r.GetDecimal(2)))).Single();
         Assert.Equal(0m, money.Reserved);

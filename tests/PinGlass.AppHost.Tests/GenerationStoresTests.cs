@@ -123,8 +123,11 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
         await stores.Ledger.RecordCreatedAsync(row.Marker, $"p-{Guid.NewGuid():N}", "processing", 0, Token);
 
         // A webhook and a poll at once: one takes it in.
+        var created = (await stores.Ledger.PredictionsAsync(id, Token)).Single();
         var claims = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => stores.Ledger.ClaimTakeInAsync(row.Marker, TimeSpan.FromMinutes(5), Token)));
         Assert.Single(claims, c => c);
+        // Taking it in is news of it: the watcher does not poll it again while it is taken in.
+        Assert.True((await stores.Ledger.PredictionsAsync(id, Token)).Single().LastCheckedAt > created.LastCheckedAt);
 
         // Given back (the worker stopped half-way): the next one takes it at once.
         await stores.Ledger.ReleaseTakeInAsync(row.Marker, Token);
@@ -135,9 +138,14 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
         await ScalarAsync(stores, $"UPDATE predictions SET take_in_until = now() - interval '1 second' WHERE marker = '{row.Marker}'");
         Assert.True(await stores.Ledger.ClaimTakeInAsync(row.Marker, TimeSpan.FromMinutes(5), Token));
 
+        // Still open after its generation ended (the worker taking it in was killed after the finalizer passed): it is found.
+        await stores.Generations.FinishAsync(id, GenerationStatus.Failed, "ended", Token);
+        Assert.Contains(await stores.Ledger.OpenAfterEndAsync(Token), p => p.Marker == row.Marker);
+
         // Settled: nobody takes it in again.
         Assert.True(await stores.Ledger.SettleAsync(row, PredictionState.Succeeded, 9.5, 0.02m, null, null, null, null, null, Token));
         Assert.False(await stores.Ledger.ClaimTakeInAsync(row.Marker, TimeSpan.FromMinutes(5), Token));
+        Assert.DoesNotContain(await stores.Ledger.OpenAfterEndAsync(Token), p => p.Marker == row.Marker);
     }
 
     [Fact]

@@ -185,6 +185,10 @@ public sealed partial class PortraitStateMachineTests
         Assert.Equal(new Wait(WaitReason.Backoff), Decide(Situation(Portrait(attempt: 2), attempts: [throttled])));
         Assert.Equal("flux-pulid", Assert.IsType<Submit>(Decide(Situation(Portrait(attempt: 2), attempts: [throttled], now: Now.AddSeconds(1.5)))).Provider);
 
+        // A throttled provider that has since become unavailable does not hold the portrait: another one takes over.
+        Assert.Equal("flux-kontext-pro", Assert.IsType<FallBack>(Decide(Situation(attempts: [throttled],
+            chain: [.. Chain.Select(p => p with { Available = p.Name != "flux-pulid" })]))).To);
+
         // Throttled again and again: the back-off doubles from the last one, up to 30 s; never a failure.
         PredictionRow[] again = [.. Enumerable.Range(1, 6).Select(a => Throttled(a) with { CompletedAt = Now })];
         Assert.Equal(new Wait(WaitReason.Backoff), Decide(Situation(Portrait(attempt: 7), attempts: again, now: Now.AddSeconds(29))));

@@ -57,6 +57,29 @@ public sealed class ProviderChainTests
         await breakers.RecordAsync("a/timing-out", null); // an outcome arriving while open is not an error
     }
 
+    [Fact]
+    public async Task An_open_circuit_no_one_sends_to_counts_as_closed_once_its_break_has_passed()
+    {
+        // Polly moves an open circuit on only when its pipeline runs; a model nobody sends to because it is open would stay open.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var services = TestHost.Build(new Dictionary<string, string?>
+        {
+            ["Replicate:ApiToken"] = TestHost.Token,
+            ["Replicate:BaseUrl"] = "http://127.0.0.1:9/",
+            ["Replicate:CircuitBreaker:MinimumThroughput"] = "2",
+            ["Replicate:CircuitBreaker:BreakDuration"] = "00:00:30",
+        }, builder => builder.Services.AddSingleton<TimeProvider>(time)).Services;
+        var breakers = services.GetRequiredService<ModelCircuitBreakers>();
+        await breakers.RecordAsync("a/down", ErrorCategory.ServerError);
+        await breakers.RecordAsync("a/down", ErrorCategory.ServerError);
+
+        Assert.True(breakers.IsOpen("a/down"));
+        time.Advance(TimeSpan.FromSeconds(29));
+        Assert.True(breakers.IsOpen("a/down"));
+        time.Advance(TimeSpan.FromSeconds(2));
+        Assert.False(breakers.IsOpen("a/down"));
+    }
+
     public static TheoryData<string, string?, int, ErrorCategory?> Ends => new()
     {
         { PredictionStatus.Succeeded, null, 1, null },
