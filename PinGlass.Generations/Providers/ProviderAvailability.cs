@@ -49,11 +49,15 @@ public sealed partial class ProviderAvailability(IConnectionMultiplexer redis, M
         }
     }
 
-    /// <summary>Keeps a probe's verdict for every replica: a failed probe until a later one passes (or it expires).</summary>
+    /// <summary>
+    /// Keeps a probe's verdict for every replica: a probe that failed for a passing reason (5xx, timeout, broken connection) makes the
+    /// provider wait until a later one passes (or it expires). One refused for the account or a gone model does not: portraits then
+    /// meet that error on their own creates and end at once (or fall back) rather than wait for their deadline.
+    /// </summary>
     public Task RecordProbeAsync(ProviderHealthReport report) =>
-        TryAsync(db => report.Healthy
-            ? db.KeyDeleteAsync(DownKey(report.Provider))
-            : db.StringSetAsync(DownKey(report.Provider), report.Error ?? "probe failed", ProbeValidity));
+        TryAsync(db => !report.Healthy && report.Category is { } category && ErrorPolicy.IsRetryable(category)
+            ? db.StringSetAsync(DownKey(report.Provider), report.Error ?? "probe failed", ProbeValidity)
+            : db.KeyDeleteAsync(DownKey(report.Provider)));
 
     private async Task<HashSet<string>> SharedUnavailableAsync(IReadOnlyList<PortraitProvider> providers)
     {

@@ -5,7 +5,9 @@ using PinGlass.Replicate.Providers;
 
 namespace PinGlass.Replicate.Health;
 
-public sealed record ProviderHealthReport(string Provider, string Model, bool Healthy, long LatencyMs, DateTimeOffset CheckedAt, string? Error);
+/// <param name="Category">Why a failed probe failed; null when it passed.</param>
+public sealed record ProviderHealthReport(string Provider, string Model, bool Healthy, long LatencyMs, DateTimeOffset CheckedAt, string? Error,
+    ErrorCategory? Category = null);
 
 /// <summary>
 /// The recurring health job's probe: a cheap GET on each provider's model (no prediction, nothing billed). The pipeline keeps the
@@ -21,6 +23,7 @@ public sealed class ProviderHealthProbe(ProviderChain chain, ReplicateClient cli
     {
         var started = time.GetTimestamp();
         string? error = null;
+        ErrorCategory? category = null;
         try
         {
             await client.GetModelAsync(provider.Model, cancellationToken);
@@ -31,11 +34,11 @@ public sealed class ProviderHealthProbe(ProviderChain chain, ReplicateClient cli
         }
         catch (ReplicateException e)
         {
-            error = e.Message;
+            (error, category) = (e.Message, e.Category);
             logger.ProbeFailed(provider.Name, provider.Model.FullName, e.Message);
         }
 
         return new ProviderHealthReport(provider.Name, provider.Model.FullName, error is null, (long)time.GetElapsedTime(started).TotalMilliseconds,
-            time.GetUtcNow(), error);
+            time.GetUtcNow(), error, category);
     }
 }

@@ -59,9 +59,15 @@ public sealed class ProviderAvailabilityTests(PinGlassApp pinglass)
         Assert.False((await AvailableAsync(second))[ProviderNames.FluxPulid]);
         Assert.True((await AvailableAsync(second))[ProviderNames.FluxKontextPro]);
 
-        var down = new ProviderHealthReport(ProviderNames.InstantId, "grandlineai/instant-id-photorealistic", false, 5, DateTimeOffset.UtcNow, "404");
+        var down = new ProviderHealthReport(ProviderNames.InstantId, "grandlineai/instant-id-photorealistic", false, 5, DateTimeOffset.UtcNow, "503",
+            ErrorCategory.ModelOverloaded);
         await availability.RecordProbeAsync(down);
         Assert.False((await AvailableAsync(second))[ProviderNames.InstantId]);
+
+        // A probe refused for good (a gone model, the account) is not waited for: the creates meet that error and end or fall back.
+        await availability.RecordProbeAsync(down with { Error = "404", Category = ErrorCategory.NotFound });
+        Assert.True((await AvailableAsync(second))[ProviderNames.InstantId]);
+        await availability.RecordProbeAsync(down);
 
         await availability.RecordProbeAsync(down with { Healthy = true, Error = null });
         Assert.True((await AvailableAsync(second))[ProviderNames.InstantId]);

@@ -182,6 +182,7 @@ public sealed class SafeCreateEmulatorTests
 
         Assert.Equal([(ProviderNames.FluxKontextPro, true), (ProviderNames.FluxPulid, true), (ProviderNames.InstantId, false)],
             reports.Select(r => (r.Provider, r.Healthy)).Order());
+        Assert.Equal(ErrorCategory.NotFound, reports.Single(r => !r.Healthy).Category);
     }
 
     [Fact]
