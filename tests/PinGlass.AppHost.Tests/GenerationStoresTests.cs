@@ -91,9 +91,7 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
     public async Task A_prediction_is_settled_once_its_cost_counted_once_and_its_reservation_released()
     {
         await using var stores = await ConnectAsync();
-        var id = await NewGenerationAsync(stores);
-        await stores.Portraits.ClaimAsync(id, 0, Token);
-        var row = (await stores.Ledger.BeginAsync(id, 0, 1, "flux-pulid", "bytedance/flux-pulid", 0, 0.0336m, Token)).Row!;
+        var (id, row) = await RecordedAsync(stores);
         Assert.True(await stores.Ledger.ClaimCreateAsync(row.Marker, TimeSpan.FromMinutes(5), Token));
         Assert.False(await stores.Ledger.ClaimCreateAsync(row.Marker, TimeSpan.FromMinutes(5), Token));
         var predictionId = $"p-{Guid.NewGuid():N}";
@@ -116,9 +114,7 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
     public async Task One_worker_at_a_time_takes_in_a_predictions_end_until_it_settles_it_or_gives_it_back()
     {
         await using var stores = await ConnectAsync();
-        var id = await NewGenerationAsync(stores);
-        await stores.Portraits.ClaimAsync(id, 0, Token);
-        var row = (await stores.Ledger.BeginAsync(id, 0, 1, "flux-pulid", "bytedance/flux-pulid", 0, 0.0336m, Token)).Row!;
+        var (id, row) = await RecordedAsync(stores);
         await stores.Ledger.ClaimCreateAsync(row.Marker, TimeSpan.FromMinutes(5), Token);
         await stores.Ledger.RecordCreatedAsync(row.Marker, $"p-{Guid.NewGuid():N}", "processing", 0, Token);
 
@@ -207,6 +203,14 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
         var (generation, portrait) = ((await stores.Generations.GetAsync(id, Token))!, (await stores.Portraits.PortraitAsync(id, 0, Token))!);
         Assert.Equal((GenerationStatus.Running, 0, 0, null), (generation.Status, generation.Completed, generation.Failed, generation.CompletedAt));
         Assert.Equal((PortraitStatus.Pending, 2, null), (portrait.Status, portrait.ChainStart, portrait.ErrorCategory));
+    }
+
+    /// <summary>A generation whose first portrait's first attempt is recorded for flux-pulid, its worst case reserved.</summary>
+    private static async Task<(Guid Id, PredictionRow Row)> RecordedAsync(Stores stores)
+    {
+        var id = await NewGenerationAsync(stores);
+        await stores.Portraits.ClaimAsync(id, 0, Token);
+        return (id, (await stores.Ledger.BeginAsync(id, 0, 1, "flux-pulid", "bytedance/flux-pulid", 0, 0.0336m, Token)).Row!);
     }
 
     private static async Task<object?> ScalarAsync(Stores stores, string sql)
