@@ -42,6 +42,26 @@ public sealed class PipelineOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan WebhookGrace { get; set; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>
+    /// How often passing trouble taking in a delivered output (its host answering 5xx, the faces service down or slow) is tried again,
+    /// after back-offs of 2 s doubling to 30 s, before the output is given up (the next provider makes the portrait) or delivered
+    /// marked unchecked. The generation's deadline ends the waiting sooner.
+    /// </summary>
+    [Range(0, 100)]
+    public int TakeInTries { get; set; } = 8;
+
+    /// <summary>
+    /// How long one worker holds the right to send an attempt's create (its retries, and the look for what an ambiguous create made) and
+    /// to take in a prediction's end (the output copy, the identity check): a worker killed while holding one leaves its attempt to
+    /// the next worker after this.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
+    public TimeSpan CreateLease { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <inheritdoc cref="CreateLease"/>
+    [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
+    public TimeSpan TakeInLease { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Hosts outputs may be fetched from (<c>*.</c> matches subdomains); Replicate serves them from replicate.delivery.</summary>
     public List<string> OutputHosts { get; set; } = ["replicate.delivery", "*.replicate.delivery"];
 

@@ -63,7 +63,8 @@ public sealed record PortraitView(
 
 /// <summary>
 /// Whether the portrait shows the user: <c>score</c> is 1 − the descriptor distance to the user's reference centroid; <c>flagged</c>
-/// when it was delivered although the gate refused it (after its regeneration, or without budget for one).
+/// when it was delivered although the gate refused it (after its regeneration, or without budget for one), or unchecked (reason
+/// <c>faces_unavailable</c>: the faces service stayed down past the retries; <c>unreadable</c>: the image could not be analysed).
 /// </summary>
 public sealed record IdentityView(double? Score, double? Distance, string Reason, bool Flagged, int Regenerations);
 

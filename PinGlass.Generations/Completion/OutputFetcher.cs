@@ -5,8 +5,14 @@ namespace PinGlass.Generations.Completion;
 /// <summary>A fetched output image and its media type.</summary>
 public sealed record FetchedOutput(BinaryData Content, string ContentType, string Extension);
 
-/// <summary>Why an output could not be copied: the portrait then fails over to the next provider.</summary>
-public sealed class OutputFetchException(string message) : Exception(message);
+/// <summary>
+/// Why an output could not be copied. <paramref name="Passing"/>: trouble that may pass (a 5xx, a throttle, a broken connection, a
+/// timeout), so the copy is tried again; otherwise the output is given up and the next provider makes the portrait.
+/// </summary>
+public sealed class OutputFetchException(string message, bool passing = false) : Exception(message)
+{
+    public bool Passing { get; } = passing;
+}
 
 /// <summary>
 /// Copies a prediction's output out of Replicate, which deletes it after an hour. Only allow-listed hosts are fetched (an output URL
@@ -24,10 +30,23 @@ public sealed class OutputFetcher(HttpClient http, IOptions<PipelineOptions> opt
             throw new OutputFetchException($"The output URL's host is not allowed (Pipeline:OutputHosts): {(uri?.Host ?? "not a URL")}.");
         }
 
+        try
+        {
+            return await FetchAsync(uri, settings, cancellationToken);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw new OutputFetchException($"Fetching the output failed: {e.Message}", passing: true);
+        }
+    }
+
+    private async Task<FetchedOutput> FetchAsync(Uri uri, PipelineOptions settings, CancellationToken cancellationToken)
+    {
         using var response = await http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
-            throw new OutputFetchException($"Fetching the output answered {(int)response.StatusCode}.");
+            var status = (int)response.StatusCode;
+            throw new OutputFetchException($"Fetching the output answered {status}.", passing: status is >= 500 or 408 or 429);
         }
 
         if (response.Content.Headers.ContentLength > settings.MaxOutputBytes)

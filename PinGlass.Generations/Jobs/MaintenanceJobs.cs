@@ -41,7 +41,10 @@ public sealed partial class MaintenanceJobs(GenerationStore store, PortraitStore
         await runner.TakeInLeftoversAsync(cancellationToken);
     }
 
-    /// <summary>Finalizes every generation past its deadline, or whose portraits have all ended but which nobody finalized.</summary>
+    /// <summary>
+    /// Finalizes every generation past its deadline, asked to stop (cancelled, or stopped by Replicate refusing the account), or whose
+    /// portraits have all ended, that nobody finalized.
+    /// </summary>
     [Queue(JobQueues.Maintenance)]
     public async Task SweepAsync(CancellationToken cancellationToken)
     {
@@ -53,7 +56,7 @@ public sealed partial class MaintenanceJobs(GenerationStore store, PortraitStore
             }
 
             var ended = generation.Completed == generation.Total;
-            if (ended || time.GetUtcNow() > generation.Deadline)
+            if (ended || !generation.IsRunning || time.GetUtcNow() > generation.Deadline)
             {
                 await OneAtATimeAsync(id, () => runner.FinalizeAsync(id, cancellationToken));
             }

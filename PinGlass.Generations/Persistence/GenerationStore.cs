@@ -67,6 +67,14 @@ public sealed class GenerationStore(NpgsqlDataSource database, GenerationVersion
     public Task<bool> RequestCancelAsync(Guid id, CancellationToken cancellationToken) =>
         versions.ChangeAsync(database, id, "cancel_requested_at = now()", "completed_at IS NULL AND cancel_requested_at IS NULL", cancellationToken);
 
+    /// <summary>
+    /// Stops a running generation because Replicate refused the account (<paramref name="category"/>: authentication or billing): no
+    /// portrait creates again, the finalizer ends them with this reason. False when it had ended or was already stopped.
+    /// </summary>
+    public Task<bool> StopAsync(Guid id, string category, string error, CancellationToken cancellationToken) =>
+        versions.ChangeAsync(database, id, "stop_category = @category, stop_error = @error",
+            "completed_at IS NULL AND cancel_requested_at IS NULL AND stop_category IS NULL", cancellationToken, new { category, error });
+
     /// <summary>Ends the generation with <paramref name="status"/> once, and writes its cost row.</summary>
     public async Task<bool> FinishAsync(Guid id, GenerationStatus status, string? error, CancellationToken cancellationToken)
     {
@@ -102,5 +110,6 @@ public sealed class GenerationStore(NpgsqlDataSource database, GenerationVersion
         r.Get<string>("options"), r.Get<string>("photos"), r.Get<string>("reference_photos"), r.Get<DateTimeOffset>("created_at"),
         r.Get<DateTimeOffset>("updated_at"), r.Get<DateTimeOffset>("deadline_at"), r.Maybe<DateTimeOffset>("completed_at"),
         r.Maybe<DateTimeOffset>("cancel_requested_at"), r.Get<long>("version"), r.Text("error"),
-        r.IsDBNull(r.GetOrdinal("reference_centroid")) ? [] : r.Get<float[]>("reference_centroid"), r.Get<decimal>("reserved_usd"));
+        r.IsDBNull(r.GetOrdinal("reference_centroid")) ? [] : r.Get<float[]>("reference_centroid"), r.Get<decimal>("reserved_usd"),
+        r.Text("stop_category"), r.Text("stop_error"));
 }

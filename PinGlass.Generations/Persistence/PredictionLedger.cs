@@ -152,6 +152,16 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
         database.Command($"UPDATE predictions SET take_in_until = NULL WHERE marker = @marker AND {Open}", new { marker })
             .ExecuteAsync(cancellationToken);
 
+    /// <summary>
+    /// The take-in met passing trouble: the lease is kept for <paramref name="retryAfter"/> (nobody takes it in before then), the try is
+    /// counted, and the news is recorded (the prediction is asked about again after the webhook grace).
+    /// </summary>
+    public async Task<bool> DeferTakeInAsync(string marker, TimeSpan retryAfter, CancellationToken cancellationToken) =>
+        await database.Command($"""
+            UPDATE predictions SET take_in_until = now() + @retryAfter, take_in_tries = take_in_tries + 1, last_checked_at = now()
+            WHERE marker = @marker AND {Open}
+            """, new { marker, retryAfter }).ExecuteAsync(cancellationToken) == 1;
+
     /// <summary>News of a prediction that has not ended.</summary>
     public Task RecordCheckedAsync(string marker, string status, CancellationToken cancellationToken) =>
         database.Command("""
@@ -219,5 +229,5 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
             ? new IdentityCheck(decision, r.Get<string>("identity_reason"), r.Maybe<float>("identity_distance"), r.Maybe<int>("next_reference_index"),
                 r.Maybe<double>("next_id_weight"))
             : null,
-        r.Get<decimal>("reserved_usd"), r.Maybe<DateTimeOffset>("completed_at"));
+        r.Get<decimal>("reserved_usd"), r.Maybe<DateTimeOffset>("completed_at"), r.Get<int>("take_in_tries"));
 }

@@ -25,12 +25,14 @@ public sealed record GenerationRow(
     long Version,
     string? Error,
     float[] Centroid,
-    decimal Reserved)
+    decimal Reserved,
+    string? StopCategory = null,
+    string? StopError = null)
 {
     public bool IsTerminal => Status.IsTerminal();
 
-    /// <summary>Not ended and not asked to stop: its portraits may take steps.</summary>
-    public bool IsRunning => !IsTerminal && CancelRequestedAt is null;
+    /// <summary>Not ended, not asked to stop, not stopped by Replicate refusing the account: its portraits may take steps.</summary>
+    public bool IsRunning => !IsTerminal && CancelRequestedAt is null && StopCategory is null;
 
     public int Batches => (Total + BatchSize - 1) / BatchSize;
 }
@@ -87,7 +89,8 @@ public sealed record PredictionRow(
     string? ContentType,
     IdentityCheck? Identity,
     decimal Reserved,
-    DateTimeOffset? CompletedAt = null)
+    DateTimeOffset? CompletedAt = null,
+    int TakeInTries = 0)
 {
     public bool IsOpen => Status.IsOpen();
 }
@@ -115,6 +118,14 @@ public sealed record IdentityCheck(string Decision, string Reason, double? Dista
     public const string Pass = "pass";
     public const string Regenerate = "regenerate";
     public const string DeliverFlagged = "deliver_flagged";
+    public const string UncheckedDecision = "unchecked";
+
+    /// <summary>Reasons of an unchecked delivery: the faces service stayed unreachable, or the image could not be read.</summary>
+    public const string FacesUnavailable = "faces_unavailable";
+    public const string Unreadable = "unreadable";
+
+    /// <summary>Delivered without a verdict: marked (flagged) so nobody takes it for a checked portrait.</summary>
+    public static IdentityCheck Unchecked(string reason) => new(UncheckedDecision, reason, null);
 
     public bool Flagged => Decision != Pass;
 }

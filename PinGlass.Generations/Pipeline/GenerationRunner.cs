@@ -126,7 +126,7 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
         }
 
         var cancelled = generation.CancelRequestedAt is not null;
-        await StopAsync(id, cancelled, cancellationToken);
+        await StopAsync(generation, cancellationToken);
         generation = (await store.GetAsync(id, cancellationToken))!;
         var status = cancelled ? GenerationStatus.Cancelled
             : generation.Successful == generation.Total ? GenerationStatus.Completed
@@ -134,8 +134,9 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
             : GenerationStatus.CompletedWithFailures;
         var error = status switch
         {
-            GenerationStatus.Failed => "No portrait could be made; each portrait says why.",
             GenerationStatus.Cancelled => "Cancelled on request.",
+            _ when generation.StopCategory is not null => $"Replicate refused the account ({generation.StopCategory}): {generation.StopError}",
+            GenerationStatus.Failed => "No portrait could be made; each portrait says why.",
             _ => null,
         };
         if (await store.FinishAsync(id, status, error, cancellationToken))
@@ -145,16 +146,17 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
         }
     }
 
-    /// <summary>Portraits not ended fail (deadline) or are cancelled, and their predictions are cancelled on Replicate.</summary>
-    private async Task StopAsync(Guid id, bool cancelled, CancellationToken cancellationToken)
+    /// <summary>Portraits not ended fail (deadline, stop) or are cancelled, and their predictions are cancelled on Replicate.</summary>
+    private async Task StopAsync(GenerationRow generation, CancellationToken cancellationToken)
     {
+        var (id, cancelled) = (generation.Id, generation.CancelRequestedAt is not null);
         foreach (var portrait in (await portraits.PortraitsAsync(id, cancellationToken)).Where(p => !p.IsTerminal))
         {
-            await driver.StopAsync(portrait, cancelled, cancellationToken);
+            await driver.StopAsync(portrait, generation, cancellationToken);
         }
 
         // Recorded but never sent (the generation stopped between the two): nothing to cancel on Replicate, a reservation to release.
-        await ledger.AbandonUnsentAsync(id, cancelled ? PortraitStateMachine.Cancelled : PortraitStateMachine.Deadline,
+        await ledger.AbandonUnsentAsync(id, cancelled ? PortraitStateMachine.Cancelled : generation.StopCategory ?? PortraitStateMachine.Deadline,
             "The generation stopped before this prediction was sent.", cancellationToken);
         foreach (var prediction in (await ledger.PredictionsAsync(id, cancellationToken)).Where(p => p is { IsOpen: true, PredictionId: not null }))
         {

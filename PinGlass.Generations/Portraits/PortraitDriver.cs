@@ -79,9 +79,11 @@ public sealed partial class PortraitDriver(GenerationStore generations, Portrait
                     continue;
                 case Fail fail:
                     await FailAsync(id, portrait, portrait.Attempt, fail, cancellationToken);
+                    await StopGenerationIfAsync(id, fail.Reason, fail.Message, cancellationToken);
                     return;
                 case DeliverRefused refused:
                     await DeliverRefusedAsync(id, portrait, portrait.Attempt, refused, cancellationToken);
+                    await StopGenerationIfAsync(id, refused.Reason, current?.Error ?? refused.Reason, cancellationToken);
                     return;
                 default: // Wait, or a guarded step another worker took first: that worker goes on from here
                     return;
@@ -91,7 +93,8 @@ public sealed partial class PortraitDriver(GenerationStore generations, Portrait
 
     /// <summary>
     /// Takes in what Replicate says of a prediction, then its portrait's next steps. False when the prediction has ended but another
-    /// worker is taking its end in (it may yet be killed doing so).
+    /// worker is taking its end in (it may yet be killed doing so). A take-in put off for passing trouble is true: the watching batch
+    /// job or the reconciliation takes it in again once its back-off has passed.
     /// </summary>
     public async Task<bool> TakeInAsync(Prediction prediction, CancellationToken cancellationToken)
     {
@@ -101,7 +104,7 @@ public sealed partial class PortraitDriver(GenerationStore generations, Portrait
         }
 
         await AdvanceAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
-        return !(prediction.IsTerminal && row.IsOpen);
+        return !(prediction.IsTerminal && row.IsOpen) || row.TakeInTries > 0;
     }
 
     /// <summary>Asks Replicate how a prediction stands and takes in its end (a lost webhook, or polling without one).</summary>
@@ -137,13 +140,13 @@ public sealed partial class PortraitDriver(GenerationStore generations, Portrait
     }
 
     /// <summary>
-    /// The finalizer ends a portrait still open when its generation is cancelled or past its deadline, whatever its attempt. At the
-    /// deadline a refused output is delivered flagged even when the regeneration that kept it committed after the portrait was read.
+    /// The finalizer ends a portrait still open when its generation is cancelled, stopped or past its deadline, whatever its attempt.
+    /// Unless cancelled, a refused output is delivered flagged even when the regeneration that kept it committed after the portrait was read.
     /// </summary>
-    public async Task StopAsync(PortraitRow portrait, bool cancelled, CancellationToken cancellationToken)
+    public async Task StopAsync(PortraitRow portrait, GenerationRow generation, CancellationToken cancellationToken)
     {
-        var decision = PortraitStateMachine.DecideStop(portrait, cancelled);
-        if (decision is DeliverRefused or Fail { Reason: PortraitStateMachine.Deadline }
+        var decision = PortraitStateMachine.DecideStop(portrait, generation);
+        if (decision is DeliverRefused or Fail { Reason: not PortraitStateMachine.Cancelled }
             && await DeliverRefusedAsync(portrait.GenerationId, portrait, null, new DeliverRefused(PortraitStateMachine.Deadline), cancellationToken))
         {
             return;
@@ -151,8 +154,17 @@ public sealed partial class PortraitDriver(GenerationStore generations, Portrait
 
         if (decision is Fail fail)
         {
-            await portraits.FailAsync(portrait.GenerationId, portrait.Index, null, cancelled ? PortraitStatus.Cancelled : PortraitStatus.Failed,
-                fail.Reason, fail.Message, cancellationToken);
+            await portraits.FailAsync(portrait.GenerationId, portrait.Index, null,
+                fail.Reason == PortraitStateMachine.Cancelled ? PortraitStatus.Cancelled : PortraitStatus.Failed, fail.Reason, fail.Message, cancellationToken);
+        }
+    }
+
+    /// <summary>A portrait ended because Replicate refused the account: its generation stops, every other create would be refused too.</summary>
+    private async Task StopGenerationIfAsync(Guid id, string reason, string message, CancellationToken cancellationToken)
+    {
+        if (PortraitStateMachine.StopsGeneration(reason) && await generations.StopAsync(id, reason, message, cancellationToken))
+        {
+            LogGenerationStopped(logger, id, reason, message);
         }
     }
 
@@ -239,6 +251,9 @@ public sealed partial class PortraitDriver(GenerationStore generations, Portrait
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Generation {GenerationId} portrait {Index}: {Provider} failed for now ({Category}: {Error}); asked again after a back-off")]
     private static partial void LogRetrying(ILogger logger, Guid generationId, int index, string provider, ErrorCategory category, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Generation {GenerationId} stops: Replicate refused the account ({Category}: {Error})")]
+    private static partial void LogGenerationStopped(ILogger logger, Guid generationId, string category, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index} failed: {Category}: {Error}")]
     private static partial void LogPortraitFailed(ILogger logger, Guid generationId, int index, string category, string error);

@@ -35,12 +35,23 @@ public static class PortraitStateMachine
     public const string Deadline = "deadline";
     public const string Cancelled = "cancelled";
 
+    /// <summary>Failed predictions (or safety refusals) of one provider that rule it out for a portrait's chain.</summary>
+    public const int ModelFailuresPerProvider = 2;
+
     /// <summary>The longest wait before a provider is asked again after passing failures.</summary>
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
     /// <summary>The wait before a provider is asked again after its <paramref name="failures"/>-th passing failure: 2 s, doubling, at most 30 s.</summary>
     public static TimeSpan Backoff(int failures) =>
         TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, 2 * Math.Pow(2, Math.Clamp(failures - 1, 0, 10))));
+
+    /// <summary>
+    /// Passing trouble taking in a delivered output (its host answering 5xx, the faces service down): the wait before it is taken in
+    /// again, while tries remain and the generation runs with time for it; null: it is taken in as it stands (the output given up and
+    /// the portrait made elsewhere, or delivered marked unchecked).
+    /// </summary>
+    public static TimeSpan? TakeInRetry(GenerationRow generation, int tries, int maxTries, DateTimeOffset now) =>
+        tries < maxTries && generation.IsRunning && now + Backoff(tries + 1) < generation.Deadline ? Backoff(tries + 1) : null;
 
     public static PortraitDecision Decide(PortraitSituation situation)
     {
@@ -77,11 +88,22 @@ public static class PortraitStateMachine
         return generation.IsRunning ? Failed(situation, current) : new Wait(WaitReason.GenerationStopped);
     }
 
-    /// <summary>The finalizer's step for a portrait still open when its generation is cancelled or passes its deadline.</summary>
-    public static PortraitDecision DecideStop(PortraitRow portrait, bool cancelled) =>
+    /// <summary>
+    /// The finalizer's step for a portrait still open when its generation is cancelled, stopped because Replicate refused the account,
+    /// or passes its deadline.
+    /// </summary>
+    public static PortraitDecision DecideStop(PortraitRow portrait, GenerationRow generation) =>
         portrait.IsTerminal ? new Wait(WaitReason.Ended)
-        : cancelled ? new Fail(Cancelled, "The generation was cancelled.")
+        : generation.CancelRequestedAt is not null ? new Fail(Cancelled, "The generation was cancelled.")
+        : generation.StopCategory is { } category ? End(portrait, category, $"The generation stopped: {generation.StopError}")
         : End(portrait, Deadline, "The generation's deadline passed before this portrait was made.");
+
+    /// <summary>
+    /// A portrait that ends for this reason stops its whole generation: Replicate refused the account (401: the token, 402: billing),
+    /// so every other create would be refused too.
+    /// </summary>
+    public static bool StopsGeneration(string reason) =>
+        reason == ErrorCategory.Authentication.Name() || reason == ErrorCategory.Billing.Name();
 
     /// <summary>
     /// The current attempt has no prediction row yet: the next provider, once it is available and its back-off has passed, if the
@@ -175,16 +197,16 @@ public static class PortraitStateMachine
     private sealed record ProviderChoice(ProviderOption? Available, ProviderOption? Any, DateTimeOffset NotBefore);
 
     /// <summary>
-    /// Of the providers that have not failed the portrait for good in its current chain, the one tried least often (in chain order),
-    /// after a throttle the throttled one while it is available (a 429 means wait, and the account's limit is every model's). A provider asked again
-    /// waits out its back-off from its last passing failure.
+    /// Of the providers that have not failed the portrait for good in its current chain (<see cref="RulesOut"/>), the one tried least
+    /// often (in chain order), after a throttle the throttled one while it is available (a 429 means wait, and the account's limit is
+    /// every model's). A provider asked again waits out its back-off from its last passing failure.
     /// </summary>
     private static ProviderChoice NextProvider(PortraitSituation situation)
     {
         var ended = situation.Attempts.Where(a => a.Attempt >= situation.Portrait.ChainStart && !a.IsOpen).ToList();
         var passing = ended.Where(IsPassing).ToList();
         var usable = situation.Chain
-            .Where(p => !ended.Any(a => a.Provider.Equals(p.Name, StringComparison.OrdinalIgnoreCase) && !IsPassing(a)))
+            .Where(p => !RulesOut([.. ended.Where(a => a.Provider.Equals(p.Name, StringComparison.OrdinalIgnoreCase) && !IsPassing(a))]))
             .ToList();
         if (ended.LastOrDefault() is { ErrorCategory: var last, Provider: var throttled } && last == ErrorCategory.RateLimit.Name()
             && usable.Any(p => p.Available && p.Name.Equals(throttled, StringComparison.OrdinalIgnoreCase)))
@@ -192,7 +214,7 @@ public static class PortraitStateMachine
             usable = [.. usable.Where(p => p.Name.Equals(throttled, StringComparison.OrdinalIgnoreCase))];
         }
 
-        int Failures(ProviderOption p) => passing.Count(a => a.Provider.Equals(p.Name, StringComparison.OrdinalIgnoreCase));
+        int Failures(ProviderOption p) => ended.Count(a => a.Provider.Equals(p.Name, StringComparison.OrdinalIgnoreCase));
         var any = usable.OrderBy(Failures).FirstOrDefault();
         var available = usable.Where(p => p.Available).OrderBy(Failures).FirstOrDefault();
         if (available is null)
@@ -200,10 +222,19 @@ public static class PortraitStateMachine
             return new ProviderChoice(null, any, DateTimeOffset.MinValue);
         }
 
-        var failures = Failures(available);
+        var failures = passing.Count(a => a.Provider.Equals(available.Name, StringComparison.OrdinalIgnoreCase));
         var lastFailure = passing.Where(a => a.Provider.Equals(available.Name, StringComparison.OrdinalIgnoreCase)).Select(a => a.CompletedAt).Max();
         return new ProviderChoice(available, any, failures == 0 || lastFailure is null ? DateTimeOffset.MinValue : lastFailure.Value + Backoff(failures));
     }
+
+    /// <summary>
+    /// Whether a provider's failures in the chain that do not pass rule it out: a refused input or a missing model at once (it would
+    /// refuse again), a failed prediction or a safety refusal the second time (the model ran out of memory or was interrupted, a new
+    /// seed may pass its checker: Replicate's own errors say "please retry").
+    /// </summary>
+    private static bool RulesOut(IReadOnlyList<PredictionRow> failures) =>
+        failures.Count >= ModelFailuresPerProvider
+        || failures.Any(a => ErrorCategoryNames.Parse(a.ErrorCategory) is not (ErrorCategory.ModelError or ErrorCategory.Safety));
 
     /// <summary>An attempt that failed for a reason that passes (a throttle, a 5xx, a timeout, a broken connection): the provider may be asked again.</summary>
     private static bool IsPassing(PredictionRow attempt) =>

@@ -33,17 +33,14 @@ public abstract record SendResult
 /// creates the prediction through <see cref="SafeCreate"/> (which finds what an ambiguous create made, by the attempt's marker).
 /// </summary>
 public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRequests requests, ProviderChain chain, ProviderAvailability availability,
-    SafeCreate safeCreate, CreateRateLimiter createLimit, IOptions<ReplicateOptions> replicateOptions, GenerationMetrics metrics,
-    ILogger<PredictionSender> logger)
+    SafeCreate safeCreate, CreateRateLimiter createLimit, IOptions<ReplicateOptions> replicateOptions, IOptions<PipelineOptions> options,
+    GenerationMetrics metrics, ILogger<PredictionSender> logger)
 {
-    /// <summary>How long a worker holds the right to send one create: its retries and the look for what an ambiguous one made.</summary>
-    private static readonly TimeSpan CreateLease = TimeSpan.FromMinutes(5);
-
     /// <param name="resumed">The attempt was recorded by another call, which may have sent its create already.</param>
     public async Task<SendResult> SendAsync(GenerationRow generation, PortraitRow portrait, PredictionRow row, bool resumed,
         CancellationToken cancellationToken)
     {
-        if (!await ledger.ClaimCreateAsync(row.Marker, CreateLease, cancellationToken))
+        if (!await ledger.ClaimCreateAsync(row.Marker, options.Value.CreateLease, cancellationToken))
         {
             return new SendResult.Busy();
         }

@@ -1,9 +1,11 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PinGlass.Generations.Completion;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Providers;
 using PinGlass.Generations.Storage;
+using PinGlass.Photos.Faces;
 using PinGlass.Photos.Identity;
 using PinGlass.Replicate.Client;
 using PinGlass.Replicate.Errors;
@@ -19,11 +21,8 @@ namespace PinGlass.Generations.Portraits;
 /// </summary>
 public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitStore portraits, GenerationStore generations, GenerationBlobs blobs,
     PortraitRequests requests, ProviderChain chain, ProviderAvailability availability, OutputFetcher outputs, IdentityGate gate,
-    GenerationMetrics metrics, ILogger<PredictionSettler> logger)
+    IOptions<PipelineOptions> options, GenerationMetrics metrics, TimeProvider time, ILogger<PredictionSettler> logger)
 {
-    /// <summary>How long one worker holds a prediction's take-in: the output copy's and the identity gate's timeouts, with room.</summary>
-    private static readonly TimeSpan TakeInLease = TimeSpan.FromMinutes(5);
-
     /// <summary>The prediction's row after taking in the news; null for a prediction that is not one of PinGlass's attempts.</summary>
     public async Task<PredictionRow?> SettleAsync(Prediction prediction, CancellationToken cancellationToken)
     {
@@ -49,29 +48,34 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
         // A webhook and a poll can bring the same end at once: one worker copies the output and asks the identity gate, the other leaves
         // it (recording that news came, so the prediction is not polled again meanwhile). The row it returns is still open: a caller that
         // must see the end taken in (a webhook's job) tries again later.
-        if (!await ledger.ClaimTakeInAsync(row.Marker, TakeInLease, cancellationToken))
+        if (!await ledger.ClaimTakeInAsync(row.Marker, options.Value.TakeInLease, cancellationToken))
         {
             await ledger.RecordCheckedAsync(row.Marker, prediction.Status, cancellationToken);
             return row;
         }
 
-        var settled = false;
+        var (settled, deferred) = (false, false);
         try
         {
             var provider = chain[row.Provider];
             var cost = provider.CostOf(prediction);
             var portrait = await portraits.PortraitAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
             var (category, error) = ErrorPolicy.Classify(prediction);
-            StoredOutput? stored = null;
-            IdentityCheck? identity = null;
+            var delivered = new Delivered(null, null);
             if (category is null && portrait is { Status: PortraitStatus.Running } && portrait.Attempt == row.Attempt)
             {
+                var generation = (await generations.GetAsync(row.GenerationId, cancellationToken))!;
+                var retryAfter = PortraitStateMachine.TakeInRetry(generation, row.TakeInTries, options.Value.TakeInTries, time.GetUtcNow());
                 try
                 {
-                    var output = await outputs.FetchAsync(prediction.OutputUrls[0], cancellationToken);
-                    stored = new StoredOutput(GenerationBlobs.PortraitName(row.GenerationId, row.PortraitIndex, row.Attempt, output.Extension), output.ContentType);
-                    await blobs.SavePortraitAsync(stored.BlobName, output.Content, output.ContentType, cancellationToken);
-                    identity = await CheckIdentityAsync(row, portrait, output, cancellationToken);
+                    delivered = await CopyAndCheckAsync(prediction, row, generation, portrait, canWait: retryAfter is not null, cancellationToken);
+                }
+                catch (PassingTrouble trouble)
+                {
+                    // The output is kept by Replicate for an hour and the portrait's deadline allows: taken in again after a back-off.
+                    LogTakeInDeferred(logger, row.GenerationId, row.PortraitIndex, prediction.Id, trouble.Message, retryAfter!.Value);
+                    deferred = await ledger.DeferTakeInAsync(row.Marker, retryAfter!.Value, cancellationToken);
+                    return await ledger.ByIdAsync(prediction.Id, cancellationToken);
                 }
                 catch (OutputFetchException e)
                 {
@@ -80,7 +84,7 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
             }
 
             settled = await ledger.SettleAsync(row, StatusNames.FromReplicate(prediction.Status), prediction.Metrics?.PredictTime, cost,
-                category?.Name(), error, prediction.OutputUrls.FirstOrDefault(), stored, identity, cancellationToken);
+                category?.Name(), error, prediction.OutputUrls.FirstOrDefault(), delivered.Stored, delivered.Identity, cancellationToken);
             if (settled)
             {
                 metrics.PredictionSettled(provider.Model.FullName, prediction.Status, cost,
@@ -91,7 +95,7 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
         finally
         {
             // Stopped half-way (an exception, a cancelled job): the next news is taken in at once rather than when the lease runs out.
-            if (!settled)
+            if (!settled && !deferred)
             {
                 await ledger.ReleaseTakeInAsync(row.Marker, CancellationToken.None);
             }
@@ -100,13 +104,44 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
         return await ledger.ByIdAsync(prediction.Id, cancellationToken);
     }
 
+    /// <summary>What a delivered output became: where it was stored, and the identity gate's verdict.</summary>
+    private sealed record Delivered(StoredOutput? Stored, IdentityCheck? Identity);
+
+    /// <summary>Trouble copying or checking an output that may pass, met while the portrait can wait for it to pass.</summary>
+    private sealed class PassingTrouble(string message) : Exception(message);
+
     /// <summary>
-    /// The identity gate's verdict on a delivered output, against the centroid kept with the generation. Null when it cannot be checked
-    /// (the faces service is down or slow, or the image does not decode): the portrait is then delivered unchecked rather than lost.
+    /// Copies the output into blob storage and asks the identity gate about it. Passing trouble (the output host, the faces service) is
+    /// <see cref="PassingTrouble"/> while <paramref name="canWait"/>; after that the output is given up (a fetch) or delivered marked
+    /// unchecked (the gate).
     /// </summary>
-    private async Task<IdentityCheck?> CheckIdentityAsync(PredictionRow row, PortraitRow portrait, FetchedOutput output, CancellationToken cancellationToken)
+    private async Task<Delivered> CopyAndCheckAsync(Prediction prediction, PredictionRow row, GenerationRow generation, PortraitRow portrait,
+        bool canWait, CancellationToken cancellationToken)
     {
-        if (await generations.GetAsync(row.GenerationId, cancellationToken) is not { Centroid.Length: > 0 } generation)
+        FetchedOutput output;
+        try
+        {
+            output = await outputs.FetchAsync(prediction.OutputUrls[0], cancellationToken);
+        }
+        catch (OutputFetchException e) when (e.Passing && canWait)
+        {
+            throw new PassingTrouble(e.Message);
+        }
+
+        var stored = new StoredOutput(GenerationBlobs.PortraitName(row.GenerationId, row.PortraitIndex, row.Attempt, output.Extension), output.ContentType);
+        await blobs.SavePortraitAsync(stored.BlobName, output.Content, output.ContentType, cancellationToken);
+        return new Delivered(stored, await CheckIdentityAsync(row, generation, portrait, output, canWait, cancellationToken));
+    }
+
+    /// <summary>
+    /// The identity gate's verdict on a delivered output, against the centroid kept with the generation. When the faces service is down
+    /// or slow the check waits (<see cref="PassingTrouble"/>) while it can; after that, or for an image the gate cannot read, the
+    /// portrait is delivered marked unchecked rather than lost. A generation without a centroid has nothing to check against.
+    /// </summary>
+    private async Task<IdentityCheck?> CheckIdentityAsync(PredictionRow row, GenerationRow generation, PortraitRow portrait, FetchedOutput output,
+        bool canWait, CancellationToken cancellationToken)
+    {
+        if (generation.Centroid.Length == 0)
         {
             return null;
         }
@@ -121,15 +156,28 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
+            if (canWait && IsPassing(e))
+            {
+                throw new PassingTrouble($"The identity gate could not be asked: {e.Message}");
+            }
+
             LogIdentityUnchecked(logger, row.GenerationId, row.PortraitIndex, e.Message);
-            return null;
+            return IdentityCheck.Unchecked(IsPassing(e) ? IdentityCheck.FacesUnavailable : IdentityCheck.Unreadable);
         }
     }
+
+    /// <summary>The faces service down, failing or slow: it may answer later. An image it refused, or one that does not decode, will not change.</summary>
+    private static bool IsPassing(Exception e) =>
+        e is HttpRequestException or TimeoutException or OperationCanceledException or Polly.ExecutionRejectedException
+            or FacesServiceException { Status: >= 500 or 408 or 429 };
 
     private static string Snake(string name) => JsonNamingPolicy.SnakeCaseLower.ConvertName(name);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index} delivered without an identity check: {Reason}")]
     private static partial void LogIdentityUnchecked(ILogger logger, Guid generationId, int index, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index}: prediction {PredictionId} is taken in again in {RetryAfter}: {Reason}")]
+    private static partial void LogTakeInDeferred(ILogger logger, Guid generationId, int index, string predictionId, string reason, TimeSpan retryAfter);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Prediction {PredictionId} is not one of PinGlass's attempts; ignored")]
     private static partial void LogUnknownPrediction(ILogger logger, string predictionId);

@@ -31,10 +31,16 @@ public abstract class PortraitProvider(string name, IOptions<ReplicateOptions> o
     /// <summary>What a prediction costs: per image, or per second of <c>predict_time</c>.</summary>
     public decimal CostOf(Prediction prediction) => Settings switch
     {
-        { UsdPerImage: { } perImage } => prediction.Status == PredictionStatus.Succeeded ? perImage * prediction.OutputUrls.Count : 0,
+        { UsdPerImage: { } perImage } => prediction.Status == PredictionStatus.Succeeded ? perImage * ImagesOf(prediction) : 0,
         { UsdPerSecond: { } perSecond } => perSecond * (decimal)(prediction.Metrics?.PredictTime ?? 0),
         _ => 0,
     };
+
+    /// <summary>
+    /// The images a succeeded prediction made: its outputs, or, once Replicate removed its data (an hour after it ended; the output is
+    /// then null), the one image a portrait prediction asks for.
+    /// </summary>
+    private static int ImagesOf(Prediction prediction) => prediction.OutputUrls.Count > 0 ? prediction.OutputUrls.Count : prediction.DataRemoved ? 1 : 0;
 
     /// <summary>Maps a valid request (see <see cref="PortraitRequest.Validate"/>) onto the model's input schema.</summary>
     public ProviderInput Map(PortraitRequest request)

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using PinGlass.ReplicateEmulator.Faults;
 using PinGlass.ReplicateEmulator.Files;
 using PinGlass.ReplicateEmulator.Http;
 
@@ -25,8 +26,11 @@ public static class FilesApi
     /// <summary>Output files under expiring, unauthenticated URLs, like replicate.delivery.</summary>
     public static IEndpointRouteBuilder MapDelivery(this IEndpointRouteBuilder app)
     {
-        app.MapGet(DeliveryStore.PathPrefix + "{token}/{file}", Results<FileContentHttpResult, NotFound> (string token, string file, DeliveryStore store) =>
-            store.Find(token, file) is { } found ? TypedResults.File(found.Content, found.ContentType) : TypedResults.NotFound());
+        app.MapGet(DeliveryStore.PathPrefix + "{token}/{file}", Results<FileContentHttpResult, NotFound, StatusCodeHttpResult> (string token, string file,
+            DeliveryStore store, FaultInjector faults) =>
+            store.Find(token, file) is not { } found ? TypedResults.NotFound()
+            : faults.TryFire(FaultKind.DeliveryError, found.Model, $"{token}/{file}") is not null ? TypedResults.StatusCode(StatusCodes.Status503ServiceUnavailable)
+            : TypedResults.File(found.Content, found.ContentType));
         return app;
     }
 

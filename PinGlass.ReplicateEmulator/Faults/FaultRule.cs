@@ -16,6 +16,7 @@ public enum FaultKind
     WebhookReorder,
     WrongFace,
     NoFace,
+    DeliveryError,
 }
 
 public static class FaultKinds

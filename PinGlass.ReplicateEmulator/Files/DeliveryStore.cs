@@ -3,7 +3,8 @@ using System.Security.Cryptography;
 
 namespace PinGlass.ReplicateEmulator.Files;
 
-public sealed record DeliveredFile(byte[] Content, string ContentType);
+/// <param name="Model">The model whose prediction made it (a <c>delivery_error</c> fault names it).</param>
+public sealed record DeliveredFile(byte[] Content, string ContentType, string Model);
 
 /// <summary>
 /// Output files, served under <c>/delivery/{token}/{name}</c> like replicate.delivery: unguessable, unauthenticated,

@@ -161,7 +161,7 @@ public sealed class PredictionRunner(
                     var request = new RenderRequest(prediction.Id, i, size, format, (int)(input.Integer("output_quality") ?? 80),
                         input.String("prompt") ?? "", seed + i, faceSource);
                     var bytes = await Task.Run(() => renderer.Render(face ?? blank!, request), token);
-                    urls.Add(deliveries.Add(prediction.BaseUrl, deliveryToken, $"out-{i}.{format}", new(bytes, ImageRenderer.ContentType(format))));
+                    urls.Add(deliveries.Add(prediction.BaseUrl, deliveryToken, $"out-{i}.{format}", new(bytes, ImageRenderer.ContentType(format), prediction.Model.FullName)));
                 }
                 finally
                 {

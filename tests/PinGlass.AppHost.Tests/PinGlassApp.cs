@@ -51,7 +51,7 @@ public sealed class PinGlassApp : IAsyncLifetime
             TestContext.Current.CancellationToken);
         // Replicate time runs 20× faster; the pipeline's own waits shrink to match, so a lost webhook is looked for within seconds,
         // a killed worker's batch job is taken up again within seconds, and a model's circuit opened by one test's injected faults
-        // has closed again by the next test. Providers are not probed on their own schedule: tests inject faults counted per model, and
+        // has closed again by the next test, and a killed worker's create or take-in is taken over within half a minute. Providers are not probed on their own schedule: tests inject faults counted per model, and
         // a probe's GET of that model would take one of them (the probe is tested on its own).
         foreach (var jobs in builder.Resources.OfType<ProjectResource>().Where(r => r.Name == ResourceNames.Jobs).ToList())
         {
@@ -60,6 +60,8 @@ public sealed class PinGlassApp : IAsyncLifetime
                 .WithEnvironment("Replicate__CircuitBreaker__SamplingDuration", "00:00:05")
                 .WithEnvironment("Replicate__CircuitBreaker__BreakDuration", "00:00:02")
                 .WithEnvironment("Hangfire__InvisibilityTimeout", "00:00:10")
+                .WithEnvironment("Pipeline__CreateLease", "00:00:30")
+                .WithEnvironment("Pipeline__TakeInLease", "00:00:30")
                 .WithEnvironment("RecurringJobs__Reconcile", "*/5 * * * * *")
                 .WithEnvironment("RecurringJobs__Sweep", "*/5 * * * * *")
                 .WithEnvironment("RecurringJobs__RollUpCosts", "*/5 * * * * *")
@@ -135,13 +137,19 @@ public sealed class PinGlassApp : IAsyncLifetime
     /// directory (redis-server rewrites its command line, postgres's children retitle themselves, but both run inside it).
     /// </summary>
     public static IReadOnlyList<string> ProcessesUsing(string dataRoot) =>
+        [.. Using(dataRoot).Select(p => $"{p.CommandLine} (in {p.Directory})")];
+
+    /// <summary>The ids of the processes of <paramref name="dataRoot"/> whose command line contains <paramref name="commandLine"/>.</summary>
+    public static IReadOnlyList<int> ProcessIdsUsing(string dataRoot, string commandLine) =>
+        [.. Using(dataRoot).Where(p => p.CommandLine.Contains(commandLine, StringComparison.Ordinal)).Select(p => p.Pid)];
+
+    private static IEnumerable<(int Pid, string CommandLine, string Directory)> Using(string dataRoot) =>
         Directory.EnumerateDirectories("/proc")
-            .Where(d => int.TryParse(Path.GetFileName(d), out _))
-            .Select(d => (CommandLine: Read(() => Encoding.UTF8.GetString(File.ReadAllBytes(Path.Combine(d, "cmdline"))).Replace('\0', ' ')),
-                          Directory: Read(() => Directory.ResolveLinkTarget(Path.Combine(d, "cwd"), returnFinalTarget: false)?.FullName ?? "")))
-            .Where(p => p.CommandLine.Contains(dataRoot, StringComparison.Ordinal) || p.Directory.StartsWith(dataRoot, StringComparison.Ordinal))
-            .Select(p => $"{p.CommandLine} (in {p.Directory})")
-            .ToList();
+            .Select(d => (Pid: int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0, Path: d))
+            .Where(p => p.Pid > 0)
+            .Select(p => (p.Pid, CommandLine: Read(() => Encoding.UTF8.GetString(File.ReadAllBytes(Path.Combine(p.Path, "cmdline"))).Replace('\0', ' ')),
+                          Directory: Read(() => Directory.ResolveLinkTarget(Path.Combine(p.Path, "cwd"), returnFinalTarget: false)?.FullName ?? "")))
+            .Where(p => p.CommandLine.Contains(dataRoot, StringComparison.Ordinal) || p.Directory.StartsWith(dataRoot, StringComparison.Ordinal));
 
     // A process may end while we look, and some are not ours to read.
     private static string Read(Func<string> read)

@@ -39,6 +39,8 @@ public sealed partial class PortraitStateMachineTests
 
     private static GenerationRow Stopped => Generation() with { CancelRequestedAt = Now.AddSeconds(-1) };
 
+    private static GenerationRow RefusedAccount => Generation() with { StopCategory = "billing", StopError = "Billing required" };
+
     private static readonly IdentityCheck Refused = new(IdentityCheck.Regenerate, "another_person", 0.8, 3, 1.3);
 
     private static readonly PredictionRow FailedPulid = Attempt(1, "flux-pulid", PredictionState.Failed, category: "model_error");
@@ -47,9 +49,9 @@ public sealed partial class PortraitStateMachineTests
     private static PredictionRow Throttled(int attempt, string provider = "flux-pulid") =>
         Attempt(attempt, provider, PredictionState.NotCreated, predictionId: null, category: "rate_limit");
 
-    /// <summary>Each provider of the chain, in turn from attempt <paramref name="from"/>, failed for good (the model failed).</summary>
+    /// <summary>Each provider of the chain, in turn from attempt <paramref name="from"/>, failed for good (the model failed, twice over).</summary>
     private static PredictionRow[] FailedEveryProvider(int from) =>
-        [.. Chain.Select((p, i) => Attempt(from + i, p.Name, PredictionState.Failed, category: "model_error"))];
+        [.. Chain.Concat(Chain).Select((p, i) => Attempt(from + i, p.Name, PredictionState.Failed, category: "model_error"))];
 
     /// <summary>One situation per row of the table in docs/architecture.md, by its id.</summary>
     private static readonly Dictionary<string, Func<PortraitDecision>> Transitions = new()
@@ -64,7 +66,7 @@ public sealed partial class PortraitStateMachineTests
         ["T8"] = () => Decide(Situation(generation: Generation(budget: 0.10m, spent: 0.05m, reserved: 0.0336m))),
         ["T9"] = () => Decide(Situation(generation: Generation(budget: 0.10m, spent: 0.08m))),
         ["T10"] = () => Decide(Situation(chain: [.. Chain.Select(p => p with { Available = false })])),
-        ["T11"] = () => Decide(Situation(Portrait(attempt: 5, chainStart: 2, regenerations: 1, refusedBlob: "refused"), attempts:
+        ["T11"] = () => Decide(Situation(Portrait(attempt: 8, chainStart: 2, regenerations: 1, refusedBlob: "refused"), attempts:
             [Attempt(1, "flux-pulid", PredictionState.Succeeded, identity: Refused), .. FailedEveryProvider(from: 2)])),
         ["T12"] = () => Decide(Situation(attempts: [Attempt(1, "flux-pulid", PredictionState.Creating, predictionId: null)])),
         ["T13"] = () => Decide(Situation(generation: Stopped, attempts: [Attempt(1, "flux-pulid", PredictionState.Creating, predictionId: null)])),
@@ -76,23 +78,24 @@ public sealed partial class PortraitStateMachineTests
         ["T18"] = () => Decide(Situation(attempts: [FailedPulid])),
         ["T19"] = () => Decide(Situation(generation: Generation(budget: 0.06m, spent: 0.03m), attempts: [FailedPulid])),
         ["T20"] = () => Decide(Situation(attempts: [Attempt(1, "flux-pulid", PredictionState.NotCreated, predictionId: null, category: "authentication")])),
-        ["T21"] = () => Decide(Situation(Portrait(attempt: 3), attempts:
-            [FailedPulid, Attempt(2, "flux-kontext-pro", PredictionState.Failed, category: "model_error"),
-             Attempt(3, "instant-id", PredictionState.Failed, category: "model_error")])),
+        ["T21"] = () => Decide(Situation(Portrait(attempt: 6), attempts: FailedEveryProvider(from: 1))),
         ["T22"] = () => Decide(Situation(attempts: [Attempt(1, "flux-pulid", PredictionState.Aborted, category: "timeout")], now: Now.AddHours(1))),
         ["T23"] = () => Decide(Situation(generation: Stopped, attempts: [FailedPulid])),
-        ["T24"] = () => Decide(Situation(Portrait(attempt: 4, chainStart: 2, regenerations: 1, refusedBlob: "refused"), attempts:
-            [Attempt(1, "flux-pulid", PredictionState.Succeeded, identity: Refused), Attempt(2, "flux-pulid", PredictionState.Failed, category: "model_error"),
-             Attempt(3, "flux-kontext-pro", PredictionState.Failed, category: "model_error"), Attempt(4, "instant-id", PredictionState.Failed, category: "model_error")])),
-        ["T25"] = () => Decide(Situation(Portrait(attempt: 4), attempts: FailedEveryProvider(from: 1))),
+        ["T24"] = () => Decide(Situation(Portrait(attempt: 7, chainStart: 2, regenerations: 1, refusedBlob: "refused"), attempts:
+            [Attempt(1, "flux-pulid", PredictionState.Succeeded, identity: Refused), .. FailedEveryProvider(from: 2)])),
+        ["T25"] = () => Decide(Situation(Portrait(attempt: 7), attempts: FailedEveryProvider(from: 1))),
         ["T26"] = () => Decide(Situation(Portrait(attempt: 2), attempts: [Throttled(1) with { CompletedAt = Now.AddSeconds(-1) }])),
         ["T27"] = () => Decide(Situation(attempts: [Throttled(1)])),
         ["T28"] = () => Decide(Situation(Portrait(attempt: 3), attempts:
-            [FailedPulid, Attempt(2, "flux-kontext-pro", PredictionState.Failed, category: "safety"),
+            [Attempt(1, "flux-pulid", PredictionState.Failed, category: "validation"), Attempt(2, "flux-kontext-pro", PredictionState.Failed, category: "validation"),
              Attempt(3, "instant-id", PredictionState.NotCreated, predictionId: null, category: "server_error")])),
-        ["S1"] = () => PortraitStateMachine.DecideStop(Portrait(), cancelled: true),
-        ["S2"] = () => PortraitStateMachine.DecideStop(Portrait(PortraitStatus.Pending, attempt: 0), cancelled: false),
-        ["S3"] = () => PortraitStateMachine.DecideStop(Portrait(regenerations: 1, refusedBlob: "refused"), cancelled: false),
+        ["T29"] = () => Decide(Situation(Portrait(attempt: 3), attempts:
+            [FailedPulid, Attempt(2, "flux-kontext-pro", PredictionState.Failed, category: "safety"),
+             Attempt(3, "instant-id", PredictionState.Failed, category: "model_error")])),
+        ["S1"] = () => PortraitStateMachine.DecideStop(Portrait(), Stopped),
+        ["S2"] = () => PortraitStateMachine.DecideStop(Portrait(PortraitStatus.Pending, attempt: 0), Generation()),
+        ["S3"] = () => PortraitStateMachine.DecideStop(Portrait(regenerations: 1, refusedBlob: "refused"), Generation()),
+        ["S4"] = () => PortraitStateMachine.DecideStop(Portrait(PortraitStatus.Pending, attempt: 0), RefusedAccount),
     };
 
     private static PortraitDecision Decide(PortraitSituation situation) => PortraitStateMachine.Decide(situation);
@@ -175,9 +178,15 @@ public sealed partial class PortraitStateMachineTests
     [Fact]
     public void Providers_that_are_unavailable_or_failed_for_a_passing_reason_make_it_wait_not_fail()
     {
-        // The providers it has not tried are unavailable: it waits for them, whatever failed before.
-        Assert.Equal(new Wait(WaitReason.ProviderUnavailable), Decide(Situation(Portrait(attempt: 2), attempts: [FailedPulid],
-            chain: [.. Chain.Select(p => p with { Available = p.Name == "flux-pulid" })])));
+        // The providers it has not tried are unavailable and the one it tried refused its input: it waits for them.
+        var onlyPulid = Chain.Select(p => p with { Available = p.Name == "flux-pulid" }).ToArray();
+        Assert.Equal(new Wait(WaitReason.ProviderUnavailable), Decide(Situation(Portrait(attempt: 2),
+            attempts: [Attempt(1, "flux-pulid", PredictionState.Failed, category: "validation")], chain: onlyPulid)));
+
+        // A failed prediction does not rule its model out on its own: with the others unavailable, the same one is asked again.
+        Assert.Equal("flux-pulid", Assert.IsType<Submit>(Decide(Situation(Portrait(attempt: 2), attempts: [FailedPulid], chain: onlyPulid))).Provider);
+        Assert.Equal(new Wait(WaitReason.ProviderUnavailable), Decide(Situation(Portrait(attempt: 3),
+            attempts: [FailedPulid, Attempt(2, "flux-pulid", PredictionState.Failed, category: "safety")], chain: onlyPulid)));
 
         // A throttle keeps the provider (no fallback to a dearer model the same account limit throttles too), after the back-off.
         var throttled = Throttled(1) with { CompletedAt = Now.AddSeconds(-1) };
@@ -218,6 +227,48 @@ public sealed partial class PortraitStateMachineTests
     [InlineData(40, 30)]
     public void The_back_off_doubles_from_two_seconds_to_thirty(int failures, int seconds) =>
         Assert.Equal(TimeSpan.FromSeconds(seconds), PortraitStateMachine.Backoff(failures));
+
+    [Fact]
+    public void Passing_trouble_taking_in_an_output_is_tried_again_after_a_back_off_while_tries_and_time_remain()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(2), PortraitStateMachine.TakeInRetry(Generation(), tries: 0, maxTries: 8, Now));
+        Assert.Equal(TimeSpan.FromSeconds(16), PortraitStateMachine.TakeInRetry(Generation(), tries: 3, maxTries: 8, Now));
+        Assert.Equal(TimeSpan.FromSeconds(30), PortraitStateMachine.TakeInRetry(Generation(), tries: 7, maxTries: 8, Now));
+
+        // Out of tries, its generation stopped, or its deadline before the back-off ends: taken in as it stands.
+        Assert.Null(PortraitStateMachine.TakeInRetry(Generation(), tries: 8, maxTries: 8, Now));
+        Assert.Null(PortraitStateMachine.TakeInRetry(Stopped, tries: 0, maxTries: 8, Now));
+        Assert.Null(PortraitStateMachine.TakeInRetry(Generation(), tries: 0, maxTries: 8, Generation().Deadline.AddSeconds(-1)));
+        Assert.Null(PortraitStateMachine.TakeInRetry(Generation(), tries: 0, maxTries: 0, Now));
+    }
+
+    [Fact]
+    public void Replicate_refusing_the_account_stops_the_generation_and_no_portrait_of_it_creates_again()
+    {
+        Assert.True(PortraitStateMachine.StopsGeneration("authentication"));
+        Assert.True(PortraitStateMachine.StopsGeneration("billing"));
+        Assert.False(PortraitStateMachine.StopsGeneration("validation"));
+        Assert.False(PortraitStateMachine.StopsGeneration("budget_exhausted"));
+
+        // A stopped generation's portraits wait for the finalizer, whatever they were about to do; it ends them with the account's reason.
+        Assert.Equal(new Wait(WaitReason.GenerationStopped), Decide(Situation(Portrait(PortraitStatus.Pending, attempt: 0), RefusedAccount)));
+        Assert.Equal(new Wait(WaitReason.GenerationStopped), Decide(Situation(generation: RefusedAccount)));
+        Assert.Equal(new Wait(WaitReason.GenerationStopped),
+            Decide(Situation(generation: RefusedAccount, attempts: [Attempt(1, "flux-pulid", PredictionState.Creating, predictionId: null)])));
+        var stop = Assert.IsType<Fail>(PortraitStateMachine.DecideStop(Portrait(), RefusedAccount));
+        Assert.Equal(("billing", "The generation stopped: Billing required"), (stop.Reason, stop.Message));
+        Assert.IsType<DeliverRefused>(PortraitStateMachine.DecideStop(Portrait(regenerations: 1, refusedBlob: "refused"), RefusedAccount));
+    }
+
+    [Fact]
+    public void An_output_delivered_unchecked_is_delivered_flagged_as_unchecked()
+    {
+        var unchecked_ = IdentityCheck.Unchecked(IdentityCheck.FacesUnavailable);
+        var delivered = Attempt(1, "flux-pulid", PredictionState.Succeeded, identity: unchecked_);
+
+        Assert.Equal(new Deliver(unchecked_), Decide(Situation(attempts: [delivered])));
+        Assert.True(unchecked_.Flagged);
+    }
 
     [Fact]
     public void A_delivered_output_that_could_not_be_copied_is_a_failed_attempt()

@@ -80,6 +80,17 @@ public sealed class ProviderChainTests
         Assert.False(breakers.IsOpen("a/down"));
     }
 
+    [Fact]
+    public void A_per_image_prediction_is_billed_for_its_image_even_after_replicate_removed_its_output()
+    {
+        var kontext = Services().GetRequiredService<ProviderChain>()[ProviderNames.FluxKontextPro];
+        var output = System.Text.Json.JsonDocument.Parse("[\"https://x/1.png\"]").RootElement;
+
+        Assert.Equal(0.04m, kontext.CostOf(new Prediction("p1", "m/m", "v", PredictionStatus.Succeeded, Output: output)));
+        Assert.Equal(0.04m, kontext.CostOf(new Prediction("p1", "m/m", "v", PredictionStatus.Succeeded, DataRemoved: true)));
+        Assert.Equal(0m, kontext.CostOf(new Prediction("p1", "m/m", "v", PredictionStatus.Failed, DataRemoved: true)));
+    }
+
     public static TheoryData<string, string?, int, ErrorCategory?> Ends => new()
     {
         { PredictionStatus.Succeeded, null, 1, null },

@@ -1,0 +1,289 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using PinGlass.Platform;
+using PinGlass.Platform.Storage;
+
+namespace PinGlass.AppHost.Tests;
+
+/// <summary>
+/// The chaos suite, on an AppHost of its own (it kills and restarts servers): twenty generations at once while Replicate (the
+/// emulator, 20× time) throttles, errs before and after carrying requests out, fails predictions, drops, duplicates and reorders
+/// webhooks, takes the primary model down and has its output host answer 503; while a
+/// Jobs replica is killed and Redis, PostgreSQL and the faces service go down and come back. Every fault is transient, so afterwards
+/// every promise must hold for every generation; the figures are printed as a table.
+/// </summary>
+[Collection(OwnAppHost.Collection)]
+public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixture<ChaosTests.ChaosApp>
+{
+    private const int Generations = 20;
+    private const string Styles = "professional-headshot,golden-hour,film-noir,watercolor";
+
+    /// <summary>One photo of the person (this AppHost starts a generation on one): twenty uploads do not queue long on the faces service.</summary>
+    private static readonly IReadOnlyList<PinGlass.Photos.Intake.UploadedPhoto> Photos = [.. GenerationClient.Photos.Take(1)];
+
+    /// <summary>
+    /// An AppHost of the class's own over its own data folder. A generation starts on one usable photo, and the Jobs replicas give the
+    /// faces service 5 s an attempt (15 s in all) rather than a minute, so an identity check meets a stopped faces service within the test.
+    /// </summary>
+    public sealed class ChaosApp : IAsyncLifetime
+    {
+        private DistributedApplication? app;
+
+        public string DataRoot { get; } = PinGlassApp.NewDataRoot();
+
+        public DistributedApplication App => app ?? throw new InvalidOperationException("The AppHost has not started.");
+
+        public async ValueTask InitializeAsync()
+        {
+            var builder = await PinGlassApp.CreateBuilderAsync(DataRoot);
+            foreach (var project in builder.Resources.OfType<ProjectResource>().ToList())
+            {
+                var resource = builder.CreateResourceBuilder(project);
+                _ = project.Name switch
+                {
+                    ResourceNames.Api => resource.WithEnvironment("Pipeline__MinUsablePhotos", "1"),
+                    ResourceNames.Jobs => resource.WithEnvironment("Photos__Faces__Timeout", "00:00:05"),
+                    _ => resource,
+                };
+            }
+
+            app = await PinGlassApp.StartAsync(builder);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (app is not null)
+            {
+                await app.DisposeAsync();
+            }
+
+            PinGlassApp.DeleteDataRoot(DataRoot);
+        }
+    }
+
+    [Fact]
+    public async Task The_faces_service_stopped_for_a_while_makes_identity_checks_wait_and_then_checks_them()
+    {
+        using var client = GenerationClient.For(chaos.App);
+        await using var stores = await Stores.ConnectAsync(chaos.App);
+        // Predictions take 5 s of wall time (a 100 s cold boot at 20×), so the faces service is down when their outputs arrive.
+        await client.SetFaultsAsync("""[{"kind":"cold_start","duration":"00:01:40"}]""");
+        var id = await client.StartAsync(Photos, ("styles", "professional-headshot,golden-hour"));
+        await StopAsync(ResourceNames.Faces);
+        try
+        {
+            // Both outputs are taken in, put off while the identity gate cannot be asked, and not delivered unchecked.
+            var deferred = await Poll.UntilAsync(() => stores.QueryAsync($"SELECT count(*) FROM predictions WHERE generation_id = '{id}' AND take_in_tries > 0",
+                r => r.GetInt64(0)), n => n.Single() == 2, TimeSpan.FromSeconds(60));
+            Assert.Equal(2, deferred.Single());
+            Assert.All((await client.GetAsync(id)).GetProperty("portraits").EnumerateArray(),
+                p => Assert.Equal("running", p.GetProperty("status").GetString()));
+        }
+        finally
+        {
+            await StartAsync(ResourceNames.Faces);
+            await client.SetFaultsAsync("[]");
+        }
+
+        var generation = await client.WaitAsync(id);
+        GenerationClient.AssertStatus("completed", generation);
+        Assert.All(generation.GetProperty("portraits").EnumerateArray(), p =>
+        {
+            var identity = p.GetProperty("identity");
+            Assert.Equal(("same_person", false), (identity.GetProperty("reason").GetString(), identity.GetProperty("flagged").GetBoolean()));
+        });
+    }
+
+    [Fact]
+    public async Task Twenty_generations_under_every_transient_fault_at_once_deliver_every_portrait_exactly_once_within_budget()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = GenerationClient.For(chaos.App);
+        await using var stores = await Stores.ConnectAsync(chaos.App);
+        var output = TestContext.Current.TestOutputHelper;
+
+        // Replicate's side, in Replicate time (20× faster here): a minute-long 429 burst on every model, then 20 % 429s; 10 % 5xx, half
+        // of them after the request was carried out; 10 % failed predictions; 30 % of webhooks dropped, 30 % duplicated, 30 % reordered.
+        const string Steady = """
+            {"kind":"rate_limit","model":"bytedance/flux-pulid","duration":"00:01:00","count":1},
+            {"kind":"rate_limit","model":"black-forest-labs/flux-kontext-pro","duration":"00:01:00","count":1},
+            {"kind":"rate_limit","model":"grandlineai/instant-id-photorealistic","duration":"00:01:00","count":1},
+            {"kind":"rate_limit","probability":0.2,"duration":"00:00:01"},
+            {"kind":"server_error","status":503,"probability":0.05},
+            {"kind":"server_error","status":500,"probability":0.05,"after_processing":true},
+            {"kind":"prediction_failed","probability":0.1},
+            {"kind":"webhook_drop","probability":0.3},
+            {"kind":"webhook_duplicate","probability":0.3},
+            {"kind":"webhook_reorder","probability":0.3}
+            """;
+        // For a while: the primary model down (its predictions never start) and the output host answering 503.
+        const string ForAWhile = """
+            {"kind":"model_down","model":"bytedance/flux-pulid"},
+            {"kind":"delivery_error","probability":0.5}
+            """;
+        await client.SetFaultsAsync($"[{Steady},{ForAWhile}]");
+        var clock = Stopwatch.StartNew();
+        var ids = new List<Guid>();
+        foreach (var chunk in Enumerable.Range(0, Generations).Chunk(4))
+        {
+            ids.AddRange(await Task.WhenAll(chunk.Select(_ => client.StartAsync(Photos, ("styles", Styles), ("batchSize", "2"), ("batchDelayMs", "2000")))));
+            if (ids.Count == 8)
+            {
+                await client.SetFaultsAsync($"[{Steady}]"); // a minute of Replicate time has passed: the primary is back, the host answers
+            }
+        }
+
+        var uploaded = clock.Elapsed;
+        // The machines' side, while the generations run: a Jobs replica killed outright, then Redis, PostgreSQL and the faces service
+        // each down for a few seconds and back.
+        await KillJobsReplicaAsync(stores);
+        await RestartAsync(ResourceNames.Cache, Signal.Term, "redis-server");
+        await RestartAsync(ResourceNames.Postgres, Signal.Int, "postgres -D");
+        await StopAsync(ResourceNames.Faces);
+        await Task.Delay(TimeSpan.FromSeconds(8), ct);
+        await StartAsync(ResourceNames.Faces);
+        var disrupted = clock.Elapsed;
+
+        var ended = new List<JsonElement>();
+        foreach (var id in ids)
+        {
+            ended.Add(await client.WaitAsync(id, TimeSpan.FromMinutes(8)));
+        }
+
+        var finished = clock.Elapsed;
+        await client.SetFaultsAsync("[]");
+
+        // What Replicate made and billed, and what PinGlass recorded.
+        var ours = ids.Select(id => $"{id:N}-").ToList();
+        var emulated = (await client.EmulatorPredictionsAsync())
+            .Where(p => p.GetProperty("webhook").GetString() is { } hook && ours.Any(hook.Contains)).ToList();
+        var emulatedIds = emulated.Select(p => p.GetProperty("id").GetString()!).ToHashSet();
+        var billed = await Poll.UntilAsync(async () => (await client.LedgerAsync()).Where(e => emulatedIds.Contains(e.Id)).ToDictionary(e => e.Id, e => e.Cost),
+            entries => entries.Count == emulatedIds.Count, TimeSpan.FromSeconds(60));
+        var idList = string.Join(",", ids.Select(id => $"'{id}'"));
+        var ledger = (await stores.QueryAsync($"SELECT prediction_id, cost_usd FROM predictions WHERE generation_id IN ({idList}) AND prediction_id IS NOT NULL",
+            r => (Id: r.GetString(0), Cost: r.GetDecimal(1)))).ToDictionary(r => r.Id, r => r.Cost);
+        var generations = await stores.QueryAsync($"""
+            SELECT id, status, completed_at <= deadline_at, spent_usd, budget_usd, reserved_usd FROM generation_jobs WHERE id IN ({idList})
+            """, r => (Id: r.GetGuid(0), Status: r.GetString(1), InTime: !r.IsDBNull(2) && r.GetBoolean(2), Spent: r.GetDecimal(3), Budget: r.GetDecimal(4),
+                Reserved: r.GetDecimal(5)));
+        var portraits = await stores.QueryAsync($"""
+            SELECT generation_id, index, status, blob_name, error_category, error FROM portraits WHERE generation_id IN ({idList})
+            """, r => (Generation: r.GetGuid(0), Index: r.GetInt32(1), Status: r.GetString(2), Blob: r.IsDBNull(3) ? null : r.GetString(3),
+                Category: r.IsDBNull(4) ? null : r.GetString(4), Error: r.IsDBNull(5) ? null : r.GetString(5)));
+        var heldReservations = (await stores.QueryAsync($"SELECT count(*) FROM predictions WHERE generation_id IN ({idList}) AND reserved_usd <> 0",
+            r => r.GetInt64(0))).Single();
+        var blobs = new HashSet<string>();
+        await foreach (var blob in stores.Blobs.GetBlobContainerClient(BlobContainers.Portraits).GetBlobsAsync(cancellationToken: ct))
+        {
+            blobs.Add(blob.Name);
+        }
+
+        var delivered = portraits.Count(p => p.Status == "succeeded");
+        var storedOnce = portraits.Count(p => p.Status == "succeeded" && p.Blob is not null && blobs.Contains(p.Blob));
+        var failedWithReason = portraits.Count(p => p.Status == "failed" && !string.IsNullOrEmpty(p.Category) && !string.IsNullOrEmpty(p.Error));
+        var costMismatches = billed.Count(e => !ledger.TryGetValue(e.Key, out var cost) || decimal.Round(cost, 2) != decimal.Round(e.Value, 2)
+                                               || Math.Abs(cost - e.Value) >= 0.000001m);
+        var missing = emulatedIds.Count(p => !ledger.ContainsKey(p));
+        var running = emulated.Count(p => p.GetProperty("status").GetString() is "starting" or "processing");
+        var injected = (await client.FaultsAsync()).GetProperty("injected");
+
+        var table = new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"Chaos suite: {Generations} generations × 4 portraits; uploads {uploaded.TotalSeconds:0} s, disruptions until {disrupted.TotalSeconds:0} s, all ended at {finished.TotalSeconds:0} s")
+            .AppendLine(CultureInfo.InvariantCulture, $"faults injected: {injected}")
+            .AppendLine("| figure | value | target |")
+            .AppendLine("|---|---|---|")
+            .AppendLine(CultureInfo.InvariantCulture, $"| generations terminal before their deadline | {generations.Count(g => g.InTime)} of {generations.Count} | all |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| portraits delivered | {delivered} of {portraits.Count} ({100.0 * delivered / portraits.Count:0.0} %) | ≥ 99 % |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| delivered portraits stored once, readable | {storedOnce} of {delivered} | all |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| portraits failed with a reason | {failedWithReason} of {portraits.Count - delivered} | all |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| predictions on Replicate / in PinGlass's ledger | {emulatedIds.Count} / {ledger.Count} | equal |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| Replicate predictions missing from the ledger | {missing} | 0 |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| predictions whose cost differs from Replicate's | {costMismatches} | 0 |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| spent / billed (USD) | {ledger.Values.Sum():0.0000} / {billed.Values.Sum():0.0000} | equal |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| generations over budget | {generations.Count(g => g.Spent > g.Budget)} | 0 |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| predictions still running on Replicate | {running} | 0 |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| reservations left held | {heldReservations + generations.Count(g => g.Reserved != 0)} | 0 |")
+            .ToString();
+        output?.WriteLine(table);
+        Console.WriteLine(table);
+
+        Assert.Equal(Generations, generations.Count);
+        Assert.All(generations, g => Assert.True(g.InTime, $"{g.Id} ended {g.Status} after its deadline (or not at all)"));
+        var failedAttempts = await stores.QueryAsync($"""
+            SELECT generation_id, portrait_index, attempt, provider, status, error_category FROM predictions
+            WHERE (generation_id, portrait_index) IN (SELECT generation_id, index FROM portraits WHERE generation_id IN ({idList}) AND status <> 'succeeded')
+            ORDER BY 1, 2, 3
+            """, r => $"{r.GetGuid(0)} {r.GetInt32(1)}#{r.GetInt32(2)} {r.GetString(3)} {r.GetString(4)} {(r.IsDBNull(5) ? "" : r.GetString(5))}");
+        Assert.True(delivered >= 0.99 * portraits.Count, table + string.Join(Environment.NewLine, portraits.Where(p => p.Status != "succeeded"))
+                                                         + Environment.NewLine + string.Join(Environment.NewLine, failedAttempts));
+        Assert.Equal(delivered, storedOnce);
+        Assert.Equal(portraits.Count - delivered, failedWithReason);
+        Assert.Equal(0, missing);
+        Assert.True(costMismatches == 0, string.Join(Environment.NewLine, billed.Where(e => !ledger.TryGetValue(e.Key, out var cost) || cost != e.Value)
+            .Select(e => $"{e.Key}: billed {e.Value}, ledger {(ledger.TryGetValue(e.Key, out var c) ? c : null)}, "
+                         + emulated.Single(p => p.GetProperty("id").GetString() == e.Key).GetProperty("status").GetString())));
+        Assert.Equal(emulatedIds.Count, ledger.Count);
+        Assert.All(generations, g => Assert.True(g.Spent <= g.Budget, $"{g.Id} spent {g.Spent} of {g.Budget}"));
+        Assert.Equal(0, running);
+        Assert.Equal(0, heldReservations + generations.Count(g => g.Reserved != 0));
+    }
+
+    private enum Signal
+    {
+        Term = 15,
+        Int = 2,
+        Kill = 9,
+    }
+
+    /// <summary>Kills one Jobs replica outright (SIGKILL): the process Hangfire's server table names (its id starts with machine:pid).</summary>
+    private static async Task KillJobsReplicaAsync(Stores stores)
+    {
+        var pid = (await stores.QueryAsync("SELECT id FROM hangfire.server ORDER BY lastheartbeat DESC LIMIT 1",
+            r => int.Parse(r.GetString(0).Split(':')[1], CultureInfo.InvariantCulture))).Single();
+        Send(pid, Signal.Kill);
+    }
+
+    /// <summary>
+    /// Takes a server down with <paramref name="signal"/> (PostgreSQL's fast shutdown is SIGINT: its smart one waits for every pooled
+    /// connection to close) and starts it again through the AppHost once it has exited.
+    /// </summary>
+    private async Task RestartAsync(string resource, Signal signal, string commandLine)
+    {
+        var pid = PinGlassApp.ProcessIdsUsing(chaos.DataRoot, commandLine).First();
+        Send(pid, signal);
+        await WaitForTerminalAsync(resource);
+        await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
+        await StartAsync(resource);
+    }
+
+    private static void Send(int pid, Signal signal) =>
+        Assert.True(Kill(pid, (int)signal) == 0, $"kill -{(int)signal} {pid} failed: {Marshal.GetLastPInvokeError()}");
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    private async Task StopAsync(string resource)
+    {
+        await chaos.App.ResourceCommands.ExecuteCommandAsync(resource, KnownResourceCommands.StopCommand, TestContext.Current.CancellationToken);
+        await WaitForTerminalAsync(resource);
+    }
+
+    private async Task StartAsync(string resource)
+    {
+        await chaos.App.ResourceCommands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand, TestContext.Current.CancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(2));
+        await chaos.App.ResourceNotifications.WaitForResourceHealthyAsync(resource, timeout.Token);
+    }
+
+    private async Task WaitForTerminalAsync(string resource)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(1));
+        await chaos.App.ResourceNotifications.WaitForResourceAsync(resource, KnownResourceStates.TerminalStates, timeout.Token);
+    }
+}
