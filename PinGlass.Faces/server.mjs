@@ -13,6 +13,9 @@ const maxBody = maxSide * maxSide * 3;
 const minSide = 32;
 
 const versions = { backend: 'wasm', workers: workerCount };
+// Requests whose caller hung up while they waited for a worker: dropped, not analysed. A caller that times out and sends again would
+// otherwise leave its old request in the queue, and under load the queue fills with work nobody waits for.
+const queue = { abandoned: 0 };
 const idle = [];
 const waiting = [];
 const pending = new Map();
@@ -58,10 +61,19 @@ function startWorker() {
 
 for (let i = 0; i < workerCount; i++) startWorker();
 
-// Requests queue for a free worker rather than fail; the HTTP request timeout bounds the wait.
-const analyse = (pixels, width, height) =>
+// Requests queue for a free worker rather than fail; the HTTP request timeout bounds the wait, and one whose caller has gone
+// (signal aborted) leaves the queue.
+const analyse = (pixels, width, height, signal) =>
   new Promise((resolve, reject) => {
-    waiting.push({ id: nextId++, pixels, width, height, resolve, reject });
+    const job = { id: nextId++, pixels, width, height, resolve, reject };
+    waiting.push(job);
+    signal.addEventListener('abort', () => {
+      const at = waiting.indexOf(job);
+      if (at < 0) return; // a worker has it already
+      waiting.splice(at, 1);
+      queue.abandoned++;
+      reject(new Error('abandoned'));
+    }, { once: true });
     dispatch();
   });
 
@@ -114,8 +126,16 @@ async function handleFaces(req, res, url) {
   if (body.length !== expected) {
     return fail(res, 400, 'bad_length', `Expected ${expected} bytes for ${width}x${height} RGB; got ${body.length}.`);
   }
-  // A private copy: Buffer.concat may hand back a slice of Node's shared pool, which must not be transferred.
-  const result = await analyse(new Uint8Array(body), width, height);
+  const gone = new AbortController();
+  res.on('close', () => { if (!res.writableFinished) gone.abort(); });
+  let result;
+  try {
+    // A private copy: Buffer.concat may hand back a slice of Node's shared pool, which must not be transferred.
+    result = await analyse(new Uint8Array(body), width, height, gone.signal);
+  } catch (err) {
+    if (gone.signal.aborted) return undefined; // nobody to answer
+    throw err;
+  }
   return send(res, 200, result);
 }
 
@@ -125,7 +145,7 @@ const server = http.createServer(async (req, res) => {
     if (url.pathname === '/health' || url.pathname === '/alive') {
       if (req.method !== 'GET') return fail(res, 405, 'method_not_allowed', 'Use GET.');
       return readyCount === workerCount
-        ? send(res, 200, { status: 'ok', ...versions })
+        ? send(res, 200, { status: 'ok', ...versions, queued: waiting.length, abandoned: queue.abandoned })
         : send(res, 503, { status: 'loading', ready: readyCount, workers: workerCount });
     }
     if (url.pathname === '/v1/faces') {

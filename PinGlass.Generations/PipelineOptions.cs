@@ -51,6 +51,13 @@ public sealed class PipelineOptions : IValidatableObject
     public int TakeInTries { get; set; } = 8;
 
     /// <summary>
+    /// A generation still queued this long after it was written, and never planned, is planned again by the reconciliation job: the Api
+    /// stopped between writing it and enqueueing its plan job.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
+    public TimeSpan PlanGrace { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
     /// How long one worker holds the right to send an attempt's create (its retries, and the look for what an ambiguous create made) and
     /// to take in a prediction's end (the output copy, the identity check): a worker killed while holding one leaves its attempt to
     /// the next worker after this.

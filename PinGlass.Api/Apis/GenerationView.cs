@@ -31,7 +31,7 @@ public sealed record GenerationView(
 
 /// <summary>One portrait: how it ended or stands, and every prediction made for it.</summary>
 /// <param name="Retries">Attempts of its current provider chain before the one that delivered (or the last).</param>
-/// <param name="ImageUrl">Where the stored image is served, once it succeeded.</param>
+/// <param name="ImageUrl">Where the stored image is served, once it succeeded (and while it is made again on request).</param>
 /// <param name="Identity">The identity gate's verdict on the delivered portrait (or on the output it had made again); null when unchecked.</param>
 public sealed record PortraitView(
     int Index,
@@ -51,7 +51,7 @@ public sealed record PortraitView(
         portrait.Index, portrait.StyleId, portrait.Status.Name(), portrait.Model ?? attempts.LastOrDefault()?.Model, portrait.Provider ?? attempts.LastOrDefault()?.Provider,
         decimal.Round(portrait.Cost, 6), portrait.LatencyMs, Math.Max(0, portrait.Attempt - portrait.ChainStart),
         portrait.ErrorCategory is { } category ? new PortraitError(category, portrait.Error ?? "") : null,
-        portrait.Status == PortraitStatus.Succeeded ? $"/v1/generations/{portrait.GenerationId}/portraits/{portrait.Index}" : null,
+        portrait.ShowsImage ? $"/v1/generations/{portrait.GenerationId}/portraits/{portrait.Index}" : null,
         portrait.IdentityReason is { } reason
             ? new IdentityView(portrait.IdentityDistance is { } d ? Math.Round(Math.Clamp(1 - d, 0, 1), 3) : null,
                 portrait.IdentityDistance is { } distance ? Math.Round(distance, 3) : null, reason, portrait.IdentityFlagged, portrait.Regenerations)

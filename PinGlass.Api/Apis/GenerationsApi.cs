@@ -156,7 +156,7 @@ public static class GenerationsApi
             return TypedResults.Problem(title: "No such portrait", detail: $"Generation {id} has no portrait {index}.", statusCode: StatusCodes.Status404NotFound);
         }
 
-        if (portrait is not { Status: PortraitStatus.Succeeded, BlobName: { } blobName }
+        if (portrait is not { ShowsImage: true, BlobName: { } blobName }
             || await blobs.OpenPortraitAsync(blobName, cancellationToken) is not { } blob)
         {
             return TypedResults.Problem(title: "The portrait is not ready", detail: $"Portrait {index} is {portrait.Status.Name()}.",

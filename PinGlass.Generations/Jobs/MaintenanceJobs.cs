@@ -1,5 +1,6 @@
 using Hangfire;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PinGlass.Platform.Jobs;
 using PinGlass.Generations.Costs;
 using PinGlass.Generations.Persistence;
@@ -13,8 +14,8 @@ namespace PinGlass.Generations.Jobs;
 [AutomaticRetry(Attempts = 0)]
 [DisableConcurrentExecution(60)]
 public sealed partial class MaintenanceJobs(GenerationStore store, PortraitStore portraits, PredictionLedger ledger, GenerationRunner runner,
-    ProviderHealthProbe probe, ProviderAvailability availability, CostLedger costs, GenerationMetrics metrics, TimeProvider time,
-    ILogger<MaintenanceJobs> logger)
+    ProviderHealthProbe probe, ProviderAvailability availability, CostLedger costs, GenerationMetrics metrics, IBackgroundJobClient jobs,
+    IOptions<PipelineOptions> options, TimeProvider time, ILogger<MaintenanceJobs> logger)
 {
     public const string ReconcileId = "reconcile-predictions";
     public const string SweepId = "sweep-deadlines";
@@ -22,8 +23,9 @@ public sealed partial class MaintenanceJobs(GenerationStore store, PortraitStore
     public const string RollUpCostsId = "roll-up-costs";
 
     /// <summary>
-    /// Asks Replicate about every prediction whose webhook is overdue (a lost webhook), and submits attempts whose create never went out
-    /// — for generations whose batch job is gone, too.
+    /// Asks Replicate about every prediction whose webhook is overdue (a lost webhook), submits attempts whose create never went out and
+    /// starts portraits whose batch has begun — for generations whose batch job is gone, too — and plans again a generation still
+    /// queued after <see cref="PipelineOptions.PlanGrace"/> (its plan job was never enqueued: the Api stopped between the two).
     /// </summary>
     [Queue(JobQueues.Maintenance)]
     public async Task ReconcileAsync(CancellationToken cancellationToken)
@@ -33,8 +35,26 @@ public sealed partial class MaintenanceJobs(GenerationStore store, PortraitStore
         {
             await OneAtATimeAsync(id, async () =>
             {
-                var running = (await portraits.PortraitsAsync(id, cancellationToken)).Where(p => p.Status == PortraitStatus.Running).ToList();
-                await runner.PassAsync(running, cancellationToken);
+                if (await store.GetAsync(id, cancellationToken) is not { } generation)
+                {
+                    return;
+                }
+
+                if (generation.Status == GenerationStatus.Queued)
+                {
+                    if (time.GetUtcNow() - generation.CreatedAt > options.Value.PlanGrace && !await store.IsPlannedAsync(id, cancellationToken))
+                    {
+                        LogPlannedAgain(logger, id);
+                        jobs.Enqueue<GenerationJobs>(j => j.PlanAsync(id, CancellationToken.None));
+                    }
+
+                    return;
+                }
+
+                var open = (await portraits.PortraitsAsync(id, cancellationToken))
+                    .Where(p => p.Status == PortraitStatus.Running || (p.Status == PortraitStatus.Pending && p.Batch <= generation.CurrentBatch))
+                    .ToList();
+                await runner.PassAsync(open, cancellationToken);
             });
         }
 
@@ -90,6 +110,9 @@ public sealed partial class MaintenanceJobs(GenerationStore store, PortraitStore
             await availability.RecordProbeAsync(report);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} was still queued, never planned: its plan job is enqueued again")]
+    private static partial void LogPlannedAgain(ILogger logger, Guid generationId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Generation {GenerationId} could not be looked after this round; the others were")]
     private static partial void LogGenerationSkipped(ILogger logger, Guid generationId, Exception exception);

@@ -31,7 +31,7 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
         EndAsync(delivered.GenerationId, delivered.PortraitIndex, PortraitStatus.Succeeded, """
             UPDATE portraits SET status = @succeeded, completed_at = now(), provider = @provider, model = @model, blob_name = @blobName,
                                  content_type = @contentType, latency_ms = @latencyMs, retries = @retries, error_category = NULL, error = NULL,
-                                 identity_distance = @distance, identity_reason = @reason, identity_flagged = @flagged
+                                 identity_distance = @distance, identity_reason = @reason, identity_flagged = @flagged, replacing = false
             WHERE generation_id = @id AND index = @index AND status = @running AND attempt = @attempt
             """, new
         {
@@ -64,14 +64,16 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
             "failed_portraits = failed_portraits + 1", null, cancellationToken);
 
     /// <summary>
-    /// A regenerated portrait whose new attempts ended without an image (failed, out of budget, past the deadline): the output the gate
-    /// refused is delivered, flagged, and counted once. <paramref name="attempt"/> as in <see cref="FailAsync"/>.
+    /// A portrait whose new attempts ended without an image (failed, out of budget, past the deadline) delivers the one it kept, counted
+    /// once: the output the gate refused, flagged; or, made again on request, the portrait it had, as it was (see
+    /// <see cref="PortraitRow.HasKeptOutput"/>). <paramref name="attempt"/> as in <see cref="FailAsync"/>.
     /// </summary>
     public Task<bool> DeliverRefusedAsync(Guid id, int index, int? attempt, CancellationToken cancellationToken) =>
         EndAsync(id, index, PortraitStatus.Succeeded, """
-            UPDATE portraits SET status = @succeeded, completed_at = now(), identity_flagged = true, error_category = NULL, error = NULL
-            WHERE generation_id = @id AND index = @index AND status IN (@pending, @running) AND regenerations > 0 AND blob_name IS NOT NULL
-              AND (@attempt::integer IS NULL OR attempt = @attempt::integer)
+            UPDATE portraits SET status = @succeeded, completed_at = now(), identity_flagged = identity_flagged OR NOT replacing, replacing = false,
+                                 error_category = NULL, error = NULL
+            WHERE generation_id = @id AND index = @index AND status IN (@pending, @running) AND (regenerations > 0 OR replacing)
+              AND blob_name IS NOT NULL AND (@attempt::integer IS NULL OR attempt = @attempt::integer)
             """, new { id, index, attempt, succeeded = PortraitStatus.Succeeded, pending = PortraitStatus.Pending, running = PortraitStatus.Running },
             "successful_portraits = successful_portraits + 1", null, cancellationToken);
 
@@ -84,15 +86,21 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
 
     /// <summary>
     /// The identity gate refused the current attempt's portrait: it starts a new chain of attempts with another reference and id weight,
-    /// once. The refused output stays with the portrait (provider, model, blob), to be delivered flagged if the new chain cannot deliver.
+    /// once. The refused output stays with the portrait (provider, model, blob), to be delivered flagged if the new chain cannot deliver
+    /// — unless the portrait is being made again on request: then the portrait it had stays, it is the better one to fall back on.
     /// </summary>
     public Task<bool> RegenerateAsync(PredictionRow refused, long latencyMs, CancellationToken cancellationToken)
     {
         var identity = refused.Identity!;
         return versions.ChangeWithAsync(database, refused.GenerationId, """
             UPDATE portraits SET status = @pending, chain_start = attempt + 1, regenerations = regenerations + 1,
-                                 reference_index = @reference, id_weight = @idWeight, identity_distance = @distance, identity_reason = @reason,
-                                 provider = @provider, model = @model, blob_name = @blobName, content_type = @contentType, latency_ms = @latencyMs
+                                 reference_index = @reference, id_weight = @idWeight,
+                                 identity_distance = CASE WHEN replacing THEN identity_distance ELSE @distance END,
+                                 identity_reason = CASE WHEN replacing THEN identity_reason ELSE @reason END,
+                                 provider = CASE WHEN replacing THEN provider ELSE @provider END, model = CASE WHEN replacing THEN model ELSE @model END,
+                                 blob_name = CASE WHEN replacing THEN blob_name ELSE @blobName END,
+                                 content_type = CASE WHEN replacing THEN content_type ELSE @contentType END,
+                                 latency_ms = CASE WHEN replacing THEN latency_ms ELSE @latencyMs END
             WHERE generation_id = @id AND index = @index AND attempt = @attempt AND status = @running
             """, new
         {
@@ -115,6 +123,7 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
 
     /// <summary>
     /// A retry on request: an ended generation runs again for one portrait, which starts a new provider chain with a fresh deadline.
+    /// A portrait that had succeeded keeps its image and verdict (<see cref="PortraitRow.Replacing"/>) until its replacement succeeds.
     /// </summary>
     public Task<bool> ReopenAsync(Guid id, int index, CancellationToken cancellationToken) =>
         GenerationVersions.InTransactionAsync(database, async (connection, transaction) =>
@@ -131,12 +140,14 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
                 return false;
             }
 
+            var replacing = was == PortraitStatus.Succeeded;
             await connection.Command("""
                 UPDATE portraits SET status = @pending, chain_start = attempt + 1, error = NULL, error_category = NULL, completed_at = NULL,
-                                     regenerations = 0, reference_index = NULL, id_weight = NULL, identity_distance = NULL, identity_reason = NULL,
-                                     identity_flagged = false
+                                     regenerations = 0, reference_index = NULL, id_weight = NULL, replacing = @replacing,
+                                     identity_distance = CASE WHEN @replacing THEN identity_distance END,
+                                     identity_reason = CASE WHEN @replacing THEN identity_reason END, identity_flagged = @replacing AND identity_flagged
                 WHERE generation_id = @id AND index = @index
-                """, new { id, index, pending = PortraitStatus.Pending }, transaction).ExecuteAsync(cancellationToken);
+                """, new { id, index, replacing, pending = PortraitStatus.Pending }, transaction).ExecuteAsync(cancellationToken);
             var counter = was == PortraitStatus.Succeeded ? "successful_portraits" : "failed_portraits";
             await versions.BumpAsync(connection, transaction, id, $"""
                 status = @running, completed_at = NULL, error = NULL, deadline_at = now() + @deadline,
@@ -158,5 +169,5 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
         r.Get<int>("attempt"), r.Get<int>("chain_start"), r.Text("provider"), r.Text("model"), r.Get<decimal>("cost_usd"), r.Maybe<long>("latency_ms"),
         r.Get<int>("retries"), r.Text("error_category"), r.Text("error"), r.Text("blob_name"), r.Text("content_type"), r.Maybe<DateTimeOffset>("started_at"),
         r.Maybe<DateTimeOffset>("completed_at"), r.Get<int>("regenerations"), r.Maybe<int>("reference_index"), r.Maybe<double>("id_weight"),
-        r.Maybe<float>("identity_distance"), r.Text("identity_reason"), r.Get<bool>("identity_flagged"));
+        r.Maybe<float>("identity_distance"), r.Text("identity_reason"), r.Get<bool>("identity_flagged"), r.Get<bool>("replacing"));
 }

@@ -61,12 +61,19 @@ public sealed record PortraitRow(
     double? IdWeight,
     double? IdentityDistance,
     string? IdentityReason,
-    bool IdentityFlagged)
+    bool IdentityFlagged,
+    bool Replacing = false)
 {
     public bool IsTerminal => Status.IsTerminal();
 
-    /// <summary>The output the identity gate refused, kept to be delivered flagged if its regeneration delivers nothing.</summary>
-    public bool HasRefusedOutput => Regenerations > 0 && BlobName is not null;
+    /// <summary>
+    /// An image kept to be delivered if the portrait's current chain delivers nothing: the output the identity gate refused (delivered
+    /// flagged), or the portrait delivered before it was made again on request (<see cref="Replacing"/>: delivered as it was).
+    /// </summary>
+    public bool HasKeptOutput => BlobName is not null && (Regenerations > 0 || Replacing);
+
+    /// <summary>Its image is served: it succeeded, or it did and is being made again on request.</summary>
+    public bool ShowsImage => BlobName is not null && (Status == PortraitStatus.Succeeded || Replacing);
 }
 
 public sealed record PredictionRow(

@@ -94,7 +94,8 @@ public static class PortraitStateMachine
     /// </summary>
     public static PortraitDecision DecideStop(PortraitRow portrait, GenerationRow generation) =>
         portrait.IsTerminal ? new Wait(WaitReason.Ended)
-        : generation.CancelRequestedAt is not null ? new Fail(Cancelled, "The generation was cancelled.")
+        : generation.CancelRequestedAt is not null
+            ? portrait is { Replacing: true, HasKeptOutput: true } ? new DeliverRefused(Cancelled) : new Fail(Cancelled, "The generation was cancelled.")
         : generation.StopCategory is { } category ? End(portrait, category, $"The generation stopped: {generation.StopError}")
         : End(portrait, Deadline, "The generation's deadline passed before this portrait was made.");
 
@@ -189,9 +190,12 @@ public static class PortraitStateMachine
             : new FallBack(current.Provider, next.Name, category, error);
     }
 
-    /// <summary>A portrait that ends without an image of its own delivers the one the gate refused, if it kept one.</summary>
+    /// <summary>
+    /// A portrait that ends without an image of its own delivers the one it kept: the one the gate refused, or the one it had before it
+    /// was made again on request.
+    /// </summary>
     private static PortraitDecision End(PortraitRow portrait, string reason, string message, string? budgetRefused = null) =>
-        portrait.HasRefusedOutput ? new DeliverRefused(reason, budgetRefused) : new Fail(reason, message, budgetRefused);
+        portrait.HasKeptOutput ? new DeliverRefused(reason, budgetRefused) : new Fail(reason, message, budgetRefused);
 
     /// <summary>Where the next attempt goes: the best available provider, the best one at all, and when it may be asked.</summary>
     private sealed record ProviderChoice(ProviderOption? Available, ProviderOption? Any, DateTimeOffset NotBefore);

@@ -26,7 +26,7 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
 
     /// <summary>
     /// An AppHost of the class's own over its own data folder. A generation starts on one usable photo, and the Jobs replicas give the
-    /// faces service 5 s an attempt (15 s in all) rather than a minute, so an identity check meets a stopped faces service within the test.
+    /// faces service 15 s an attempt (45 s in all) rather than a minute, so an identity check meets a stopped faces service within the test.
     /// </summary>
     public sealed class ChaosApp : IAsyncLifetime
     {
@@ -45,7 +45,7 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
                 _ = project.Name switch
                 {
                     ResourceNames.Api => resource.WithEnvironment("Pipeline__MinUsablePhotos", "1"),
-                    ResourceNames.Jobs => resource.WithEnvironment("Photos__Faces__Timeout", "00:00:05"),
+                    ResourceNames.Jobs => resource.WithEnvironment("Photos__Faces__Timeout", "00:00:15"),
                     _ => resource,
                 };
             }
@@ -77,7 +77,7 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
         {
             // Both outputs are taken in, put off while the identity gate cannot be asked, and not delivered unchecked.
             var deferred = await Poll.UntilAsync(() => stores.QueryAsync($"SELECT count(*) FROM predictions WHERE generation_id = '{id}' AND take_in_tries > 0",
-                r => r.GetInt64(0)), n => n.Single() == 2, TimeSpan.FromSeconds(60));
+                r => r.GetInt64(0)), n => n.Single() == 2, TimeSpan.FromSeconds(150));
             Assert.Equal(2, deferred.Single());
             Assert.All((await client.GetAsync(id)).GetProperty("portraits").EnumerateArray(),
                 p => Assert.Equal("running", p.GetProperty("status").GetString()));

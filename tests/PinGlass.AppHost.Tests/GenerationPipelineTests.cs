@@ -291,6 +291,39 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task A_generation_whose_plan_job_was_never_enqueued_is_planned_by_the_reconciliation_and_completes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // What the Api leaves when it stops between writing a generation and enqueueing its plan job: the rows and the reference
+        // crops of a generation (copied from one that ran), and no job.
+        var made = await client.StartAsync(("styles", "professional-headshot,golden-hour"));
+        GenerationClient.AssertStatus("completed", await client.WaitAsync(made));
+        var lost = Guid.NewGuid();
+        await stores.QueryAsync($"""
+            INSERT INTO generation_jobs (id, total_portraits, budget_usd, estimated_cost, styles, batch_size, batch_delay_ms, options, photos,
+                                         reference_photos, reference_centroid, deadline_at)
+            SELECT '{lost}', total_portraits, budget_usd, estimated_cost, styles, batch_size, batch_delay_ms, options, photos, reference_photos,
+                   reference_centroid, now() + interval '15 minutes'
+            FROM generation_jobs WHERE id = '{made}' RETURNING id
+            """, r => r.GetGuid(0));
+        await stores.QueryAsync($"""
+            INSERT INTO portraits (generation_id, index, style_id, batch) SELECT '{lost}', index, style_id, batch FROM portraits
+            WHERE generation_id = '{made}' RETURNING index
+            """, r => r.GetInt32(0));
+        var references = stores.Blobs.GetBlobContainerClient(BlobContainers.Photos);
+        await foreach (var blob in references.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, $"{made:N}/", ct))
+        {
+            var content = await references.GetBlobClient(blob.Name).DownloadContentAsync(ct);
+            await references.GetBlobClient(blob.Name.Replace($"{made:N}", $"{lost:N}", StringComparison.Ordinal)).UploadAsync(content.Value.Content, ct);
+        }
+
+        var generation = await client.WaitAsync(lost);
+
+        GenerationClient.AssertStatus("completed", generation);
+        Assert.Equal(2, generation.GetProperty("progress").GetProperty("successful").GetInt32());
+    }
+
+    [Fact]
     public async Task Cancel_mid_generation_leaves_no_prediction_running_on_the_emulator()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -403,6 +436,39 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
             portrait.GetProperty("attempts").EnumerateArray().Select(a => a.GetProperty("identityDecision").GetString()));
         using var image = await client.Api.GetAsync(portrait.GetProperty("imageUrl").GetString(), TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, image.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_delivered_portrait_retried_on_request_stays_delivered_when_its_replacement_cannot_be_made()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = await client.StartAsync(("styles", "professional-headshot"));
+        var first = await client.WaitAsync(id);
+        GenerationClient.AssertStatus("completed", first);
+        var imageUrl = first.GetProperty("portraits")[0].GetProperty("imageUrl").GetString();
+        var image = await client.Api.GetByteArrayAsync(imageUrl, ct);
+
+        // Every model fails every prediction now: the retry's chain ends without an image.
+        await client.SetFaultsAsync("""[{"kind":"prediction_failed","probability":1}]""");
+        using (var retry = await client.Api.PostAsync($"/v1/generations/{id}/portraits/0/retry", null, ct))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+        }
+
+        // While it is made again, the portrait it had is still served.
+        using (var meanwhile = await client.Api.GetAsync(imageUrl, ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, meanwhile.StatusCode);
+        }
+
+        var again = await client.WaitAsync(id);
+        await client.SetFaultsAsync("[]");
+        GenerationClient.AssertStatus("completed", again);
+        var portrait = again.GetProperty("portraits")[0];
+        Assert.Contains(portrait.GetProperty("attempts").EnumerateArray(), a => a.GetProperty("status").GetString() == "failed");
+        Assert.Equal(imageUrl, portrait.GetProperty("imageUrl").GetString());
+        Assert.Equal(image, await client.Api.GetByteArrayAsync(imageUrl, ct));
+        Assert.False(portrait.GetProperty("identity").GetProperty("flagged").GetBoolean());
     }
 
     [Fact]

@@ -61,6 +61,7 @@ public sealed class PinGlassApp : IAsyncLifetime
                 .WithEnvironment("Replicate__CircuitBreaker__BreakDuration", "00:00:02")
                 .WithEnvironment("Hangfire__InvisibilityTimeout", "00:00:10")
                 .WithEnvironment("Pipeline__CreateLease", "00:00:30")
+                .WithEnvironment("Pipeline__PlanGrace", "00:00:20")
                 .WithEnvironment("Pipeline__TakeInLease", "00:00:30")
                 .WithEnvironment("RecurringJobs__Reconcile", "*/5 * * * * *")
                 .WithEnvironment("RecurringJobs__Sweep", "*/5 * * * * *")

@@ -23,9 +23,9 @@ public sealed partial class PortraitStateMachineTests
         Now, Now.AddMinutes(30), null, null, 1, null, [], reserved);
 
     private static PortraitRow Portrait(PortraitStatus status = PortraitStatus.Running, int attempt = 1, int chainStart = 1, int regenerations = 0,
-        string? refusedBlob = null) => new(
+        string? refusedBlob = null, bool replacing = false) => new(
         Guid.Empty, 7, "studio", 0, status, attempt, chainStart, null, null, 0, null, 0, null, null, refusedBlob, null, Now.AddSeconds(-30), null,
-        regenerations, null, null, null, null, false);
+        regenerations, null, null, null, null, false, replacing);
 
     private static PredictionRow Attempt(int attempt, string provider, PredictionState state, string? predictionId = "p", string? category = null,
         IdentityCheck? identity = null) => new(
@@ -92,10 +92,13 @@ public sealed partial class PortraitStateMachineTests
         ["T29"] = () => Decide(Situation(Portrait(attempt: 3), attempts:
             [FailedPulid, Attempt(2, "flux-kontext-pro", PredictionState.Failed, category: "safety"),
              Attempt(3, "instant-id", PredictionState.Failed, category: "model_error")])),
+        ["T30"] = () => Decide(Situation(Portrait(attempt: 7, chainStart: 2, refusedBlob: "delivered", replacing: true), attempts:
+            [Attempt(1, "flux-pulid", PredictionState.Succeeded), .. FailedEveryProvider(from: 2)])),
         ["S1"] = () => PortraitStateMachine.DecideStop(Portrait(), Stopped),
         ["S2"] = () => PortraitStateMachine.DecideStop(Portrait(PortraitStatus.Pending, attempt: 0), Generation()),
         ["S3"] = () => PortraitStateMachine.DecideStop(Portrait(regenerations: 1, refusedBlob: "refused"), Generation()),
         ["S4"] = () => PortraitStateMachine.DecideStop(Portrait(PortraitStatus.Pending, attempt: 0), RefusedAccount),
+        ["S5"] = () => PortraitStateMachine.DecideStop(Portrait(refusedBlob: "delivered", replacing: true), Stopped),
     };
 
     private static PortraitDecision Decide(PortraitSituation situation) => PortraitStateMachine.Decide(situation);

@@ -26,6 +26,49 @@ public sealed class FacesClientTests(FacesFixture fixture)
     }
 
     [Fact]
+    public async Task Requests_whose_caller_hung_up_leave_the_queue_unanalysed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var http = new HttpClient { BaseAddress = fixture.Get<Microsoft.Extensions.Options.IOptions<FacesOptions>>().Value.BaseAddress };
+        async Task<System.Text.Json.JsonElement> HealthAsync() =>
+            System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/health", ct)).RootElement.Clone();
+        var before = (await HealthAsync()).GetProperty("abandoned").GetInt32();
+
+        // Twelve analyses at once against the workers: most wait in the queue, then their callers give up.
+        using var astronaut = Samples.Astronaut();
+        var pixels = new byte[astronaut.Width * astronaut.Height * 3];
+        astronaut.CopyPixelDataTo(pixels);
+        using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var calls = Enumerable.Range(0, 12).Select(async _ =>
+        {
+            using var content = new ByteArrayContent(pixels);
+            content.Headers.ContentType = new("application/octet-stream");
+            try
+            {
+                using var response = await http.PostAsync($"/v1/faces?width={astronaut.Width}&height={astronaut.Height}", content, giveUp.Token);
+            }
+            catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
+            {
+            }
+        }).ToList();
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while ((await HealthAsync()).GetProperty("queued").GetInt32() == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20, ct);
+        }
+
+        await giveUp.CancelAsync();
+        await Task.WhenAll(calls);
+        while ((await HealthAsync()).GetProperty("abandoned").GetInt32() == before && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50, ct);
+        }
+
+        Assert.True((await HealthAsync()).GetProperty("abandoned").GetInt32() > before);
+        Assert.Single((await client.AnalyseAsync(astronaut, ct)).Faces);
+    }
+
+    [Fact]
     public async Task Coordinates_come_back_in_the_callers_pixels_when_the_client_downscales()
     {
         using var astronaut = Samples.Astronaut();
