@@ -142,6 +142,7 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
         await KillJobsReplicaAsync(stores);
         await RestartAsync(ResourceNames.Cache, Signal.Term, "redis-server");
         await RestartAsync(ResourceNames.Postgres, Signal.Int, "postgres -D");
+        stores.Database.Clear(); // this test's own pooled connections died with the server
         await StopAsync(ResourceNames.Faces);
         await Task.Delay(TimeSpan.FromSeconds(8), ct);
         await StartAsync(ResourceNames.Faces);
@@ -208,8 +209,9 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
             .AppendLine(CultureInfo.InvariantCulture, $"| predictions still running on Replicate | {running} | 0 |")
             .AppendLine(CultureInfo.InvariantCulture, $"| reservations left held | {heldReservations + generations.Count(g => g.Reserved != 0)} | 0 |")
             .ToString();
+        // The table goes to the test's output and to chaos-suite.md beside the test assembly (a passing test's output is not shown).
         output?.WriteLine(table);
-        Console.WriteLine(table);
+        await File.WriteAllTextAsync(Path.Combine(AppContext.BaseDirectory, "chaos-suite.md"), table, ct);
 
         Assert.Equal(Generations, generations.Count);
         Assert.All(generations, g => Assert.True(g.InTime, $"{g.Id} ended {g.Status} after its deadline (or not at all)"));
