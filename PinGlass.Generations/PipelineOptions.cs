@@ -44,8 +44,8 @@ public sealed class PipelineOptions : IValidatableObject
 
     /// <summary>
     /// How often passing trouble taking in a delivered output (its host answering 5xx, the faces service down or slow) is tried again,
-    /// after back-offs of 2 s doubling to 30 s, before the output is given up (the next provider makes the portrait) or delivered
-    /// marked unchecked. The generation's deadline ends the waiting sooner.
+    /// after back-offs of 2 s doubling to 30 s (at the next look at the prediction: each <see cref="WebhookGrace"/> at least), before
+    /// the output is given up (the next provider makes the portrait) or delivered marked unchecked. The deadline ends the waiting sooner.
     /// </summary>
     [Range(0, 100)]
     public int TakeInTries { get; set; } = 8;

@@ -32,7 +32,8 @@ public sealed record GenerationView(
 /// <summary>One portrait: how it ended or stands, and every prediction made for it.</summary>
 /// <param name="Retries">Attempts of its current provider chain before the one that delivered (or the last).</param>
 /// <param name="ImageUrl">Where the stored image is served, once it succeeded (and while it is made again on request).</param>
-/// <param name="Identity">The identity gate's verdict on the delivered portrait (or on the output it had made again); null when unchecked.</param>
+/// <param name="Identity">The identity gate's verdict on the delivered portrait (or on the output it had made again); reason
+/// <c>faces_unavailable</c> or <c>unreadable</c> when it could not be checked; null when the generation has nothing to check against.</param>
 public sealed record PortraitView(
     int Index,
     string Style,

@@ -15,16 +15,19 @@ namespace PinGlass.Generations.Jobs;
 /// </summary>
 [AutomaticRetry(Attempts = 5, DelaysInSeconds = [1, 5, 15, 30, 60])]
 public sealed class GenerationJobs(GenerationStore store, PortraitStore portraits, GenerationRunner runner, PortraitDriver driver, ReplicateClient replicate,
-    IBackgroundJobClient jobs, TimeProvider time)
+    IBackgroundJobClient jobs, JobStorage storage, TimeProvider time)
 {
     /// <summary>
     /// Starts a generation: queues its batches as a chain of continuations, ending in the finalizer. The chain counts as queued only
     /// once all of it is: a plan job cut off half-way (its replica killed) runs again and queues the chain again — a batch or finalizer
-    /// job that runs twice changes nothing the first did not.
+    /// job that runs twice changes nothing the first did not. Plan jobs of one generation take turns (the reconciliation enqueues
+    /// another for a generation that stays queued), so two never both find it unplanned.
     /// </summary>
     [Queue(JobQueues.Generations)]
     public async Task PlanAsync(Guid id, CancellationToken cancellationToken)
     {
+        using var connection = storage.GetConnection();
+        using var turn = connection.AcquireDistributedLock($"generation-plan:{id:N}", TimeSpan.FromMinutes(1));
         if (await store.GetAsync(id, cancellationToken) is not { IsRunning: true } generation
             || await store.IsPlannedAsync(id, cancellationToken))
         {

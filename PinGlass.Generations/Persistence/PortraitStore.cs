@@ -150,7 +150,7 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
                 """, new { id, index, replacing, pending = PortraitStatus.Pending }, transaction).ExecuteAsync(cancellationToken);
             var counter = was == PortraitStatus.Succeeded ? "successful_portraits" : "failed_portraits";
             await versions.BumpAsync(connection, transaction, id, $"""
-                status = @running, completed_at = NULL, error = NULL, deadline_at = now() + @deadline,
+                status = @running, completed_at = NULL, error = NULL, stop_category = NULL, stop_error = NULL, deadline_at = now() + @deadline,
                 completed_portraits = completed_portraits - 1, {counter} = {counter} - 1
                 """, null, new(index, PortraitStatus.Pending.Name()), cancellationToken,
                 new { running = GenerationStatus.Running, deadline = options.Value.Deadline });

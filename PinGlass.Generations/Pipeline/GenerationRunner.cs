@@ -135,7 +135,8 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
         var error = status switch
         {
             GenerationStatus.Cancelled => "Cancelled on request.",
-            _ when generation.StopCategory is not null => $"Replicate refused the account ({generation.StopCategory}): {generation.StopError}",
+            not GenerationStatus.Completed when generation.StopCategory is not null =>
+                $"Replicate refused the account ({generation.StopCategory}): {generation.StopError}",
             GenerationStatus.Failed => "No portrait could be made; each portrait says why.",
             _ => null,
         };
@@ -150,6 +151,15 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
     private async Task StopAsync(GenerationRow generation, CancellationToken cancellationToken)
     {
         var (id, cancelled) = (generation.Id, generation.CancelRequestedAt is not null);
+
+        // Outputs whose take-in was put off for passing trouble are paid for: taken in as they stand now (delivered marked unchecked, or
+        // given up) rather than thrown away with their portrait.
+        foreach (var deferred in (await ledger.PredictionsAsync(id, cancellationToken)).Where(p => p is { IsOpen: true, PredictionId: not null, TakeInTries: > 0 }))
+        {
+            await ledger.ReleaseTakeInAsync(deferred.Marker, cancellationToken);
+            await driver.RefreshAsync(deferred, cancellationToken);
+        }
+
         foreach (var portrait in (await portraits.PortraitsAsync(id, cancellationToken)).Where(p => !p.IsTerminal))
         {
             await driver.StopAsync(portrait, generation, cancellationToken);

@@ -34,6 +34,7 @@ public static class PortraitStateMachine
     public const string BudgetExhausted = "budget_exhausted";
     public const string Deadline = "deadline";
     public const string Cancelled = "cancelled";
+    public const string IdentityRefused = "identity_refused";
 
     /// <summary>Failed predictions (or safety refusals) of one provider that rule it out for a portrait's chain.</summary>
     public const int ModelFailuresPerProvider = 2;
@@ -47,11 +48,12 @@ public static class PortraitStateMachine
 
     /// <summary>
     /// Passing trouble taking in a delivered output (its host answering 5xx, the faces service down): the wait before it is taken in
-    /// again, while tries remain and the generation runs with time for it; null: it is taken in as it stands (the output given up and
-    /// the portrait made elsewhere, or delivered marked unchecked).
+    /// again, while tries remain and the generation runs with time for it — the back-off, then the next look at the prediction
+    /// (<paramref name="lookEvery"/>, the webhook grace), twice over, before the deadline; null: it is taken in as it stands (the
+    /// output given up and the portrait made elsewhere, or delivered marked unchecked), never left for the deadline to fail.
     /// </summary>
-    public static TimeSpan? TakeInRetry(GenerationRow generation, int tries, int maxTries, DateTimeOffset now) =>
-        tries < maxTries && generation.IsRunning && now + Backoff(tries + 1) < generation.Deadline ? Backoff(tries + 1) : null;
+    public static TimeSpan? TakeInRetry(GenerationRow generation, int tries, int maxTries, TimeSpan lookEvery, DateTimeOffset now) =>
+        tries < maxTries && generation.IsRunning && now + (2 * (Backoff(tries + 1) + lookEvery)) < generation.Deadline ? Backoff(tries + 1) : null;
 
     public static PortraitDecision Decide(PortraitSituation situation)
     {
@@ -153,14 +155,21 @@ public static class PortraitStateMachine
         var (generation, identity) = (situation.Generation, current.Identity);
         if (identity is not { Decision: IdentityCheck.Regenerate })
         {
-            return new Deliver(identity);
+            return identity is { Flagged: true } ? DeliverFlagged(situation.Portrait, identity) : new Deliver(identity);
         }
 
         return generation.IsRunning && !situation.PastDeadline && situation.Chain.FirstOrDefault(p => p.Available) is { } provider
                && generation.Spent + provider.WorstCase <= generation.Budget
             ? new Regenerate(identity.NextReferenceIndex, identity.NextIdWeight)
-            : new Deliver(identity with { Decision = IdentityCheck.DeliverFlagged });
+            : DeliverFlagged(situation.Portrait, identity with { Decision = IdentityCheck.DeliverFlagged });
     }
+
+    /// <summary>
+    /// An output the gate flagged is delivered — unless the portrait is being made again on request: a flagged replacement is no
+    /// replacement, the portrait it had is delivered again.
+    /// </summary>
+    private static PortraitDecision DeliverFlagged(PortraitRow portrait, IdentityCheck identity) =>
+        portrait is { Replacing: true, HasKeptOutput: true } ? new DeliverRefused(IdentityRefused) : new Deliver(identity);
 
     /// <summary>
     /// The current attempt failed. A failure of the account or the request, or one after the deadline, ends the portrait. Otherwise

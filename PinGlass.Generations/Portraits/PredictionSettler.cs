@@ -65,7 +65,8 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
             if (category is null && portrait is { Status: PortraitStatus.Running } && portrait.Attempt == row.Attempt)
             {
                 var generation = (await generations.GetAsync(row.GenerationId, cancellationToken))!;
-                var retryAfter = PortraitStateMachine.TakeInRetry(generation, row.TakeInTries, options.Value.TakeInTries, time.GetUtcNow());
+                var retryAfter = PortraitStateMachine.TakeInRetry(generation, row.TakeInTries, options.Value.TakeInTries,
+                    options.Value.WebhookGrace, time.GetUtcNow());
                 try
                 {
                     delivered = await CopyAndCheckAsync(prediction, row, generation, portrait, canWait: retryAfter is not null, cancellationToken);

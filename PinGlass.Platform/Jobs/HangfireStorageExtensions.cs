@@ -42,6 +42,7 @@ public static class HangfireStorageExtensions
         // while their worker is still alive.
         UseSlidingInvisibilityTimeout = true,
         InvisibilityTimeout = settings.InvisibilityTimeout,
+        DistributedLockTimeout = settings.DistributedLockTimeout,
     };
 
     private sealed class DataSourceConnectionFactory(NpgsqlDataSource dataSource) : IConnectionFactory
@@ -60,4 +61,12 @@ public sealed class HangfireStorageSettings
     /// <summary>How long the job of a worker that died stays invisible before another server takes it up (kept alive while it runs).</summary>
     [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
     public TimeSpan InvisibilityTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long a distributed lock (one reconciliation at a time, one plan job per generation, recurring-job registration) counts as
+    /// held: a replica killed while holding one leaves it behind, and nobody may take it before this has passed. Hangfire.PostgreSql's
+    /// default is 10 minutes, which stopped reconciliation for that long after a Jobs replica was killed mid-run.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
+    public TimeSpan DistributedLockTimeout { get; set; } = TimeSpan.FromMinutes(1);
 }

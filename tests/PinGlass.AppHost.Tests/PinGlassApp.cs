@@ -60,6 +60,7 @@ public sealed class PinGlassApp : IAsyncLifetime
                 .WithEnvironment("Replicate__CircuitBreaker__SamplingDuration", "00:00:05")
                 .WithEnvironment("Replicate__CircuitBreaker__BreakDuration", "00:00:02")
                 .WithEnvironment("Hangfire__InvisibilityTimeout", "00:00:10")
+                .WithEnvironment("Hangfire__DistributedLockTimeout", "00:00:30")
                 .WithEnvironment("Pipeline__CreateLease", "00:00:30")
                 .WithEnvironment("Pipeline__PlanGrace", "00:00:20")
                 .WithEnvironment("Pipeline__TakeInLease", "00:00:30")

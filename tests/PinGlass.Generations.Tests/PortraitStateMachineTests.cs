@@ -94,6 +94,8 @@ public sealed partial class PortraitStateMachineTests
              Attempt(3, "instant-id", PredictionState.Failed, category: "model_error")])),
         ["T30"] = () => Decide(Situation(Portrait(attempt: 7, chainStart: 2, refusedBlob: "delivered", replacing: true), attempts:
             [Attempt(1, "flux-pulid", PredictionState.Succeeded), .. FailedEveryProvider(from: 2)])),
+        ["T31"] = () => Decide(Situation(Portrait(refusedBlob: "delivered", replacing: true), generation: Generation(budget: 0.05m, spent: 0.03m),
+            attempts: [Attempt(1, "flux-pulid", PredictionState.Succeeded, identity: Refused)])),
         ["S1"] = () => PortraitStateMachine.DecideStop(Portrait(), Stopped),
         ["S2"] = () => PortraitStateMachine.DecideStop(Portrait(PortraitStatus.Pending, attempt: 0), Generation()),
         ["S3"] = () => PortraitStateMachine.DecideStop(Portrait(regenerations: 1, refusedBlob: "refused"), Generation()),
@@ -234,15 +236,18 @@ public sealed partial class PortraitStateMachineTests
     [Fact]
     public void Passing_trouble_taking_in_an_output_is_tried_again_after_a_back_off_while_tries_and_time_remain()
     {
-        Assert.Equal(TimeSpan.FromSeconds(2), PortraitStateMachine.TakeInRetry(Generation(), tries: 0, maxTries: 8, Now));
-        Assert.Equal(TimeSpan.FromSeconds(16), PortraitStateMachine.TakeInRetry(Generation(), tries: 3, maxTries: 8, Now));
-        Assert.Equal(TimeSpan.FromSeconds(30), PortraitStateMachine.TakeInRetry(Generation(), tries: 7, maxTries: 8, Now));
+        var look = TimeSpan.FromSeconds(20);
+        Assert.Equal(TimeSpan.FromSeconds(2), PortraitStateMachine.TakeInRetry(Generation(), tries: 0, maxTries: 8, look, Now));
+        Assert.Equal(TimeSpan.FromSeconds(16), PortraitStateMachine.TakeInRetry(Generation(), tries: 3, maxTries: 8, look, Now));
+        Assert.Equal(TimeSpan.FromSeconds(30), PortraitStateMachine.TakeInRetry(Generation(), tries: 7, maxTries: 8, look, Now));
 
-        // Out of tries, its generation stopped, or its deadline before the back-off ends: taken in as it stands.
-        Assert.Null(PortraitStateMachine.TakeInRetry(Generation(), tries: 8, maxTries: 8, Now));
-        Assert.Null(PortraitStateMachine.TakeInRetry(Stopped, tries: 0, maxTries: 8, Now));
-        Assert.Null(PortraitStateMachine.TakeInRetry(Generation(), tries: 0, maxTries: 8, Generation().Deadline.AddSeconds(-1)));
-        Assert.Null(PortraitStateMachine.TakeInRetry(Generation(), tries: 0, maxTries: 0, Now));
+        // Out of tries, its generation stopped, or too close to its deadline for the back-off and the next look, twice over: taken in
+        // as it stands (delivered unchecked, or the output given up), not left for the deadline to fail.
+        Assert.Null(PortraitStateMachine.TakeInRetry(Generation(), tries: 8, maxTries: 8, look, Now));
+        Assert.Null(PortraitStateMachine.TakeInRetry(Stopped, tries: 0, maxTries: 8, look, Now));
+        Assert.Null(PortraitStateMachine.TakeInRetry(Generation(), tries: 0, maxTries: 8, look, Generation().Deadline.AddSeconds(-44)));
+        Assert.NotNull(PortraitStateMachine.TakeInRetry(Generation(), tries: 0, maxTries: 8, look, Generation().Deadline.AddSeconds(-45)));
+        Assert.Null(PortraitStateMachine.TakeInRetry(Generation(), tries: 0, maxTries: 0, look, Now));
     }
 
     [Fact]
