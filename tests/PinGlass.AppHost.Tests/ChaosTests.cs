@@ -22,12 +22,9 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
     private const int Generations = 20;
     private const string Styles = "professional-headshot,golden-hour,film-noir,watercolor";
 
-    /// <summary>One photo of the person (this AppHost starts a generation on one): twenty uploads do not queue long on the faces service.</summary>
-    private static readonly IReadOnlyList<PinGlass.Photos.Intake.UploadedPhoto> Photos = [.. GenerationClient.Photos.Take(1)];
-
     /// <summary>
-    /// An AppHost of the class's own over its own data folder. A generation starts on one usable photo, and the Jobs replicas give the
-    /// faces service 15 s an attempt (45 s in all) rather than a minute, so an identity check meets a stopped faces service within the test.
+    /// An AppHost of the class's own over its own data folder. The Jobs replicas give the faces service 15 s an attempt (45 s in all)
+    /// rather than a minute, so an identity check meets a stopped faces service within the test.
     /// </summary>
     public sealed class ChaosApp : IAsyncLifetime
     {
@@ -40,15 +37,9 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
         public async ValueTask InitializeAsync()
         {
             var builder = await PinGlassApp.CreateBuilderAsync(DataRoot);
-            foreach (var project in builder.Resources.OfType<ProjectResource>().ToList())
+            foreach (var jobs in builder.Resources.OfType<ProjectResource>().Where(r => r.Name == ResourceNames.Jobs).ToList())
             {
-                var resource = builder.CreateResourceBuilder(project);
-                _ = project.Name switch
-                {
-                    ResourceNames.Api => resource.WithEnvironment("Pipeline__MinUsablePhotos", "1"),
-                    ResourceNames.Jobs => resource.WithEnvironment("Photos__Faces__Timeout", "00:00:15"),
-                    _ => resource,
-                };
+                builder.CreateResourceBuilder(jobs).WithEnvironment("Photos__Faces__Timeout", "00:00:15");
             }
 
             app = await PinGlassApp.StartAsync(builder);
@@ -72,7 +63,7 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
         await using var stores = await Stores.ConnectAsync(chaos.App);
         // Predictions take 15 s of wall time (a 300 s cold boot at 20×), so the faces service is down when their outputs arrive.
         await client.SetFaultsAsync("""[{"kind":"cold_start","duration":"00:05:00"}]""");
-        var id = await client.StartAsync(Photos, ("styles", "professional-headshot,golden-hour"));
+        var id = await client.StartAsync(("styles", "professional-headshot,golden-hour"));
         await StopAsync(ResourceNames.Faces);
         try
         {
@@ -128,7 +119,7 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
         var ids = new List<Guid>();
         foreach (var chunk in Enumerable.Range(0, Generations).Chunk(4))
         {
-            ids.AddRange(await Task.WhenAll(chunk.Select(_ => client.StartAsync(Photos, ("styles", Styles), ("batchSize", "2"), ("batchDelayMs", "2000")))));
+            ids.AddRange(await Task.WhenAll(chunk.Select(_ => client.StartAsync(("styles", Styles), ("batchSize", "2"), ("batchDelayMs", "2000")))));
             if (ids.Count == 8)
             {
                 await client.SetFaultsAsync($"[{Steady},{OutputHostDown}]"); // more than a minute of Replicate time: the primary is back

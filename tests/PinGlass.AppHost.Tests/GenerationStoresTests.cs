@@ -20,8 +20,21 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
     private sealed record Stores(GenerationStore Generations, PortraitStore Portraits, PredictionLedger Ledger, NpgsqlDataSource Database,
         IConnectionMultiplexer Redis) : IAsyncDisposable
     {
+        /// <summary>The generations this test wrote.</summary>
+        public List<Guid> Made { get; } = [];
+
+        /// <remarks>
+        /// They have no photos: left unfinished, the AppHost's reconciliation would try to plan or run them every few seconds until their
+        /// deadline, beside the other tests. They end here as cancelled, which it leaves alone.
+        /// </remarks>
         public async ValueTask DisposeAsync()
         {
+            await using (var end = Database.CreateCommand("UPDATE generation_jobs SET status = 'cancelled', completed_at = now() WHERE id = ANY($1) AND completed_at IS NULL"))
+            {
+                end.Parameters.Add(new NpgsqlParameter { Value = Made.ToArray() });
+                await end.ExecuteNonQueryAsync(Token);
+            }
+
             await Database.DisposeAsync();
             await Redis.DisposeAsync();
         }
@@ -41,6 +54,7 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
         var id = Guid.NewGuid();
         await stores.Generations.CreateAsync(new NewGeneration(id, [.. Enumerable.Range(0, portraits).Select(i => $"style-{i}")], budget, 0.5m, 2, 0,
             """{"steps":8}""", """[{"name":"a.jpg"}]""", """[{"index":0},{"index":1}]""", [0.5f, -0.25f], DateTimeOffset.UtcNow.AddMinutes(30)), Token);
+        stores.Made.Add(id);
         return id;
     }
 

@@ -70,6 +70,13 @@ public sealed class PinGlassApp : IAsyncLifetime
                 .WithEnvironment("RecurringJobs__ProbeProviders", "0 0 1 1 *");
         }
 
+        // A generation starts on one usable photo rather than three: the faces service analyses every photo, and it is the busiest
+        // server of a test run. Tests about the upload itself send the whole fixture upload.
+        foreach (var api in builder.Resources.OfType<ProjectResource>().Where(r => r.Name == ResourceNames.Api).ToList())
+        {
+            builder.CreateResourceBuilder(api).WithEnvironment("Pipeline__MinUsablePhotos", "1");
+        }
+
         // Health checks fail by design while the servers start; the tests assert on what matters instead.
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)

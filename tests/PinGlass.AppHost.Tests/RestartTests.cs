@@ -21,7 +21,8 @@ public sealed class RestartTests
             {
                 Assert.NotEmpty(PinGlassApp.ProcessesUsing(dataRoot));
                 await using var stores = await Stores.ConnectAsync(first);
-                await stores.QueryAsync($"INSERT INTO generation_jobs (id, total_portraits, budget_usd) VALUES ('{marker}', 23, 0.80) RETURNING id", r => r.GetGuid(0));
+                // An ended generation: one left queued would be planned again by the reconciliation, and it has no photos.
+                await stores.QueryAsync($"INSERT INTO generation_jobs (id, total_portraits, budget_usd, status, completed_at) VALUES ('{marker}', 23, 0.80, 'cancelled', now()) RETURNING id", r => r.GetGuid(0));
                 await stores.Redis.StringSetAsync($"restart-test:{marker}", "kept");
                 await stores.Blobs.GetBlobContainerClient(BlobContainers.Photos).GetBlobClient($"{marker}.txt")
                     .UploadAsync(BinaryData.FromString("kept"), ct);

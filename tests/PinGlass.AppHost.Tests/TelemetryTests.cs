@@ -165,7 +165,7 @@ public sealed class TelemetryTests(TelemetryApp fixture) : IClassFixture<Telemet
     {
         // The client app starts the trace: its traceparent becomes the parent of the Api's request span.
         var traceId = ActivityTraceId.CreateRandom();
-        using var form = PinGlass.Fixtures.GenerationForm.Create(GenerationClient.Photos, [("styles", "professional-headshot,golden-hour")]);
+        using var form = PinGlass.Fixtures.GenerationForm.Create(GenerationClient.OnePhoto, [("styles", "professional-headshot,golden-hour")]);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/generations") { Content = form };
         request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
         using var response = await client.Api.SendAsync(request, TestContext.Current.CancellationToken);
@@ -202,8 +202,9 @@ public sealed class TelemetryTests(TelemetryApp fixture) : IClassFixture<Telemet
             && s.Attributes.GetValueOrDefault("url.full")?.Contains("/predictions", StringComparison.Ordinal) == true));
         Assert.Equal(predictionIds.Order(), spans.Where(s => s.Name == "Replicate webhook" && s.Service == ResourceNames.Api)
             .Select(s => s.Attributes["replicate.prediction.id"]).Order());
+        // One completion job each; a job that met another worker taking the same end in is tried again (more spans, one job id).
         Assert.Equal(predictionIds.Order(), spans.Where(s => s.Name == "GenerationJobs.CompleteAsync" && s.Service == ResourceNames.Jobs)
-            .Select(s => s.Attributes["hangfire.job.arg.predictionId"]).Order());
+            .DistinctBy(s => s.Attributes["hangfire.job.id"]).Select(s => s.Attributes["hangfire.job.arg.predictionId"]).Order());
     }
 
     private sealed record Span(string Service, string Name, string SpanId, string ParentSpanId, IReadOnlyDictionary<string, string?> Attributes);
