@@ -14,8 +14,9 @@ dotnet test --solution "$repo/PinGlass.sln" --configuration Release --no-build "
 status=${PIPESTATUS[0]}
 set -e
 
-# A failed test's services log thousands of lines after its message: restate each failure's name and first lines last.
-awk '/^[[:space:]]*failed [A-Za-z]/ { print; n = 8; next } n > 0 && !/^[[:space:]]*(info|warn|fail):/ { print substr($0, 1, 300); n-- }' "$log" \
+# A failed test's services log thousands of lines after its message: restate each failure's name and first 8 lines of its message
+# and stack (at most 200 lines in all) last.
+awk '/^[[:space:]]*failed [A-Za-z].* \([0-9][0-9hms .]*\)$/ { print; n = 8; next } n > 0 && !/^[[:space:]]*(info|warn|fail):/ { print substr($0, 1, 300); n-- }' "$log" \
     | sed -n '1,200p' | { grep . && echo; } || true
 
 # Microsoft.Testing.Platform ends with a summary block per run; restate it in the plain form CI reads.

@@ -57,13 +57,10 @@ public sealed class GenerationPlanner(ReferencePhotos photos, ProviderCrop crop,
             return new PlanOutcome.NotEnoughPhotos(uploadError.Message, assessments, report.Refused);
         }
 
-        var usable = assessments.Count(a => a.Rejection is null);
         var references = report.Selection.References;
-        if (usable < settings.MinUsablePhotos || references.References.Count == 0)
+        if (TooFewPhotos(assessments.Count(a => a.Rejection is null), order.Photos.Count, settings.MinUsablePhotos, references.References.Count) is { } detail)
         {
-            return new PlanOutcome.NotEnoughPhotos(
-                $"{usable} of {order.Photos.Count} photos can be used; at least {settings.MinUsablePhotos} are needed. Each photo says why it cannot.",
-                assessments, report.Refused);
+            return new PlanOutcome.NotEnoughPhotos(detail, assessments, report.Refused);
         }
 
         var id = Guid.CreateVersion7(time.GetUtcNow());
@@ -90,4 +87,10 @@ public sealed class GenerationPlanner(ReferencePhotos photos, ProviderCrop crop,
         var duration = settings.EstimatedPredictionTime * batches + batchDelay * (batches - 1);
         return new PlanOutcome.Started(id, estimate, duration, assessments, report.Refused);
     }
+
+    /// <summary>Why <paramref name="usable"/> usable photos of <paramref name="total"/> cannot start a generation; null when they can.</summary>
+    public static string? TooFewPhotos(int usable, int total, int minimum, int references) =>
+        usable < minimum || references == 0
+            ? $"{usable} of {total} photos can be used; at least {minimum} are needed. Each photo says why it cannot."
+            : null;
 }

@@ -593,8 +593,8 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
     public async Task Too_few_usable_photos_is_a_422_naming_each_photo_and_nothing_is_enqueued()
     {
         var before = (await stores.QueryAsync("SELECT count(*) FROM generation_jobs", r => r.GetInt64(0))).Single();
-        // No usable photo, where the tests' AppHost needs one (the product's three: PipelineOptionsTests). One usable photo is enough
-        // for every other test here, so the count is checked at its boundary.
+        // No usable photo, where the tests' AppHost needs one (the product needs three; the count against the minimum is
+        // TooFewPhotosTests'): the 422 names each photo's reason.
         var unusable = GenerationClient.Photos.Where(p => p.FileName is "blank.png" or "collage.jpg").ToList();
 
         using var response = await client.PostAsync(unusable);

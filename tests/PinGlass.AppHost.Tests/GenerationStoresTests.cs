@@ -29,14 +29,17 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
         /// </remarks>
         public async ValueTask DisposeAsync()
         {
-            await using (var end = Database.CreateCommand("UPDATE generation_jobs SET status = 'cancelled', completed_at = now() WHERE id = ANY($1) AND completed_at IS NULL"))
+            try
             {
+                await using var end = Database.CreateCommand("UPDATE generation_jobs SET status = 'cancelled', completed_at = now() WHERE id = ANY($1) AND completed_at IS NULL");
                 end.Parameters.Add(new NpgsqlParameter { Value = Made.ToArray() });
-                await end.ExecuteNonQueryAsync(Token);
+                await end.ExecuteNonQueryAsync(CancellationToken.None);
             }
-
-            await Database.DisposeAsync();
-            await Redis.DisposeAsync();
+            finally
+            {
+                await Database.DisposeAsync();
+                await Redis.DisposeAsync();
+            }
         }
     }
 
