@@ -71,7 +71,7 @@ public sealed class PinGlassApp : IAsyncLifetime
         }
 
         // A generation starts on one usable photo rather than three: the faces service analyses every photo, and it is the busiest
-        // server of a test run. Tests about the upload itself send the whole fixture upload.
+        // server of a test run. Tests about the references send the whole fixture upload.
         foreach (var api in builder.Resources.OfType<ProjectResource>().Where(r => r.Name == ResourceNames.Api).ToList())
         {
             builder.CreateResourceBuilder(api).WithEnvironment("Pipeline__MinUsablePhotos", "1");
