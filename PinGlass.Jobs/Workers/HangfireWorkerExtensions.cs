@@ -41,7 +41,10 @@ public sealed class HangfireWorkerSettings
     [Range(1, 500)]
     public int GenerationWorkers { get; set; } = 40;
 
-    /// <summary>Webhook completions, finalizations and housekeeping run at once by one replica.</summary>
+    /// <summary>
+    /// Webhook completions, finalizations and housekeeping run at once by one replica. A completion's work is an output copy and an
+    /// identity check the faces service answers a few at a time; more workers than that only add idle polls.
+    /// </summary>
     [Range(1, 200)]
-    public int CompletionWorkers { get; set; } = 20;
+    public int CompletionWorkers { get; set; } = 10;
 }
