@@ -11,6 +11,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "No prediction on {Model} carries the create's marker: nothing was created")]
     public static partial void NothingCreated(this ILogger logger, string model);
 
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Error, Message = "The search for a create's prediction on {Model} stopped after {Pages} pages of its window (a page repeated, or the bound)")]
+    public static partial void SearchCutOff(this ILogger logger, string model, int pages);
+
     [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Adopted prediction {PredictionId} on {Model} made by an ambiguous create")]
     public static partial void Adopted(this ILogger logger, string predictionId, string model);
 

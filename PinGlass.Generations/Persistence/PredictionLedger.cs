@@ -83,12 +83,27 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
         return (existing, false);
     }
 
-    /// <summary>Takes the right to send an attempt's create for <paramref name="lease"/>; false while another worker holds it.</summary>
-    public async Task<bool> ClaimCreateAsync(string marker, TimeSpan lease, CancellationToken cancellationToken) =>
-        await database.Command("""
+    /// <summary>
+    /// Takes the right to send an attempt's create for <paramref name="lease"/>: the lease's end, which is also its fencing token (a
+    /// later claim can only be taken once it has passed, and always ends later); null while another worker holds it.
+    /// </summary>
+    public Task<DateTimeOffset?> ClaimCreateAsync(string marker, TimeSpan lease, CancellationToken cancellationToken) =>
+        database.Command("""
             UPDATE predictions SET claimed_until = now() + @lease
             WHERE marker = @marker AND status = 'creating' AND prediction_id IS NULL AND (claimed_until IS NULL OR claimed_until < now())
-            """, new { marker, lease }).ExecuteAsync(cancellationToken) == 1;
+            RETURNING claimed_until
+            """, new { marker, lease }).QuerySingleOrDefaultAsync(r => r.Maybe<DateTimeOffset>("claimed_until"), cancellationToken);
+
+    /// <summary>
+    /// Renews a create lease just before a send: only while it is still the one <paramref name="held"/> names (even past its end, if
+    /// nobody took it over). Null: another worker has taken the create over, and this one must not send.
+    /// </summary>
+    public Task<DateTimeOffset?> RenewCreateAsync(string marker, DateTimeOffset held, TimeSpan lease, CancellationToken cancellationToken) =>
+        database.Command("""
+            UPDATE predictions SET claimed_until = now() + @lease
+            WHERE marker = @marker AND status = 'creating' AND prediction_id IS NULL AND claimed_until = @held
+            RETURNING claimed_until
+            """, new { marker, held, lease }).QuerySingleOrDefaultAsync(r => r.Maybe<DateTimeOffset>("claimed_until"), cancellationToken);
 
     /// <summary>
     /// The create's answer: the prediction id, and its state while it runs. A prediction already ended (found after an ambiguous create)

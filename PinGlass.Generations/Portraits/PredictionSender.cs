@@ -40,7 +40,8 @@ public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRe
     public async Task<SendResult> SendAsync(GenerationRow generation, PortraitRow portrait, PredictionRow row, bool resumed,
         CancellationToken cancellationToken)
     {
-        if (!await ledger.ClaimCreateAsync(row.Marker, options.Value.CreateLease, cancellationToken))
+        var lease = options.Value.CreateLease;
+        if (await ledger.ClaimCreateAsync(row.Marker, lease, cancellationToken) is not { } held)
         {
             return new SendResult.Busy();
         }
@@ -53,9 +54,34 @@ public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRe
         await createLimit.WaitAsync(cancellationToken);
         var tally = RetryTally.Begin();
         Prediction prediction;
+        // The rate-limit wait and the create's retries have no bound of their own: the lease is renewed before each send, and a worker
+        // that waited past it and lost it to another sends nothing more.
+        var key = new CreateKey(row.Marker, row.CreatedAt, resumed, async token =>
+        {
+            if (await ledger.RenewCreateAsync(row.Marker, held, lease, token) is not { } renewed)
+            {
+                return false;
+            }
+
+            held = renewed;
+            return true;
+        });
         try
         {
-            prediction = await safeCreate.CreateAsync(provider.Model, input, create, cancellationToken, new CreateKey(row.Marker, row.CreatedAt, resumed));
+            prediction = await safeCreate.CreateAsync(provider.Model, input, create, cancellationToken, key);
+        }
+        catch (CreateTakenOverException)
+        {
+            LogTakenOver(logger, generation.Id, portrait.Index, row.Attempt);
+            return new SendResult.Busy();
+        }
+        catch (CreateOutcomeUnknownException e)
+        {
+            // Not "not created": a prediction may exist. The lease is kept for a back-off (Replicate is failing every call now), after
+            // which a pass resumes the create, search first.
+            LogOutcomeUnknown(logger, generation.Id, portrait.Index, row.Attempt, e.InnerException?.Message ?? e.Message);
+            await ledger.RenewCreateAsync(row.Marker, held, PortraitStateMachine.MaxBackoff, CancellationToken.None);
+            return new SendResult.Busy();
         }
         catch (ReplicateException e)
         {
@@ -72,6 +98,12 @@ public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRe
         LogSubmitted(logger, generation.Id, portrait.Index, row.Attempt, provider.Name, prediction.Id);
         return new SendResult.Created(prediction);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index} attempt {Attempt}: another worker took the create over while this one waited")]
+    private static partial void LogTakenOver(ILogger logger, Guid generationId, int index, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index} attempt {Attempt}: the create's answer was lost and the search for it failed ({Error}); resumed on the next pass")]
+    private static partial void LogOutcomeUnknown(ILogger logger, Guid generationId, int index, int attempt, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Generation {GenerationId} portrait {Index} attempt {Attempt}: {Provider} prediction {PredictionId}")]
     private static partial void LogSubmitted(ILogger logger, Guid generationId, int index, int attempt, string provider, string predictionId);

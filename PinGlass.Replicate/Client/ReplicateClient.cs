@@ -67,16 +67,28 @@ public sealed class ReplicateClient(HttpClient http, IOptions<ReplicateOptions> 
     public Task<Prediction> CancelPredictionAsync(string id, CancellationToken cancellationToken = default) =>
         SendAsync<Prediction>(new(HttpMethod.Post, $"v1/predictions/{Uri.EscapeDataString(id)}/cancel"), "Cancel prediction", cancellationToken);
 
-    /// <summary>Lists predictions newest first, 100 a page; pass the previous page's <c>Next</c> URL as <paramref name="cursor"/>.</summary>
-    public Task<PredictionPage> ListPredictionsAsync(string? cursor = null, DateTimeOffset? createdAfter = null,
+    /// <summary>
+    /// Lists predictions newest first, 100 a page, created after <paramref name="createdAfter"/> and before
+    /// <paramref name="createdBefore"/> when given; pass the previous page's <c>Next</c> URL as <paramref name="cursor"/> (it carries
+    /// the window on).
+    /// </summary>
+    public Task<PredictionPage> ListPredictionsAsync(string? cursor = null, DateTimeOffset? createdAfter = null, DateTimeOffset? createdBefore = null,
         CancellationToken cancellationToken = default)
     {
         // Cursors are absolute URLs; only their path and query are followed, so the token never goes to another host, and
         // behind service discovery (where Replicate writes a host PinGlass does not address it by) the cursor still works.
-        var uri = cursor is not null ? Uri.TryCreate(cursor, UriKind.Absolute, out var next) ? next.PathAndQuery.TrimStart('/')
-                : throw new ArgumentException("The cursor must be the absolute URL of a page.", nameof(cursor))
-            : createdAfter is { } after ? $"v1/predictions?created_after={Uri.EscapeDataString(ReplicateTimestamp.Format(after))}"
-            : "v1/predictions";
+        if (cursor is not null)
+        {
+            return Uri.TryCreate(cursor, UriKind.Absolute, out var next)
+                ? SendAsync<PredictionPage>(new(HttpMethod.Get, next.PathAndQuery.TrimStart('/')), "List predictions", cancellationToken)
+                : throw new ArgumentException("The cursor must be the absolute URL of a page.", nameof(cursor));
+        }
+
+        var window = new[] { ("created_after", createdAfter), ("created_before", createdBefore) }
+            .Where(w => w.Item2 is not null)
+            .Select(w => $"{w.Item1}={Uri.EscapeDataString(ReplicateTimestamp.Format(w.Item2!.Value))}")
+            .ToList();
+        var uri = window.Count == 0 ? "v1/predictions" : $"v1/predictions?{string.Join('&', window)}";
         return SendAsync<PredictionPage>(new(HttpMethod.Get, uri), "List predictions", cancellationToken);
     }
 

@@ -12,24 +12,30 @@ namespace PinGlass.Replicate.Resilience;
 /// Creates a prediction without ever leaving a second, billed one behind. A create POST is not idempotent, so:
 /// <list type="bullet">
 /// <item>it is sent again at once (after the delay) only when nothing can have been created: a 429 or a refused connection;</item>
-/// <item>after an ambiguous outcome (a timeout, a broken connection, a 5xx) the next attempt first lists the recent predictions and
-/// looks for one carrying a marker of an earlier attempt; if it finds one it adopts it instead of creating another;</item>
+/// <item>after an ambiguous outcome (a timeout, a broken connection, a 5xx) the next attempt first lists the predictions created
+/// between just before the first attempt and just after the last send (Replicate's <c>created_after</c>/<c>created_before</c>, every
+/// page of that window, so the account's other predictions cannot push it out of reach) and looks for one carrying a marker of an
+/// earlier attempt; if it finds one it adopts it instead of creating another;</item>
 /// <item>when retries run out after an ambiguous outcome it looks once more, and adopts what was made.</item>
 /// </list>
 /// The marker is a query parameter on the webhook URL, the same for every request of one create, which Replicate echoes in every
 /// prediction. Without a webhook URL the prediction with exactly the same input is taken to be ours. A caller that keeps its own
-/// record of creates passes its marker (<see cref="CreateKey"/>), and after a crash resumes with it: the search then comes first.
+/// record of creates passes its marker (<see cref="CreateKey"/>), and after a crash resumes with it: the search then comes first; and
+/// it passes a hold, renewed before each send, so a worker that waited past its lease cannot send what another now sends.
 /// </summary>
 public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions> options, TimeProvider time, ReplicateMetrics metrics,
     ILogger<SafeCreate> logger)
 {
     public const string MarkerParameter = "pinglass_attempt";
 
-    /// <summary>How far before the first attempt the search starts: our clock and Replicate's may disagree.</summary>
+    /// <summary>How far before the first attempt and after the last send the search reaches: our clock and Replicate's may disagree.</summary>
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(2);
 
-    /// <summary>The search reads at most this many pages of 100 (more would mean thousands of creates within minutes).</summary>
-    private const int MaxPages = 5;
+    /// <summary>
+    /// A bound on the pages of 100 one search reads: 100,000 predictions within minutes of one create, far past any account's volume,
+    /// so only a server whose pages never end reaches it.
+    /// </summary>
+    private const int MaxPages = 1000;
 
     private readonly ResiliencePipeline<Prediction> pipeline = BuildPipeline(options.Value, time, metrics);
 
@@ -39,11 +45,16 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
         var since = (key?.Since ?? time.GetUtcNow()) - ClockSkew;
         var marker = key?.Marker ?? Guid.NewGuid().ToString("N");
         var ambiguous = key?.Resumed ?? false;
+        // When the last send of this create ended (answered, failed or given up): Replicate makes a prediction before it answers, and
+        // one it was still making when we gave up lands within the clock skew. A resumed create's earlier sends ended before its
+        // caller took the create over.
+        var lastSent = time.GetUtcNow();
         try
         {
             return await pipeline.ExecuteAsync(async token =>
             {
-                if (ambiguous && await FindAsync(model, input, create, marker, since, token) is { } made)
+                await HoldAsync(key, token);
+                if (ambiguous && await FindAsync(model, input, create, marker, since, lastSent + ClockSkew, token) is { } made)
                 {
                     return made;
                 }
@@ -58,17 +69,42 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
                     logger.AmbiguousCreate(model.FullName, e.Category, e.Message);
                     throw;
                 }
+                finally
+                {
+                    lastSent = time.GetUtcNow();
+                }
             }, cancellationToken);
         }
-        catch (ReplicateException) when (ambiguous)
+        catch (ReplicateException last) when (ambiguous)
         {
-            // The last outcome is unknown too: adopt what was made rather than leave a billed orphan behind.
-            if (await FindAsync(model, input, create, marker, since, cancellationToken) is not { } made)
+            // The last outcome is unknown too: adopt what was made rather than leave a billed orphan behind. A search that fails knows
+            // nothing: the create may exist, so it is neither given up nor sent again; the caller resumes it (search first) later.
+            await HoldAsync(key, cancellationToken);
+            Prediction? made;
+            try
+            {
+                made = await FindAsync(model, input, create, marker, since, lastSent + ClockSkew, cancellationToken);
+            }
+            catch (ReplicateException search) when (ErrorPolicy.IsRetryable(search.Category))
+            {
+                throw new CreateOutcomeUnknownException(marker, new AggregateException(last, search));
+            }
+
+            if (made is null)
             {
                 throw;
             }
 
             return made;
+        }
+    }
+
+    /// <summary>Before each search and send: the caller still holds the create, or another worker has taken it over.</summary>
+    private static async Task HoldAsync(CreateKey? key, CancellationToken cancellationToken)
+    {
+        if (key?.Hold is { } hold && !await hold(cancellationToken))
+        {
+            throw new CreateTakenOverException(key.Marker);
         }
     }
 
@@ -83,22 +119,29 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
         return new Uri($"{webhook.AbsoluteUri}{separator}{MarkerParameter}={marker}");
     }
 
-    /// <summary>Finds what earlier attempts created; adopts the first and cancels any others.</summary>
+    /// <summary>Finds what earlier attempts created between <paramref name="since"/> and <paramref name="until"/>; adopts the first and cancels any others.</summary>
     private async Task<Prediction?> FindAsync(ModelRef model, JsonObject input, CreatePredictionOptions create, string marker,
-        DateTimeOffset since, CancellationToken cancellationToken)
+        DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
     {
         var found = new List<Prediction>();
+        var followed = new HashSet<string>(StringComparer.Ordinal);
         string? cursor = null;
-        for (var page = 0; page < MaxPages; page++)
+        do
         {
-            var predictions = await client.ListPredictionsAsync(cursor, cursor is null ? since : null, cancellationToken);
+            var predictions = cursor is null
+                ? await client.ListPredictionsAsync(createdAfter: since, createdBefore: until, cancellationToken: cancellationToken)
+                : await client.ListPredictionsAsync(cursor, cancellationToken: cancellationToken);
             found.AddRange(predictions.Results.Where(p => IsOurs(p, input, create, marker)));
-            cursor = predictions.Next;
-            if (cursor is null || predictions.Results.Count == 0 || predictions.Results[^1].CreatedAt < since)
+            // A server that ignored the window still lists newest first: past the window's start there is nothing more of ours.
+            cursor = predictions.Results.Count == 0 || predictions.Results[^1].CreatedAt < since ? null : predictions.Next;
+            if (cursor is not null && (!followed.Add(cursor) || followed.Count >= MaxPages))
             {
-                break;
+                // A window not read to its end says nothing of what the create made: neither "nothing" nor a second send.
+                logger.SearchCutOff(model.FullName, followed.Count);
+                throw new CreateOutcomeUnknownException(marker, new InvalidOperationException($"The search stopped after {followed.Count} pages."));
             }
         }
+        while (cursor is not null);
 
         if (found.Count == 0)
         {
@@ -167,4 +210,24 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
 }
 
 /// <summary>A create the caller keeps its own record of: its marker, when it was first tried, and whether this call resumes it.</summary>
-public sealed record CreateKey(string Marker, DateTimeOffset Since, bool Resumed);
+/// <param name="Hold">
+/// Asked just before each send (after any wait for the rate limit or a retry's delay): renews the caller's right to send this create,
+/// false when another worker has taken it over, and then nothing is sent.
+/// </param>
+public sealed record CreateKey(string Marker, DateTimeOffset Since, bool Resumed, Func<CancellationToken, Task<bool>>? Hold = null);
+
+/// <summary>
+/// Sends of the create ended without an answer and the search for what they made failed too: a prediction may exist. Resume the create
+/// with the same marker (the search comes first) rather than give it up or send it under a new one.
+/// </summary>
+public sealed class CreateOutcomeUnknownException(string marker, Exception inner)
+    : Exception($"The create {marker} may have made a prediction: its answer was lost and the search for it failed.", inner)
+{
+    public string Marker { get; } = marker;
+}
+
+/// <summary>Another worker took the create over while this one waited: it sent nothing more, the other goes on with it.</summary>
+public sealed class CreateTakenOverException(string marker) : Exception($"The create {marker} was taken over by another worker; nothing more was sent.")
+{
+    public string Marker { get; } = marker;
+}

@@ -109,8 +109,8 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
     {
         await using var stores = await ConnectAsync();
         var (id, row) = await RecordedAsync(stores);
-        Assert.True(await stores.Ledger.ClaimCreateAsync(row.Marker, TimeSpan.FromMinutes(5), Token));
-        Assert.False(await stores.Ledger.ClaimCreateAsync(row.Marker, TimeSpan.FromMinutes(5), Token));
+        Assert.NotNull(await stores.Ledger.ClaimCreateAsync(row.Marker, TimeSpan.FromMinutes(5), Token));
+        Assert.Null(await stores.Ledger.ClaimCreateAsync(row.Marker, TimeSpan.FromMinutes(5), Token));
         var predictionId = $"p-{Guid.NewGuid():N}";
         await stores.Ledger.RecordCreatedAsync(row.Marker, predictionId, "starting", 0, Token);
 
@@ -125,6 +125,34 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
         Assert.Equal((PredictionState.Cancelled, 0m, "model_error"), (stored.Status, stored.Reserved, stored.ErrorCategory));
         // One spelling in the schema: Replicate's "canceled" is stored as "cancelled".
         Assert.Equal("cancelled", await ScalarAsync(stores, $"SELECT status FROM predictions WHERE prediction_id = '{predictionId}'"));
+    }
+
+    [Fact]
+    public async Task A_create_lease_another_worker_took_over_cannot_be_renewed_by_the_one_that_lost_it()
+    {
+        await using var stores = await ConnectAsync();
+        var (_, row) = await RecordedAsync(stores);
+        var lease = TimeSpan.FromMinutes(5);
+        var first = await stores.Ledger.ClaimCreateAsync(row.Marker, lease, Token);
+        Assert.NotNull(first);
+        Assert.Null(await stores.Ledger.ClaimCreateAsync(row.Marker, lease, Token));
+
+        // The worker waits (a long throttle) until its lease has passed: renewed to end now, then looked at once it has.
+        var ending = await stores.Ledger.RenewCreateAsync(row.Marker, first.Value, TimeSpan.Zero, Token);
+        Assert.NotNull(ending);
+        await Task.Delay(50, Token);
+        // Past its end but taken by nobody, it is still the worker's to renew; a token it no longer holds renews nothing.
+        var renewed = await stores.Ledger.RenewCreateAsync(row.Marker, ending.Value, TimeSpan.Zero, Token);
+        Assert.NotNull(renewed);
+        Assert.Null(await stores.Ledger.RenewCreateAsync(row.Marker, first.Value, lease, Token));
+
+        // Another worker takes the create over: the first cannot renew, so it sends nothing; the second can.
+        await Task.Delay(50, Token);
+        var second = await stores.Ledger.ClaimCreateAsync(row.Marker, lease, Token);
+        Assert.NotNull(second);
+        Assert.True(second > renewed);
+        Assert.Null(await stores.Ledger.RenewCreateAsync(row.Marker, renewed.Value, lease, Token));
+        Assert.NotNull(await stores.Ledger.RenewCreateAsync(row.Marker, second.Value, lease, Token));
     }
 
     [Fact]
@@ -170,7 +198,7 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
         await stores.Portraits.ClaimAsync(id, 1, Token);
         var unsent = (await stores.Ledger.BeginAsync(id, 0, 1, "flux-pulid", "bytedance/flux-pulid", 0, 0.0336m, Token)).Row!;
         var sending = (await stores.Ledger.BeginAsync(id, 1, 1, "flux-kontext-pro", "black-forest-labs/flux-kontext-pro", 1, 0.04m, Token)).Row!;
-        Assert.True(await stores.Ledger.ClaimCreateAsync(sending.Marker, TimeSpan.FromMinutes(5), Token));
+        Assert.NotNull(await stores.Ledger.ClaimCreateAsync(sending.Marker, TimeSpan.FromMinutes(5), Token));
 
         Assert.True(await stores.Ledger.AbandonUnsentAsync(id, "cancelled", "stopped before it was sent", Token));
         Assert.False(await stores.Ledger.AbandonUnsentAsync(id, "cancelled", "again", Token));

@@ -159,9 +159,12 @@ public sealed class ClientTests
 
         await host.Client.ListPredictionsAsync("https://elsewhere.test/v1/predictions?cursor=cD0yMDIy", cancellationToken: Token);
         await host.Client.ListPredictionsAsync(createdAfter: new DateTimeOffset(2024, 1, 2, 3, 4, 5, TimeSpan.Zero), cancellationToken: Token);
+        await host.Client.ListPredictionsAsync(createdAfter: new DateTimeOffset(2024, 1, 2, 3, 4, 5, TimeSpan.Zero),
+            createdBefore: new DateTimeOffset(2024, 1, 2, 3, 9, 5, TimeSpan.Zero), cancellationToken: Token);
 
         Assert.Equal(["https://api.replicate.test/v1/predictions?cursor=cD0yMDIy",
-            "https://api.replicate.test/v1/predictions?created_after=2024-01-02T03%3A04%3A05.0000000Z"],
+            "https://api.replicate.test/v1/predictions?created_after=2024-01-02T03%3A04%3A05.0000000Z",
+            "https://api.replicate.test/v1/predictions?created_after=2024-01-02T03%3A04%3A05.0000000Z&created_before=2024-01-02T03%3A09%3A05.0000000Z"],
             host.Requests.All.Select(r => Api.GetLeftPart(UriPartial.Authority) + r.PathAndQuery));
     }
 

@@ -17,10 +17,15 @@ public sealed class EmulatorServer(WebApplication app, Uri baseAddress) : IAsync
     /// <summary>A small face picture: cheap to send many times.</summary>
     public static readonly string Face = MakeFace();
 
-    public static async Task<EmulatorServer> StartAsync()
+    public static async Task<EmulatorServer> StartAsync(params (string Key, string? Value)[] settings)
     {
-        var (app, address) = await EmulatorApp.StartOnLoopbackAsync(
-            new Dictionary<string, string?> { ["ReplicateEmulator:TimeScale"] = "100" }, TestContext.Current.CancellationToken);
+        var configuration = new Dictionary<string, string?> { ["ReplicateEmulator:TimeScale"] = "100" };
+        foreach (var (key, value) in settings)
+        {
+            configuration[key] = value;
+        }
+
+        var (app, address) = await EmulatorApp.StartOnLoopbackAsync(configuration, TestContext.Current.CancellationToken);
         return new EmulatorServer(app, address);
     }
 

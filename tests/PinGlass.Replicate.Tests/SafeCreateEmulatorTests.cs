@@ -161,6 +161,39 @@ public sealed class SafeCreateEmulatorTests
     }
 
     [Fact]
+    public async Task A_resumed_create_finds_its_prediction_behind_more_than_500_newer_ones_of_the_account()
+    {
+        // Replicate's 600 creates a minute would throttle the account's other predictions; the search is what is tested here.
+        await using var emulator = await EmulatorServer.StartAsync(("ReplicateEmulator:CreateRateLimitPerMinute", "100000"));
+        await using var host = await StartAsync(emulator);
+        var provider = host.Get<ProviderChain>()[ProviderNames.FluxPulid];
+        var input = provider.Map(Portrait(0)).Input;
+        var webhook = new Uri(WebhookUrl);
+        var recordedAt = DateTimeOffset.UtcNow;
+        // Every prediction stays booting: nothing renders, and nothing ends while the test looks.
+        await emulator.SetFaultsAsync(new { kind = "cold_start", duration = "10:00:00" });
+
+        // A worker sent the create and died; then the account made 600 more (other generations, other apps).
+        var made = await host.Client.CreatePredictionAsync(provider.Model, input, new(Webhook: SafeCreate.Mark(webhook, "gen-7-1")), Token);
+        foreach (var chunk in Enumerable.Range(0, 600).Chunk(50))
+        {
+            await Task.WhenAll(chunk.Select(i => host.Client.CreatePredictionAsync(provider.Model, input,
+                new(Webhook: SafeCreate.Mark(webhook, $"other-{i}")), Token)));
+        }
+
+        var adopted = await host.Get<SafeCreate>().CreateAsync(provider.Model, input, new(Webhook: webhook), Token,
+            new CreateKey("gen-7-1", recordedAt, Resumed: true));
+
+        Assert.Equal(made.Id, adopted.Id);
+        Assert.Equal(601, host.Requests.Creates.Count);
+        // Seven pages of the window, the first bounded on both sides.
+        var searches = host.Requests.All.Where(r => r.Method == "GET" && r.PathAndQuery.StartsWith("/v1/predictions?", StringComparison.Ordinal)).ToList();
+        Assert.Equal(7, searches.Count);
+        Assert.Contains("created_after=", searches[0].PathAndQuery, StringComparison.Ordinal);
+        Assert.Contains("created_before=", searches[0].PathAndQuery, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_wrong_token_is_refused_at_once_and_not_sent_again()
     {
         await using var emulator = await EmulatorServer.StartAsync();

@@ -236,6 +236,51 @@ public sealed class SafeCreateTests
     }
 
     [Fact]
+    public async Task A_create_whose_hold_was_taken_over_while_it_waited_sends_nothing_more()
+    {
+        var stub = new StubHandler((_, _) => StubHandler.Json(429, """{"detail":"throttled"}""", TimeSpan.Zero));
+        await using var host = await StartAsync(stub, null, ("Replicate:RetryDelay", "00:00:00.010"));
+        var holds = 0;
+
+        // Held for the first send (throttled); by the retry another worker has taken the create over.
+        var refused = await Assert.ThrowsAsync<CreateTakenOverException>(() => host.Get<SafeCreate>().CreateAsync(Model, new JsonObject(),
+            new(Webhook: Webhook), Token, new CreateKey("gen-5-1", DateTimeOffset.UtcNow, Resumed: false, Hold: _ => Task.FromResult(++holds == 1))));
+
+        Assert.Equal(("gen-5-1", 2, 1), (refused.Marker, holds, stub.Count));
+    }
+
+    [Fact]
+    public async Task A_create_whose_answers_and_search_all_failed_is_left_to_resume_not_given_up()
+    {
+        // Replicate answers nothing but 503s: each create may have made a prediction, and the search cannot say.
+        var stub = new StubHandler((_, _) => StubHandler.Json(503, """{"detail":"unavailable"}"""));
+        await using var host = await StartAsync(stub, null, ("Replicate:RetryDelay", "00:00:00.010"));
+
+        var unknown = await Assert.ThrowsAsync<CreateOutcomeUnknownException>(() => host.Get<SafeCreate>().CreateAsync(Model, new JsonObject(),
+            new(Webhook: Webhook), Token, new CreateKey("gen-6-1", DateTimeOffset.UtcNow, Resumed: false)));
+
+        Assert.Equal("gen-6-1", unknown.Marker);
+        Assert.Equal("GET", host.Requests.All[^1].Method);
+    }
+
+    [Fact]
+    public async Task A_search_whose_pages_never_end_is_an_unknown_outcome_and_nothing_is_sent()
+    {
+        // Every page says the next is the same one: the window is never read to its end, so "not found" would be a guess.
+        var stub = new StubHandler((request, _) => request.Method == HttpMethod.Post
+            ? StubHandler.Json(201, PredictionJson("duplicate"))
+            : StubHandler.Json(200, $$"""{"next":"https://api.replicate.test/v1/predictions?cursor=c2FtZQ","previous":null,"results":[{{PredictionJson("someone-elses")}}]}"""));
+        await using var host = await StartAsync(stub);
+
+        var unknown = await Assert.ThrowsAsync<CreateOutcomeUnknownException>(() => host.Get<SafeCreate>().CreateAsync(Model, new JsonObject(),
+            new(Webhook: Webhook), Token, new CreateKey("gen-8-1", DateTimeOffset.UtcNow, Resumed: true)));
+
+        // The window's first page, then the page that names itself as the next: no create.
+        Assert.Equal("gen-8-1", unknown.Marker);
+        Assert.Equal(["GET", "GET"], host.Requests.All.Select(r => r.Method));
+    }
+
+    [Fact]
     public async Task A_resumed_create_that_finds_nothing_creates_with_the_callers_marker()
     {
         var markers = new List<string>();
