@@ -265,12 +265,18 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
         await WaitForTerminalAsync(resource);
     }
 
+    /// <remarks>
+    /// The start command can return before the resource has left the state it stopped in; a health wait that gives up on a stopped
+    /// resource then read that old state as "failed to start" (a clean-clone run met it with Redis up again). So: running first, then
+    /// healthy, waiting through any state left from before.
+    /// </remarks>
     private async Task StartAsync(string resource)
     {
         await chaos.App.ResourceCommands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand, TestContext.Current.CancellationToken);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(TimeSpan.FromMinutes(2));
-        await chaos.App.ResourceNotifications.WaitForResourceHealthyAsync(resource, timeout.Token);
+        await chaos.App.ResourceNotifications.WaitForResourceAsync(resource, KnownResourceStates.Running, timeout.Token);
+        await chaos.App.ResourceNotifications.WaitForResourceHealthyAsync(resource, WaitBehavior.WaitOnResourceUnavailable, timeout.Token);
     }
 
     private async Task WaitForTerminalAsync(string resource)
