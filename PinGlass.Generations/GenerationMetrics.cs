@@ -13,6 +13,7 @@ public sealed class GenerationMetrics
     private readonly Counter<long> reconciled;
     private readonly Counter<long> regenerations;
     private readonly Counter<long> budgetRefusals;
+    private readonly Counter<long> overruns;
     private readonly Histogram<double> createWait;
     private readonly Counter<double> cost;
     private readonly Histogram<double> predictionDuration;
@@ -29,6 +30,7 @@ public sealed class GenerationMetrics
         webhooks = meter.CreateCounter<long>("pinglass.webhooks", description: "Replicate webhooks received, by result");
         regenerations = meter.CreateCounter<long>("pinglass.portraits.regenerated", description: "Portraits made again because the identity gate refused them, by reason");
         budgetRefusals = meter.CreateCounter<long>("pinglass.budget.refusals", description: "Predictions not made because the generation's budget could not hold them, by provider");
+        overruns = meter.CreateCounter<long>("pinglass.predictions.overran", description: "Predictions cancelled at the compute their reservation paid for, the budget holding no more, by provider");
         reconciled = meter.CreateCounter<long>("pinglass.predictions.reconciled", description: "Predictions whose end was found by asking Replicate, not by webhook");
         createWait = meter.CreateHistogram<double>("pinglass.creates.wait", "ms", "Time a create waited for the shared create-rate limit");
         cost = meter.CreateCounter<double>("pinglass.cost", "USD", "What predictions cost, by model and outcome (counted once, when each settles)");
@@ -76,6 +78,8 @@ public sealed class GenerationMetrics
     public void Regenerated(string reason) => regenerations.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void BudgetRefused(string provider) => budgetRefusals.Add(1, new KeyValuePair<string, object?>("provider", provider));
+
+    public void Overran(string provider) => overruns.Add(1, new KeyValuePair<string, object?>("provider", provider));
 
     public void Reconciled(string status) => reconciled.Add(1, new KeyValuePair<string, object?>("status", status));
 

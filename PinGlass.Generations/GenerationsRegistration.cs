@@ -63,6 +63,7 @@ public static class GenerationsRegistration
         services.TryAddTransient<PredictionSender>();
         services.TryAddTransient<PredictionSettler>();
         services.TryAddTransient<PortraitDriver>();
+        services.TryAddTransient<ComputeGuard>();
         services.TryAddTransient<GenerationRunner>();
         services.TryAddTransient<GenerationJobs>();
         services.TryAddTransient<MaintenanceJobs>();

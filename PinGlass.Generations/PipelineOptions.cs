@@ -126,12 +126,26 @@ public sealed class PipelineOptions : IValidatableObject
         return new CostEstimate(cost, decimal.Round(cost * (1 + ExpectedRetryRate), 4));
     }
 
+    /// <summary>
+    /// Replicate time a time-billed prediction is cancelled before the compute its reservation pays for runs out (when the budget has no
+    /// more for it): the cancel's way to Replicate and the clocks' disagreement. See <c>ComputeLimit</c>.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan ComputeMargin { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>A provider's <see cref="MaxPredictTime"/>; a minute for one not listed.</summary>
     public TimeSpan MaxPredictTimeOf(string provider) => MaxPredictTime.GetValueOrDefault(provider, TimeSpan.FromMinutes(1));
 
     /// <summary>Typical seconds one prediction takes, for the first ETA; later ETAs use what the generation has measured.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:30:00")]
     public TimeSpan EstimatedPredictionTime { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// How long a follower of a generation's events waits on Redis before it reads the database: a publish lost (Redis down, a worker
+    /// killed between commit and publish) delays a follower by this much at most.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan ProgressCatchUp { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Replicate's create-prediction limit, shared by every Jobs replica through Redis.</summary>
     public CreateRateLimitOptions CreateRateLimit { get; set; } = new();
@@ -168,6 +182,11 @@ public sealed class PipelineOptions : IValidatableObject
         foreach (var (provider, limit) in MaxPredictTime.Where(m => m.Value < TimeSpan.FromSeconds(1) || m.Value > TimeSpan.FromMinutes(30)))
         {
             yield return new($"Pipeline:MaxPredictTime:{provider} must be between 1 s and 30 min, not {limit}.");
+        }
+
+        foreach (var (provider, limit) in MaxPredictTime.Where(m => m.Value <= ComputeMargin * 2))
+        {
+            yield return new($"Pipeline:MaxPredictTime:{provider} ({limit}) must be more than twice Pipeline:ComputeMargin ({ComputeMargin}).");
         }
 
         if (OutputHosts.Count == 0 || OutputHosts.Any(string.IsNullOrWhiteSpace))

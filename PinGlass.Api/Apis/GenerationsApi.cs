@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Hangfire;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using PinGlass.Generations.Styles;
 using PinGlass.Generations;
@@ -39,7 +40,7 @@ public static class GenerationsApi
 
         generations.MapGet("/{id:guid}", GetGeneration).WithName("GetGeneration").WithSummary("A generation: status, progress, portraits, cost");
         generations.MapGet("/{id:guid}/events", FollowGeneration).WithName("FollowGeneration")
-            .WithSummary("Live progress as server-sent events (event `progress`, id = version), until the generation ends");
+            .WithSummary("Live progress as server-sent events (event `progress`, id = version), until the generation ends; `Last-Event-ID` resumes");
         generations.MapGet("/{id:guid}/portraits/{index:int}", GetPortrait).WithName("GetPortrait").WithSummary("A stored portrait image");
         generations.MapPost("/{id:guid}/cancel", CancelGeneration).WithName("CancelGeneration")
             .WithSummary("Stop a generation: every prediction still running is cancelled on Replicate");
@@ -100,48 +101,59 @@ public static class GenerationsApi
             GenerationProgress.From(generation, time.GetUtcNow(), options.Value.EstimatedPredictionTime)));
     }
 
-    public static async Task<Results<ServerSentEventsResult<GenerationProgress>, ProblemHttpResult>> FollowGeneration(Guid id, GenerationStore store,
-        ProgressChannel channel, IOptions<PipelineOptions> options, TimeProvider time, CancellationToken cancellationToken)
+    /// <param name="lastEventId">
+    /// The last version the client has (a reconnecting <c>EventSource</c> sends it): only newer ones are sent, and a client that has the
+    /// end is answered 204, which tells an <c>EventSource</c> to stop reconnecting.
+    /// </param>
+    public static async Task<Results<ServerSentEventsResult<GenerationProgress>, NoContent, ProblemHttpResult>> FollowGeneration(Guid id,
+        [FromHeader(Name = "Last-Event-ID")] string? lastEventId, GenerationStore store, ProgressChannel channel, IOptions<PipelineOptions> options,
+        TimeProvider time, CancellationToken cancellationToken)
     {
         // Subscribe before reading the current state, so no change falls between the two.
         var subscription = await channel.SubscribeAsync(id);
+        var estimate = options.Value.EstimatedPredictionTime;
         if (await store.GetAsync(id, cancellationToken) is not { } generation)
         {
-            await subscription.DisposeAsync();
+            await DisposeAsync(subscription);
             return NotFound(id);
         }
 
-        var first = GenerationProgress.From(generation, time.GetUtcNow(), options.Value.EstimatedPredictionTime);
-        return TypedResults.ServerSentEvents(Stream(first, subscription, cancellationToken));
+        var first = GenerationProgress.From(generation, time.GetUtcNow(), estimate);
+        var seen = long.TryParse(lastEventId, NumberStyles.None, CultureInfo.InvariantCulture, out var version) ? version : -1;
+        if (first.IsTerminal && first.Version <= seen)
+        {
+            await DisposeAsync(subscription);
+            return TypedResults.NoContent();
+        }
+
+        var follower = new ProgressFollower(subscription?.Events,
+            async token => await store.GetAsync(id, token) is { } now ? GenerationProgress.From(now, time.GetUtcNow(), estimate) : null,
+            options.Value.ProgressCatchUp, time);
+        return TypedResults.ServerSentEvents(Stream(follower.FollowAsync(first, seen, cancellationToken), subscription, cancellationToken));
     }
 
-    /// <summary>The current state, then each change in version order, until the generation ends.</summary>
-    private static async IAsyncEnumerable<SseItem<GenerationProgress>> Stream(GenerationProgress first, ProgressSubscription subscription,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>The follower's events as server-sent events (id = version); the Redis subscription ends with the stream.</summary>
+    private static async IAsyncEnumerable<SseItem<GenerationProgress>> Stream(IAsyncEnumerable<GenerationProgress> progress,
+        ProgressSubscription? subscription, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using (subscription)
+        try
         {
-            yield return Item(first);
-            if (first.IsTerminal)
+            await foreach (var change in progress.WithCancellation(cancellationToken))
             {
-                yield break;
+                yield return Item(change);
             }
+        }
+        finally
+        {
+            await DisposeAsync(subscription);
+        }
+    }
 
-            var last = first.Version;
-            await foreach (var progress in subscription.ReadAllAsync(cancellationToken))
-            {
-                if (progress.Version <= last)
-                {
-                    continue;
-                }
-
-                last = progress.Version;
-                yield return Item(progress);
-                if (progress.IsTerminal)
-                {
-                    yield break;
-                }
-            }
+    private static async ValueTask DisposeAsync(ProgressSubscription? subscription)
+    {
+        if (subscription is not null)
+        {
+            await subscription.DisposeAsync();
         }
     }
 

@@ -5,16 +5,17 @@ using PinGlass.Generations.Progress;
 namespace PinGlass.Generations.Persistence;
 
 /// <summary>
-/// A change a client can see: bumps the generation's version in the transaction that made the change and publishes the progress
-/// while the row is still locked, so events leave in version order.
+/// A change a client can see: bumps the generation's version in the transaction that made the change, and publishes the progress once
+/// that transaction has committed, so a change rolled back is never streamed and no version is seen twice with different contents.
 /// </summary>
 public sealed class GenerationVersions(ProgressChannel progress, IOptions<PipelineOptions> options, TimeProvider time)
 {
     /// <summary>
     /// Applies <paramref name="set"/> when <paramref name="condition"/> holds (both name their parameters in <paramref name="args"/>;
-    /// <c>@id</c> is the generation), bumps the version and publishes; false when the condition did not hold.
+    /// <c>@id</c> is the generation) and bumps the version. Returns the progress to publish once the transaction commits (through
+    /// <see cref="CommitAsync"/>); null when the condition did not hold.
     /// </summary>
-    public async Task<bool> BumpAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, string? set, string? condition,
+    public async Task<GenerationProgress?> BumpAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, string? set, string? condition,
         PortraitChange? portrait, CancellationToken cancellationToken, object? args = null)
     {
         var sql = $"""
@@ -24,19 +25,15 @@ public sealed class GenerationVersions(ProgressChannel progress, IOptions<Pipeli
             """;
         var command = connection.Command(sql, args, transaction);
         command.Parameters.AddWithValue("id", id);
-        if (await command.QuerySingleOrDefaultAsync(GenerationStore.Read, cancellationToken) is not { } row)
-        {
-            return false;
-        }
-
-        await progress.PublishAsync(GenerationProgress.From(row, time.GetUtcNow(), options.Value.EstimatedPredictionTime, portrait));
-        return true;
+        return await command.QuerySingleOrDefaultAsync(GenerationStore.Read, cancellationToken) is { } row
+            ? GenerationProgress.From(row, time.GetUtcNow(), options.Value.EstimatedPredictionTime, portrait)
+            : null;
     }
 
     /// <summary>A guarded change of the generation row alone: <see cref="BumpAsync"/> in a transaction of its own.</summary>
     public Task<bool> ChangeAsync(NpgsqlDataSource database, Guid id, string? set, string? condition, CancellationToken cancellationToken,
         object? args = null) =>
-        InTransactionAsync(database, (connection, transaction) => BumpAsync(connection, transaction, id, set, condition, null, cancellationToken, args),
+        CommitAsync(database, (connection, transaction) => BumpAsync(connection, transaction, id, set, condition, null, cancellationToken, args),
             cancellationToken);
 
     /// <summary>
@@ -45,9 +42,29 @@ public sealed class GenerationVersions(ProgressChannel progress, IOptions<Pipeli
     /// </summary>
     public Task<bool> ChangeWithAsync(NpgsqlDataSource database, Guid id, string guarded, object guardedArgs, string? set, PortraitChange portrait,
         CancellationToken cancellationToken, object? setArgs = null) =>
-        InTransactionAsync(database, async (connection, transaction) =>
+        CommitAsync(database, async (connection, transaction) =>
             await connection.Command(guarded, guardedArgs, transaction).ExecuteAsync(cancellationToken) > 0
-            && await BumpAsync(connection, transaction, id, set, null, portrait, cancellationToken, setArgs), cancellationToken);
+                ? await BumpAsync(connection, transaction, id, set, null, portrait, cancellationToken, setArgs)
+                : null, cancellationToken);
+
+    /// <summary>
+    /// Runs a change that bumps the version (<paramref name="change"/> returns what <see cref="BumpAsync"/> did, null for no change) in a
+    /// transaction, and publishes its progress after the commit. A publish lost to Redis, or to a process killed between the two, delays
+    /// followers until they read the database again; it never shows them a state that was not committed.
+    /// </summary>
+    public async Task<bool> CommitAsync(NpgsqlDataSource database, Func<NpgsqlConnection, NpgsqlTransaction, Task<GenerationProgress?>> change,
+        CancellationToken cancellationToken)
+    {
+        GenerationProgress? changed = null;
+        if (!await InTransactionAsync(database, async (connection, transaction) => (changed = await change(connection, transaction)) is not null,
+                cancellationToken))
+        {
+            return false;
+        }
+
+        await progress.PublishAsync(changed!);
+        return true;
+    }
 
     /// <summary>Runs <paramref name="change"/> in a transaction, committed only when it reports a change.</summary>
     public static async Task<bool> InTransactionAsync(NpgsqlDataSource database, Func<NpgsqlConnection, NpgsqlTransaction, Task<bool>> change,

@@ -126,7 +126,7 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
     /// A portrait that had succeeded keeps its image and verdict (<see cref="PortraitRow.Replacing"/>) until its replacement succeeds.
     /// </summary>
     public Task<bool> ReopenAsync(Guid id, int index, CancellationToken cancellationToken) =>
-        GenerationVersions.InTransactionAsync(database, async (connection, transaction) =>
+        versions.CommitAsync(database, async (connection, transaction) =>
         {
             var was = await connection.Command("""
                 SELECT p.status FROM portraits p JOIN generation_jobs g ON g.id = p.generation_id
@@ -137,7 +137,7 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
                 .QuerySingleOrDefaultAsync(r => (PortraitStatus?)r.Status<PortraitStatus>(), cancellationToken);
             if (was is null)
             {
-                return false;
+                return null;
             }
 
             var replacing = was == PortraitStatus.Succeeded;
@@ -149,13 +149,13 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
                 WHERE generation_id = @id AND index = @index
                 """, new { id, index, replacing, pending = PortraitStatus.Pending }, transaction).ExecuteAsync(cancellationToken);
             var counter = was == PortraitStatus.Succeeded ? "successful_portraits" : "failed_portraits";
-            await versions.BumpAsync(connection, transaction, id, $"""
+            var reopened = await versions.BumpAsync(connection, transaction, id, $"""
                 status = @running, completed_at = NULL, error = NULL, stop_category = NULL, stop_error = NULL, deadline_at = now() + @deadline,
                 completed_portraits = completed_portraits - 1, {counter} = {counter} - 1
                 """, null, new(index, PortraitStatus.Pending.Name()), cancellationToken,
                 new { running = GenerationStatus.Running, deadline = options.Value.Deadline });
             await connection.Command("DELETE FROM generation_costs WHERE job_id = @id", new { id }, transaction).ExecuteAsync(cancellationToken);
-            return true;
+            return reopened;
         }, cancellationToken);
 
     /// <summary>Ends a portrait with a guarded UPDATE and, when it changed, counts it on the generation in the same transaction.</summary>

@@ -41,6 +41,18 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
             WHERE p.{Open} AND p.prediction_id IS NOT NULL AND g.completed_at IS NOT NULL
             """).QueryAsync(Read, cancellationToken);
 
+    /// <summary>
+    /// Attempts whose create a sender claimed and then lost hold of (killed, or its answer and the search for it both lost, and its lease
+    /// has run out since): they may have made a prediction. Of generation <paramref name="id"/>, or of every ended generation when null.
+    /// </summary>
+    public Task<List<PredictionRow>> LapsedCreatesAsync(Guid? id, CancellationToken cancellationToken) =>
+        database.Command("""
+            SELECT p.* FROM predictions p JOIN generation_jobs g ON g.id = p.generation_id
+            WHERE p.status = 'creating' AND p.prediction_id IS NULL AND p.claimed_until < now()
+              AND (g.id = @id::uuid OR (@id::uuid IS NULL AND g.completed_at IS NOT NULL))
+            ORDER BY p.created_at
+            """, new { id }).QueryAsync(Read, cancellationToken);
+
     /// <summary>Predictions created (or being created) that have not ended, across every generation.</summary>
     public async Task<long> InFlightCountAsync(CancellationToken cancellationToken) =>
         await database.Command($"SELECT count(*) AS n FROM predictions WHERE {Open}").QuerySingleOrDefaultAsync(r => r.Get<long>("n"), cancellationToken);
@@ -109,14 +121,15 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
     /// The create's answer: the prediction id, and its state while it runs. A prediction already ended (found after an ambiguous create)
     /// is recorded as running: only <see cref="SettleAsync"/> ends one, with its cost and output.
     /// </summary>
-    public Task RecordCreatedAsync(string marker, string predictionId, string status, int retries, CancellationToken cancellationToken) =>
+    public Task RecordCreatedAsync(string marker, string predictionId, string status, DateTimeOffset? startedAt, int retries,
+        CancellationToken cancellationToken) =>
         database.Command("""
             UPDATE predictions SET prediction_id = @predictionId, submitted_at = coalesce(submitted_at, now()), last_checked_at = now(),
-                                   retries = @retries, claimed_until = NULL,
+                                   retries = @retries, claimed_until = NULL, started_at = coalesce(started_at, @startedAt),
                                    status = CASE WHEN status <> 'creating' THEN status
                                                  WHEN @status IN ('starting', 'processing') THEN @status ELSE 'processing' END
             WHERE marker = @marker AND (prediction_id IS NULL OR prediction_id = @predictionId)
-            """, new { marker, predictionId, status, retries }).ExecuteAsync(cancellationToken);
+            """, new { marker, predictionId, status, startedAt, retries }).ExecuteAsync(cancellationToken);
 
     /// <summary>A create that failed for good: nothing was made, nothing is billed, its reservation is released.</summary>
     public Task<bool> RecordNotCreatedAsync(PredictionRow row, string category, string error, int retries, CancellationToken cancellationToken) =>
@@ -128,7 +141,8 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
 
     /// <summary>
     /// The generation stopped (cancelled, past its deadline) while attempts were recorded but their creates not sent: those no sender
-    /// holds end as not created, and their reservations are released. One a sender holds is sent, then cancelled by that sender.
+    /// ever claimed end as not created, and their reservations are released. One a sender holds is sent, then cancelled by that sender;
+    /// one a sender claimed and lost hold of may have made a prediction (<see cref="LapsedCreatesAsync"/>).
     /// </summary>
     public Task<bool> AbandonUnsentAsync(Guid id, string category, string error, CancellationToken cancellationToken) =>
         GenerationVersions.InTransactionAsync(database, async (connection, transaction) =>
@@ -137,7 +151,7 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
                 UPDATE predictions p SET status = 'not_created', error_category = @category, error = @error, completed_at = now(),
                                          claimed_until = NULL, reserved_usd = 0
                 FROM (SELECT marker, reserved_usd FROM predictions
-                      WHERE generation_id = @id AND status = 'creating' AND prediction_id IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+                      WHERE generation_id = @id AND status = 'creating' AND prediction_id IS NULL AND claimed_until IS NULL
                       FOR UPDATE) unsent
                 WHERE p.marker = unsent.marker
                 RETURNING unsent.reserved_usd AS reserved
@@ -178,13 +192,38 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
             """, new { marker, retryAfter }).ExecuteAsync(cancellationToken) == 1;
 
     /// <summary>News of a prediction that has not ended.</summary>
-    public Task RecordCheckedAsync(string marker, string status, CancellationToken cancellationToken) =>
+    public Task RecordCheckedAsync(string marker, string status, DateTimeOffset? startedAt, CancellationToken cancellationToken) =>
         database.Command("""
-            UPDATE predictions SET last_checked_at = now(),
+            UPDATE predictions SET last_checked_at = now(), started_at = coalesce(started_at, @startedAt),
                                    status = CASE WHEN status IN ('starting', 'processing') AND @status IN ('starting', 'processing') THEN @status
                                                  ELSE status END
             WHERE marker = @marker
-            """, new { marker, status }).ExecuteAsync(cancellationToken);
+            """, new { marker, status, startedAt }).ExecuteAsync(cancellationToken);
+
+    /// <summary>
+    /// More of the budget for a time-billed prediction that computes longer than its reservation holds: <paramref name="extra"/> is added to
+    /// its reservation, under the generation's row lock, only while spent + reserved + it stays within the budget. False: the budget cannot
+    /// hold it (or the prediction has ended, or is being cancelled), and the prediction must stop at what it has.
+    /// </summary>
+    public Task<bool> ExtendComputeAsync(string marker, decimal extra, CancellationToken cancellationToken) =>
+        GenerationVersions.InTransactionAsync(database, async (connection, transaction) =>
+            await connection.Command($"""
+                SELECT generation_id FROM predictions WHERE marker = @marker AND {Open} AND prediction_id IS NOT NULL AND overran_at IS NULL FOR UPDATE
+                """, new { marker }, transaction).QuerySingleOrDefaultAsync(r => (Guid?)r.Get<Guid>("generation_id"), cancellationToken) is { } id
+            && await connection.Command("""
+                UPDATE generation_jobs SET reserved_usd = reserved_usd + @extra, updated_at = now()
+                WHERE id = @id AND spent_usd + reserved_usd + @extra <= budget_usd
+                """, new { id, extra }, transaction).ExecuteAsync(cancellationToken) == 1
+            && await connection.Command("UPDATE predictions SET reserved_usd = reserved_usd + @extra WHERE marker = @marker",
+                new { marker, extra }, transaction).ExecuteAsync(cancellationToken) == 1, cancellationToken);
+
+    /// <summary>
+    /// The prediction reached the compute its reservation holds and is being cancelled: its end is then a passing timeout, not the model's
+    /// failure. False once it has ended.
+    /// </summary>
+    public async Task<bool> MarkOverranAsync(string marker, CancellationToken cancellationToken) =>
+        await database.Command($"UPDATE predictions SET overran_at = coalesce(overran_at, now()) WHERE marker = @marker AND {Open}", new { marker })
+            .ExecuteAsync(cancellationToken) == 1;
 
     /// <summary>Ends a prediction and adds what it cost to its portrait and generation; false (nothing changed) when it had already ended.</summary>
     public Task<bool> SettleAsync(PredictionRow row, PredictionState status, double? predictTime, decimal cost, string? category, string? error,
@@ -221,12 +260,15 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
     private Task<bool> EndAsync(PredictionRow row, decimal cost, string predictionSql, object args, CancellationToken cancellationToken) =>
         GenerationVersions.InTransactionAsync(database, async (connection, transaction) =>
         {
+            // The reservation as it stands now, locked: it may have grown since the caller read the row (ExtendComputeAsync).
+            var reserved = await connection.Command("SELECT reserved_usd FROM predictions WHERE marker = @marker FOR UPDATE", new { marker = row.Marker },
+                transaction).QuerySingleOrDefaultAsync(r => r.Get<decimal>("reserved_usd"), cancellationToken);
             if (await connection.Command(predictionSql, args, transaction).ExecuteAsync(cancellationToken) == 0)
             {
                 return false;
             }
 
-            var ids = new { id = row.GenerationId, index = row.PortraitIndex, cost, reserved = row.Reserved };
+            var ids = new { id = row.GenerationId, index = row.PortraitIndex, cost, reserved };
             await connection.Command("UPDATE portraits SET cost_usd = cost_usd + @cost WHERE generation_id = @id AND index = @index", ids, transaction)
                 .ExecuteAsync(cancellationToken);
             await connection.Command("""
@@ -244,5 +286,6 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
             ? new IdentityCheck(decision, r.Get<string>("identity_reason"), r.Maybe<float>("identity_distance"), r.Maybe<int>("next_reference_index"),
                 r.Maybe<double>("next_id_weight"))
             : null,
-        r.Get<decimal>("reserved_usd"), r.Maybe<DateTimeOffset>("completed_at"), r.Get<int>("take_in_tries"));
+        r.Get<decimal>("reserved_usd"), r.Maybe<DateTimeOffset>("completed_at"), r.Get<int>("take_in_tries"), r.Maybe<DateTimeOffset>("started_at"),
+        r.Maybe<DateTimeOffset>("overran_at"));
 }

@@ -97,7 +97,9 @@ public sealed record PredictionRow(
     IdentityCheck? Identity,
     decimal Reserved,
     DateTimeOffset? CompletedAt = null,
-    int TakeInTries = 0)
+    int TakeInTries = 0,
+    DateTimeOffset? StartedAt = null,
+    DateTimeOffset? OverranAt = null)
 {
     public bool IsOpen => Status.IsOpen();
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PinGlass.Generations.Persistence;
@@ -13,7 +14,7 @@ namespace PinGlass.Generations.Pipeline;
 /// the reconciliation job alike.
 /// </summary>
 public sealed partial class GenerationRunner(GenerationStore store, PortraitStore portraits, PredictionLedger ledger, PortraitDriver driver,
-    ProviderAvailability availability, IOptions<PipelineOptions> options,
+    ComputeGuard compute, ProviderAvailability availability, IOptions<PipelineOptions> options,
     IOptions<ReplicateOptions> replicateOptions, GenerationMetrics metrics, TimeProvider time, ILogger<GenerationRunner> logger)
 {
     /// <summary>Creates sent at once by one job; the shared rate limit still governs how fast they leave.</summary>
@@ -55,6 +56,7 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
         var references = PortraitRequests.ReferenceCount(generation);
         var chain = await availability.ChainAsync(references, cancellationToken);
         var now = time.GetUtcNow();
+        var stopping = new ConcurrentQueue<(PredictionRow Prediction, DateTimeOffset At)>();
         await Parallel.ForEachAsync(open, new ParallelOptions { MaxDegreeOfParallelism = SubmitConcurrency, CancellationToken = cancellationToken },
             async (portrait, token) =>
             {
@@ -62,7 +64,13 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
                     references, now);
                 if (portrait.Status == PortraitStatus.Running && situation.Current is { IsOpen: true, PredictionId: not null } current)
                 {
-                    if (IsDue(current, now))
+                    // Its compute first: a limit near is not put off by a look for an overdue webhook.
+                    var watched = await compute.WatchAsync(current, now, token);
+                    if (watched.StopAt is { } stopAt)
+                    {
+                        stopping.Enqueue((current, stopAt));
+                    }
+                    else if (!watched.Looked && IsDue(current, now))
                     {
                         await driver.RefreshAsync(current, token);
                     }
@@ -73,14 +81,24 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
                     await driver.AdvanceAsync(portrait.GenerationId, portrait.Index, token);
                 }
             });
+
+        // Predictions that reach their compute limit before the next look are stopped on time, all at once: not one after another.
+        await Task.WhenAll(stopping.Select(s => compute.CancelAtAsync(s.Prediction, s.At, cancellationToken)));
     }
 
     /// <summary>
-    /// Takes in predictions still open after their generation ended (a worker taking one in was killed after the finalizer passed),
-    /// so what they cost reaches the ledger and the generation's cost row.
+    /// Takes in predictions still open after their generation ended (a worker taking one in was killed after the finalizer passed), and
+    /// looks for what creates made whose sender lost hold of them after it passed (or while it did), so what they cost reaches the ledger
+    /// and the generation's cost row, and no reservation stays held.
     /// </summary>
     public async Task TakeInLeftoversAsync(CancellationToken cancellationToken)
     {
+        foreach (var lapsed in await ledger.LapsedCreatesAsync(null, cancellationToken))
+        {
+            await driver.ResolveLapsedAsync(lapsed, cancellationToken);
+            await store.RefreshCostsAsync(lapsed.GenerationId, cancellationToken);
+        }
+
         foreach (var prediction in await ledger.OpenAfterEndAsync(cancellationToken))
         {
             await driver.RefreshAsync(prediction, cancellationToken);
@@ -150,7 +168,7 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
     /// <summary>Portraits not ended fail (deadline, stop) or are cancelled, and their predictions are cancelled on Replicate.</summary>
     private async Task StopAsync(GenerationRow generation, CancellationToken cancellationToken)
     {
-        var (id, cancelled) = (generation.Id, generation.CancelRequestedAt is not null);
+        var id = generation.Id;
 
         // Outputs whose take-in was put off for passing trouble are paid for: taken in as they stand now (delivered marked unchecked, or
         // given up) rather than thrown away with their portrait.
@@ -166,8 +184,14 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
         }
 
         // Recorded but never sent (the generation stopped between the two): nothing to cancel on Replicate, a reservation to release.
-        await ledger.AbandonUnsentAsync(id, cancelled ? PortraitStateMachine.Cancelled : generation.StopCategory ?? PortraitStateMachine.Deadline,
-            "The generation stopped before this prediction was sent.", cancellationToken);
+        // Claimed by a sender that lost hold of it: looked for; one still held is its sender's to finish (and cancel).
+        await ledger.AbandonUnsentAsync(id, PortraitStateMachine.StopReason(generation), "The generation stopped before this prediction was sent.",
+            cancellationToken);
+        foreach (var lapsed in await ledger.LapsedCreatesAsync(id, cancellationToken))
+        {
+            await driver.ResolveLapsedAsync(lapsed, cancellationToken);
+        }
+
         foreach (var prediction in (await ledger.PredictionsAsync(id, cancellationToken)).Where(p => p is { IsOpen: true, PredictionId: not null }))
         {
             await driver.CancelQuietlyAsync(prediction.PredictionId!, cancellationToken);

@@ -140,6 +140,29 @@ public sealed partial class PortraitDriver(GenerationStore generations, Portrait
     }
 
     /// <summary>
+    /// An attempt of a stopped generation whose sender lost hold of its create: what it made is found (never sent again), cancelled and
+    /// taken in, so it neither runs on for nothing nor goes unbilled in the ledger; one that made nothing releases its reservation.
+    /// </summary>
+    public async Task ResolveLapsedAsync(PredictionRow row, CancellationToken cancellationToken)
+    {
+        if (await generations.GetAsync(row.GenerationId, cancellationToken) is not { } generation
+            || await portraits.PortraitAsync(row.GenerationId, row.PortraitIndex, cancellationToken) is not { } portrait
+            || await sender.FindLapsedAsync(generation, portrait, row, cancellationToken) is not { } made)
+        {
+            return;
+        }
+
+        if (made.IsTerminal)
+        {
+            await settler.SettleAsync(made, cancellationToken);
+        }
+        else
+        {
+            await CancelQuietlyAsync(made.Id, cancellationToken);
+        }
+    }
+
+    /// <summary>
     /// The finalizer ends a portrait still open when its generation is cancelled, stopped or past its deadline, whatever its attempt.
     /// Unless cancelled, a refused output is delivered flagged even when the regeneration that kept it committed after the portrait was read.
     /// </summary>

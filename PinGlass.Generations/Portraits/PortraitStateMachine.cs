@@ -101,6 +101,10 @@ public static class PortraitStateMachine
         : generation.StopCategory is { } category ? End(portrait, category, $"The generation stopped: {generation.StopError}")
         : End(portrait, Deadline, "The generation's deadline passed before this portrait was made.");
 
+    /// <summary>Why what is left of a stopped generation ends: it was cancelled, Replicate refused the account, or its deadline passed.</summary>
+    public static string StopReason(GenerationRow generation) =>
+        generation.CancelRequestedAt is not null ? Cancelled : generation.StopCategory ?? Deadline;
+
     /// <summary>
     /// A portrait that ends for this reason stops its whole generation: Replicate refused the account (401: the token, 402: billing),
     /// so every other create would be refused too.

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PinGlass.Generations.Persistence;
@@ -48,27 +49,15 @@ public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRe
 
         var provider = chain[row.Provider];
         var input = provider.Map(await requests.RequestAsync(generation, portrait, provider, row.ReferenceIndex, cancellationToken)).Input;
-        var settings = replicateOptions.Value;
-        var webhook = WebhookTrace.Carry(settings.WebhookUrl);
-        var create = new CreatePredictionOptions(null, settings.CancelAfterSent, webhook, webhook is null ? null : ["completed"]);
         await createLimit.WaitAsync(cancellationToken);
         var tally = RetryTally.Begin();
         Prediction prediction;
         // The rate-limit wait and the create's retries have no bound of their own: the lease is renewed before each send, and a worker
         // that waited past it and lost it to another sends nothing more.
-        var key = new CreateKey(row.Marker, row.CreatedAt, resumed, async token =>
-        {
-            if (await ledger.RenewCreateAsync(row.Marker, held, lease, token) is not { } renewed)
-            {
-                return false;
-            }
-
-            held = renewed;
-            return true;
-        });
+        var hold = new CreateHold(ledger, row.Marker, held, lease);
         try
         {
-            prediction = await safeCreate.CreateAsync(provider.Model, input, create, cancellationToken, key);
+            prediction = await safeCreate.CreateAsync(provider.Model, input, CreateOptions(), cancellationToken, hold.KeyFor(row, resumed));
         }
         catch (CreateTakenOverException)
         {
@@ -80,7 +69,7 @@ public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRe
             // Not "not created": a prediction may exist. The lease is kept for a back-off (Replicate is failing every call now), after
             // which a pass resumes the create, search first.
             LogOutcomeUnknown(logger, generation.Id, portrait.Index, row.Attempt, e.InnerException?.Message ?? e.Message);
-            await ledger.RenewCreateAsync(row.Marker, held, PortraitStateMachine.MaxBackoff, CancellationToken.None);
+            await hold.KeepAsync(PortraitStateMachine.MaxBackoff);
             return new SendResult.Busy();
         }
         catch (ReplicateException e)
@@ -94,9 +83,79 @@ public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRe
         }
 
         metrics.Retried(provider.Name, tally.Retries);
-        await ledger.RecordCreatedAsync(row.Marker, prediction.Id, prediction.Status, tally.Retries, cancellationToken);
+        await ledger.RecordCreatedAsync(row.Marker, prediction.Id, prediction.Status, prediction.StartedAt, tally.Retries, cancellationToken);
         LogSubmitted(logger, generation.Id, portrait.Index, row.Attempt, provider.Name, prediction.Id);
         return new SendResult.Created(prediction);
+    }
+
+    /// <summary>
+    /// An attempt of a stopped generation whose create a sender claimed and lost hold of (<see cref="PredictionLedger.LapsedCreatesAsync"/>):
+    /// the create is taken over and only searched for, never sent. What it made is recorded and returned, for the caller to cancel and
+    /// take in; when it made nothing the attempt ends not created and its reservation is released. Null too while another worker holds
+    /// the create, or when the search failed (the lease is kept for a back-off, and the reconciliation looks again).
+    /// </summary>
+    public async Task<Prediction?> FindLapsedAsync(GenerationRow generation, PortraitRow portrait, PredictionRow row, CancellationToken cancellationToken)
+    {
+        var lease = options.Value.CreateLease;
+        if (await ledger.ClaimCreateAsync(row.Marker, lease, cancellationToken) is not { } held)
+        {
+            return null;
+        }
+
+        var provider = chain[row.Provider];
+        var create = CreateOptions();
+        // With a webhook URL a create is found by the marker in it, and the input is not read; without one, by its input.
+        var input = create.Webhook is not null ? new JsonObject()
+            : provider.Map(await requests.RequestAsync(generation, portrait, provider, row.ReferenceIndex, cancellationToken)).Input;
+        var hold = new CreateHold(ledger, row.Marker, held, lease);
+        Prediction? made;
+        try
+        {
+            made = await safeCreate.FindMadeAsync(provider.Model, input, create, hold.KeyFor(row, resumed: true), cancellationToken);
+        }
+        catch (Exception e) when (e is ReplicateException or CreateOutcomeUnknownException or CreateTakenOverException)
+        {
+            LogLapsedUnresolved(logger, generation.Id, portrait.Index, row.Attempt, e.Message);
+            await hold.KeepAsync(PortraitStateMachine.MaxBackoff);
+            return null;
+        }
+
+        if (made is null)
+        {
+            await ledger.RecordNotCreatedAsync(row, PortraitStateMachine.StopReason(generation),
+                "The generation stopped; this create's sender was gone and it had made no prediction.", 0, cancellationToken);
+            return null;
+        }
+
+        await ledger.RecordCreatedAsync(row.Marker, made.Id, made.Status, made.StartedAt, 0, cancellationToken);
+        LogLapsedFound(logger, generation.Id, portrait.Index, row.Attempt, made.Id);
+        return made;
+    }
+
+    private CreatePredictionOptions CreateOptions()
+    {
+        var settings = replicateOptions.Value;
+        var webhook = WebhookTrace.Carry(settings.WebhookUrl);
+        return new CreatePredictionOptions(null, settings.CancelAfterSent, webhook, webhook is null ? null : ["completed"]);
+    }
+
+    /// <summary>One worker's hold on an attempt's create: renewed before each search and send, kept for a back-off when it gives up for now.</summary>
+    private sealed class CreateHold(PredictionLedger ledger, string marker, DateTimeOffset held, TimeSpan lease)
+    {
+        public CreateKey KeyFor(PredictionRow row, bool resumed) => new(row.Marker, row.CreatedAt, resumed, RenewAsync);
+
+        public Task KeepAsync(TimeSpan backOff) => ledger.RenewCreateAsync(marker, held, backOff, CancellationToken.None);
+
+        private async Task<bool> RenewAsync(CancellationToken cancellationToken)
+        {
+            if (await ledger.RenewCreateAsync(marker, held, lease, cancellationToken) is not { } renewed)
+            {
+                return false;
+            }
+
+            held = renewed;
+            return true;
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index} attempt {Attempt}: another worker took the create over while this one waited")]
@@ -104,6 +163,12 @@ public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRe
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index} attempt {Attempt}: the create's answer was lost and the search for it failed ({Error}); resumed on the next pass")]
     private static partial void LogOutcomeUnknown(ILogger logger, Guid generationId, int index, int attempt, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index} attempt {Attempt}: the create its lost sender may have made could not be looked for ({Error}); looked for again later")]
+    private static partial void LogLapsedUnresolved(ILogger logger, Guid generationId, int index, int attempt, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index} attempt {Attempt}: its lost sender had made prediction {PredictionId}; it is cancelled and its cost recorded")]
+    private static partial void LogLapsedFound(ILogger logger, Guid generationId, int index, int attempt, string predictionId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Generation {GenerationId} portrait {Index} attempt {Attempt}: {Provider} prediction {PredictionId}")]
     private static partial void LogSubmitted(ILogger logger, Guid generationId, int index, int attempt, string provider, string predictionId);

@@ -41,7 +41,7 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
 
         if (!prediction.IsTerminal)
         {
-            await ledger.RecordCheckedAsync(row.Marker, prediction.Status, cancellationToken);
+            await ledger.RecordCheckedAsync(row.Marker, prediction.Status, prediction.StartedAt, cancellationToken);
             return row;
         }
 
@@ -50,7 +50,7 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
         // must see the end taken in (a webhook's job) tries again later.
         if (!await ledger.ClaimTakeInAsync(row.Marker, options.Value.TakeInLease, cancellationToken))
         {
-            await ledger.RecordCheckedAsync(row.Marker, prediction.Status, cancellationToken);
+            await ledger.RecordCheckedAsync(row.Marker, prediction.Status, prediction.StartedAt, cancellationToken);
             return row;
         }
 
@@ -60,7 +60,7 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
             var provider = chain[row.Provider];
             var cost = provider.CostOf(prediction);
             var portrait = await portraits.PortraitAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
-            var (category, error) = ErrorPolicy.Classify(prediction);
+            var (category, error) = ComputeLimit.Classify(row, prediction);
             var delivered = new Delivered(null, null);
             if (category is null && portrait is { Status: PortraitStatus.Running } && portrait.Attempt == row.Attempt)
             {

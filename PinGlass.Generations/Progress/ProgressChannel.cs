@@ -7,7 +7,8 @@ namespace PinGlass.Generations.Progress;
 
 /// <summary>
 /// Progress events over Redis pub/sub, one channel per generation, so a client following a generation on one Api replica sees the
-/// changes the Jobs replicas make. Events are published while the change's row lock is held, so they arrive in version order.
+/// changes the Jobs replicas make. Events are published after their change commits, so two changes committed close together may arrive
+/// out of version order: a follower keeps the newest (<see cref="ProgressFollower"/>), and reads the database when Redis is quiet.
 /// </summary>
 public sealed partial class ProgressChannel(IConnectionMultiplexer redis, ILogger<ProgressChannel> logger)
 {
@@ -22,17 +23,30 @@ public sealed partial class ProgressChannel(IConnectionMultiplexer redis, ILogge
         {
             await redis.GetSubscriber().PublishAsync(ChannelOf(progress.GenerationId), JsonSerializer.Serialize(progress, Json));
         }
-        catch (RedisException e)
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
             LogPublishFailed(logger, progress.GenerationId, progress.Version, e.Message);
         }
     }
 
-    /// <summary>Subscribes now: every event of the generation from this moment is kept for the caller to read.</summary>
-    public async Task<ProgressSubscription> SubscribeAsync(Guid generationId)
+    /// <summary>
+    /// Subscribes now: every event of the generation from this moment is kept for the caller to read. Null when Redis cannot be reached:
+    /// the follower then reads the database alone.
+    /// </summary>
+    public async Task<ProgressSubscription?> SubscribeAsync(Guid generationId)
     {
         var events = Channel.CreateUnbounded<GenerationProgress>(new UnboundedChannelOptions { SingleReader = true });
-        var queue = await redis.GetSubscriber().SubscribeAsync(ChannelOf(generationId));
+        ChannelMessageQueue queue;
+        try
+        {
+            queue = await redis.GetSubscriber().SubscribeAsync(ChannelOf(generationId));
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            LogSubscribeFailed(logger, generationId, e.Message);
+            return null;
+        }
+
         queue.OnMessage(message =>
         {
             if (JsonSerializer.Deserialize<GenerationProgress>(message.Message.ToString(), Json) is { } progress)
@@ -45,12 +59,15 @@ public sealed partial class ProgressChannel(IConnectionMultiplexer redis, ILogge
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Progress {Version} of generation {GenerationId} was not published: {Reason}")]
     private static partial void LogPublishFailed(ILogger logger, Guid generationId, long version, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Progress of generation {GenerationId} is followed from the database alone: Redis could not be subscribed to ({Reason})")]
+    private static partial void LogSubscribeFailed(ILogger logger, Guid generationId, string reason);
 }
 
 /// <summary>One follower's events; dispose it to unsubscribe.</summary>
 public sealed class ProgressSubscription(ChannelMessageQueue queue, ChannelReader<GenerationProgress> events) : IAsyncDisposable
 {
-    public IAsyncEnumerable<GenerationProgress> ReadAllAsync(CancellationToken cancellationToken) => events.ReadAllAsync(cancellationToken);
+    public ChannelReader<GenerationProgress> Events => events;
 
     public async ValueTask DisposeAsync() => await queue.UnsubscribeAsync();
 }

@@ -28,6 +28,9 @@ public abstract class PortraitProvider(string name, IOptions<ReplicateOptions> o
         _ => 0,
     };
 
+    /// <summary>The price of a second of compute for a time-billed model; null for one billed per image (its cost does not grow with time).</summary>
+    public decimal? UsdPerSecond => Settings.UsdPerImage is null ? Settings.UsdPerSecond : null;
+
     /// <summary>What a prediction costs: per image, or per second of <c>predict_time</c>.</summary>
     public decimal CostOf(Prediction prediction) => Settings switch
     {

@@ -99,6 +99,18 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
         }
     }
 
+    /// <summary>
+    /// The search of a resumed create, and never a send: what the create under <paramref name="key"/> made from its first attempt until
+    /// now, adopted (any others cancelled), or null when it made nothing. For a create whose sender is gone and whose prediction is no
+    /// longer wanted: what it made is still found, so it can be cancelled and its cost recorded.
+    /// </summary>
+    public async Task<Prediction?> FindMadeAsync(ModelRef model, JsonObject input, CreatePredictionOptions create, CreateKey key,
+        CancellationToken cancellationToken)
+    {
+        await HoldAsync(key, cancellationToken);
+        return await FindAsync(model, input, create, key.Marker, key.Since - ClockSkew, time.GetUtcNow() + ClockSkew, cancellationToken);
+    }
+
     /// <summary>Before each search and send: the caller still holds the create, or another worker has taken it over.</summary>
     private static async Task HoldAsync(CreateKey? key, CancellationToken cancellationToken)
     {

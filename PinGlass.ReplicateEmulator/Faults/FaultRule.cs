@@ -17,6 +17,7 @@ public enum FaultKind
     WrongFace,
     NoFace,
     DeliveryError,
+    SlowPrediction,
 }
 
 public static class FaultKinds
@@ -52,7 +53,10 @@ public sealed class FaultRule
     /// <summary>Error text of a <c>prediction_failed</c>; empty picks one of Replicate's real texts.</summary>
     public string? Error { get; set; }
 
-    /// <summary>Length of a <c>rate_limit</c> burst, a <c>hang</c>, a <c>webhook_delay</c> or a <c>cold_start</c>.</summary>
+    /// <summary>
+    /// Length of a <c>rate_limit</c> burst, a <c>hang</c>, a <c>webhook_delay</c> or a <c>cold_start</c>; the compute a
+    /// <c>slow_prediction</c> adds.
+    /// </summary>
     public TimeSpan? Duration { get; set; }
 
     /// <summary>How many more times the rule may fire; empty for no limit.</summary>

@@ -54,6 +54,12 @@ public sealed class PredictionRunner(
         var input = new ModelInput(model, request.Input);
         var forcedColdStart = faults.TryFire(FaultKind.ColdStart, model.FullName) is { } cold ? cold.Duration ?? TimeSpan.Zero : (TimeSpan?)null;
         var plan = latency.Plan(model, input.Outputs, forcedColdStart);
+        if (faults.TryFire(FaultKind.SlowPrediction, model.FullName) is { } slow)
+        {
+            // The model computes longer than it should (a slow GPU, a stuck step): billed for every second it runs, as Replicate bills.
+            plan = plan with { PredictTime = plan.PredictTime + (slow.Duration ?? plan.PredictTime * 4) };
+        }
+
         var now = clock.UtcNow;
         var prediction = new Prediction(PredictionStore.NewId(), store.NextSequence(), model, request.Version, request.Input, baseUrl,
             request.Webhook, request.WebhookEventsFilter, now, cancelAfter is { } after ? now + clock.ToWall(after) : null, plan);
@@ -85,17 +91,23 @@ public sealed class PredictionRunner(
                 return;
             }
 
-            await clock.Delay(plan.StartDelay, token);
+            // The model's work is done while it boots: once processing, a prediction lasts exactly its planned predict time, however busy
+            // this machine is (Replicate's predict_time is the processing phase's length; a cancel must find it as its plan says).
             var seed = input.Integer("seed") is { } given and not -1 ? given : Random.Shared.Next();
+            var failure = faults.TryFire(FaultKind.PredictionFailed, model.FullName, prediction.Id);
+            var rendering = failure is null ? RenderAsync(prediction, input, seed, token) : Task.FromResult<IReadOnlyList<string>>([]);
+            await Task.WhenAll(clock.Delay(plan.StartDelay, token), rendering);
+            var outputs = await rendering;
             if (!prediction.TryStart(clock.UtcNow, $"Using seed: {seed}\n"))
             {
+                deliveries.Remove(outputs);
                 return;
             }
 
             webhooks.Notify(prediction, WebhookEvents.Start);
             webhooks.Notify(prediction, WebhookEvents.Logs);
 
-            if (faults.TryFire(FaultKind.PredictionFailed, model.FullName, prediction.Id) is { } failure)
+            if (failure is not null)
             {
                 var ranFor = plan.PredictTime * (0.1 + (0.8 * Random.Shared.NextDouble()));
                 await clock.Delay(ranFor, token);
@@ -104,10 +116,16 @@ public sealed class PredictionRunner(
                 return;
             }
 
-            // Rendering runs during the modelled predict time, so it only adds latency when it takes longer than that.
-            var rendering = RenderAsync(prediction, input, seed, token);
-            await Task.WhenAll(clock.Delay(plan.PredictTime, token), rendering);
-            var outputs = await rendering;
+            try
+            {
+                await clock.Delay(plan.PredictTime, token);
+            }
+            catch (OperationCanceledException)
+            {
+                deliveries.Remove(outputs); // canceled while processing: its images are never published
+                throw;
+            }
+
             if (!prediction.TrySetOutput(outputs))
             {
                 deliveries.Remove(outputs);

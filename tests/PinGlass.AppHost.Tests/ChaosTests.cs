@@ -98,7 +98,8 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
         var output = TestContext.Current.TestOutputHelper;
 
         // Replicate's side, in Replicate time (20× faster here): a minute-long 429 burst on every model, then 20 % 429s; 10 % 5xx, half
-        // of them after the request was carried out; 10 % failed predictions; 30 % of webhooks dropped, 30 % duplicated, 30 % reordered.
+        // of them after the request was carried out; 10 % failed predictions; 10 % computing 30 s past their reserved compute; 30 % of
+        // webhooks dropped, 30 % duplicated, 30 % reordered.
         const string Steady = """
             {"kind":"rate_limit","model":"bytedance/flux-pulid","duration":"00:01:00","count":1},
             {"kind":"rate_limit","model":"black-forest-labs/flux-kontext-pro","duration":"00:01:00","count":1},
@@ -107,6 +108,7 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
             {"kind":"server_error","status":503,"probability":0.05},
             {"kind":"server_error","status":500,"probability":0.05,"after_processing":true},
             {"kind":"prediction_failed","probability":0.1},
+            {"kind":"slow_prediction","probability":0.1,"duration":"00:00:30"},
             {"kind":"webhook_drop","probability":0.3},
             {"kind":"webhook_duplicate","probability":0.3},
             {"kind":"webhook_reorder","probability":0.3}

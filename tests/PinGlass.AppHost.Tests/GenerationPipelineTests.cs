@@ -213,6 +213,50 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task A_prediction_that_computes_past_its_reservation_is_given_more_of_the_budget_while_the_budget_has_room()
+    {
+        // flux-pulid computes 40 s longer than drawn (50–60 s in all) against the 24 s reserved: on $0.80 the reservation grows (by
+        // $0.0168 at a time) and the prediction is left to deliver.
+        await client.SetFaultsAsync("""[{"kind":"slow_prediction","model":"bytedance/flux-pulid","duration":"00:00:40","count":1}]""");
+        var id = await client.StartAsync(("styles", "professional-headshot"));
+        var generation = await client.WaitAsync(id);
+
+        GenerationClient.AssertStatus("completed", generation);
+        var attempt = Assert.Single(generation.GetProperty("portraits")[0].GetProperty("attempts").EnumerateArray());
+        Assert.Equal(("succeeded", "flux-pulid"), (attempt.GetProperty("status").GetString(), attempt.GetProperty("provider").GetString()));
+        var emulated = await client.EmulatorPredictionAsync(attempt.GetProperty("predictionId").GetString()!);
+        Assert.True(emulated.GetProperty("metrics").GetProperty("predict_time").GetDouble() > 50);
+        var money = (await stores.QueryAsync($"SELECT spent_usd, reserved_usd FROM generation_jobs WHERE id = '{id}'",
+            r => (Spent: r.GetDecimal(0), Reserved: r.GetDecimal(1)))).Single();
+        Assert.Equal(0m, money.Reserved);
+        Assert.True(money.Spent > 0.0336m, $"spent {money.Spent}: more than the first reservation, which grew");
+    }
+
+    [Fact]
+    public async Task A_prediction_that_computes_past_its_reservation_with_no_budget_left_is_cancelled_and_spend_stays_within_the_budget()
+    {
+        // On $0.05 the 24 s reserved ($0.0336) cannot grow by $0.0168: flux-pulid, computing ten minutes longer than drawn, is cancelled
+        // when it has computed 22 s (the 2 s margin left for the cancel's way), and what is left of the budget holds no other model.
+        await client.SetFaultsAsync("""[{"kind":"slow_prediction","model":"bytedance/flux-pulid","duration":"00:10:00"}]""");
+        var id = await client.StartAsync(("styles", "professional-headshot"), ("budget", "0.05"));
+        var generation = await client.WaitAsync(id);
+
+        var portrait = generation.GetProperty("portraits")[0];
+        Assert.Equal(("failed", "budget_exhausted"), (portrait.GetProperty("status").GetString(), portrait.GetProperty("error").GetProperty("category").GetString()));
+        var attempt = Assert.Single(portrait.GetProperty("attempts").EnumerateArray());
+        Assert.Equal(("cancelled", "timeout"), (attempt.GetProperty("status").GetString(), attempt.GetProperty("error").GetProperty("category").GetString()));
+        var predictionId = attempt.GetProperty("predictionId").GetString()!;
+        var emulated = await client.EmulatorPredictionAsync(predictionId);
+        Assert.Equal("canceled", emulated.GetProperty("status").GetString());
+        Assert.InRange(emulated.GetProperty("metrics").GetProperty("predict_time").GetDouble(), 20, 35.7); // $0.05 ÷ $0.0014
+        var billed = (await client.LedgerAsync()).Single(e => e.Id == predictionId).Cost;
+        var money = (await stores.QueryAsync($"SELECT spent_usd, reserved_usd, budget_usd FROM generation_jobs WHERE id = '{id}'",
+            r => (Spent: r.GetDecimal(0), Reserved: r.GetDecimal(1), Budget: r.GetDecimal(2)))).Single();
+        Assert.Equal((decimal.Round(billed, 2), 0m), (decimal.Round(money.Spent, 2), money.Reserved));
+        Assert.True(money.Spent <= money.Budget, $"spent {money.Spent} of {money.Budget}");
+    }
+
+    [Fact]
     public async Task A_throttle_that_outlasts_every_models_retries_makes_portraits_wait_not_fail()
     {
         // Every model answers its creates 429 for twelve bursts (1 s each at 20×, Retry-After the burst's rest; a create that finds no

@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -5,6 +7,7 @@ using PinGlass.Platform;
 using PinGlass.Generations;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Progress;
+using PinGlass.Replicate.Resilience;
 using StackExchange.Redis;
 
 namespace PinGlass.AppHost.Tests;
@@ -17,8 +20,8 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private sealed record Stores(GenerationStore Generations, PortraitStore Portraits, PredictionLedger Ledger, NpgsqlDataSource Database,
-        IConnectionMultiplexer Redis) : IAsyncDisposable
+    internal sealed record Stores(GenerationStore Generations, PortraitStore Portraits, PredictionLedger Ledger, GenerationVersions Versions,
+        ProgressChannel Channel, NpgsqlDataSource Database, IConnectionMultiplexer Redis) : IAsyncDisposable
     {
         /// <summary>The generations this test wrote.</summary>
         public List<Guid> Made { get; } = [];
@@ -43,16 +46,18 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
         }
     }
 
-    private async Task<Stores> ConnectAsync()
+    internal static async Task<Stores> ConnectAsync(PinGlassApp pinglass)
     {
         var database = NpgsqlDataSource.Create((await pinglass.App.GetConnectionStringAsync(ResourceNames.Database, Token))!);
         var redis = await ConnectionMultiplexer.ConnectAsync((await pinglass.App.GetConnectionStringAsync(ResourceNames.Cache, Token))!);
         var options = Options.Create(new PipelineOptions());
-        var versions = new GenerationVersions(new ProgressChannel(redis, NullLogger<ProgressChannel>.Instance), options, TimeProvider.System);
-        return new Stores(new GenerationStore(database, versions), new PortraitStore(database, versions, options), new PredictionLedger(database), database, redis);
+        var channel = new ProgressChannel(redis, NullLogger<ProgressChannel>.Instance);
+        var versions = new GenerationVersions(channel, options, TimeProvider.System);
+        return new Stores(new GenerationStore(database, versions), new PortraitStore(database, versions, options), new PredictionLedger(database),
+            versions, channel, database, redis);
     }
 
-    private static async Task<Guid> NewGenerationAsync(Stores stores, decimal budget = 0.80m, int portraits = 3)
+    internal static async Task<Guid> NewGenerationAsync(Stores stores, decimal budget = 0.80m, int portraits = 3)
     {
         var id = Guid.NewGuid();
         await stores.Generations.CreateAsync(new NewGeneration(id, [.. Enumerable.Range(0, portraits).Select(i => $"style-{i}")], budget, 0.5m, 2, 0,
@@ -64,7 +69,7 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
     [Fact]
     public async Task A_generation_and_its_portraits_read_back_by_name()
     {
-        await using var stores = await ConnectAsync();
+        await using var stores = await ConnectAsync(pinglass);
         var id = await NewGenerationAsync(stores);
 
         var generation = (await stores.Generations.GetAsync(id, Token))!;
@@ -83,7 +88,7 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
     [Fact]
     public async Task Racing_workers_claim_a_portrait_once_and_reserve_only_what_the_budget_holds()
     {
-        await using var stores = await ConnectAsync();
+        await using var stores = await ConnectAsync(pinglass);
         var id = await NewGenerationAsync(stores, budget: 0.05m);
 
         var claims = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => stores.Portraits.ClaimAsync(id, 0, Token)));
@@ -107,12 +112,12 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
     [Fact]
     public async Task A_prediction_is_settled_once_its_cost_counted_once_and_its_reservation_released()
     {
-        await using var stores = await ConnectAsync();
+        await using var stores = await ConnectAsync(pinglass);
         var (id, row) = await RecordedAsync(stores);
         Assert.NotNull(await stores.Ledger.ClaimCreateAsync(row.Marker, TimeSpan.FromMinutes(5), Token));
         Assert.Null(await stores.Ledger.ClaimCreateAsync(row.Marker, TimeSpan.FromMinutes(5), Token));
         var predictionId = $"p-{Guid.NewGuid():N}";
-        await stores.Ledger.RecordCreatedAsync(row.Marker, predictionId, "starting", 0, Token);
+        await stores.Ledger.RecordCreatedAsync(row.Marker, predictionId, "starting", null, 0, Token);
 
         var settled = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => stores.Ledger.SettleAsync(row, PredictionState.Cancelled, 3.5, 0.0049m,
             "model_error", "stopped", null, null, null, Token)));
@@ -130,7 +135,7 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
     [Fact]
     public async Task A_create_lease_another_worker_took_over_cannot_be_renewed_by_the_one_that_lost_it()
     {
-        await using var stores = await ConnectAsync();
+        await using var stores = await ConnectAsync(pinglass);
         var (_, row) = await RecordedAsync(stores);
         var lease = TimeSpan.FromMinutes(5);
         var first = await stores.Ledger.ClaimCreateAsync(row.Marker, lease, Token);
@@ -158,10 +163,10 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
     [Fact]
     public async Task One_worker_at_a_time_takes_in_a_predictions_end_until_it_settles_it_or_gives_it_back()
     {
-        await using var stores = await ConnectAsync();
+        await using var stores = await ConnectAsync(pinglass);
         var (id, row) = await RecordedAsync(stores);
         await stores.Ledger.ClaimCreateAsync(row.Marker, TimeSpan.FromMinutes(5), Token);
-        await stores.Ledger.RecordCreatedAsync(row.Marker, $"p-{Guid.NewGuid():N}", "processing", 0, Token);
+        await stores.Ledger.RecordCreatedAsync(row.Marker, $"p-{Guid.NewGuid():N}", "processing", null, 0, Token);
 
         // A webhook and a poll at once: one takes it in.
         var created = (await stores.Ledger.PredictionsAsync(id, Token)).Single();
@@ -190,9 +195,106 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
     }
 
     [Fact]
+    public async Task Progress_is_published_after_its_change_commits_and_a_change_rolled_back_is_never_published()
+    {
+        await using var stores = await ConnectAsync(pinglass);
+        var id = await NewGenerationAsync(stores);
+        await using var subscription = (await stores.Channel.SubscribeAsync(id))!;
+
+        // A change that bumped the version and then failed (a connection lost, a process killed between two statements): rolled back.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => stores.Versions.CommitAsync(stores.Database, async (connection, transaction) =>
+        {
+            await stores.Versions.BumpAsync(connection, transaction, id, "current_batch = 7", null, null, Token);
+            throw new InvalidOperationException("lost between two statements");
+        }, Token));
+        Assert.True(await stores.Generations.StartAsync(id, Token));
+
+        // The first event followers see is the committed change, with the version the database gave it, not the one rolled back.
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        wait.CancelAfter(TimeSpan.FromSeconds(30));
+        var first = await subscription.Events.ReadAsync(wait.Token);
+        var committed = (await stores.Generations.GetAsync(id, Token))!;
+        Assert.Equal((committed.Version, "running", 0), (first.Version, first.Status, first.CurrentBatch));
+    }
+
+    [Fact]
+    public async Task Creates_whose_senders_died_are_looked_for_once_the_generation_ends_what_one_made_is_billed_and_no_reservation_stays()
+    {
+        await using var stores = await ConnectAsync(pinglass);
+        using var client = GenerationClient.For(pinglass.App);
+        var id = await NewGenerationAsync(stores);
+        var rows = new List<PredictionRow>();
+        foreach (var index in new[] { 0, 1, 2 })
+        {
+            await stores.Portraits.ClaimAsync(id, index, Token);
+            rows.Add((await stores.Ledger.BeginAsync(id, index, 1, "flux-pulid", "bytedance/flux-pulid", 0, 0.0336m, Token)).Row!);
+        }
+
+        // Portraits 0 and 1: their senders claimed the create and died, and their leases have run out; 0's create had gone out. 2's
+        // sender is alive and holds its lease.
+        Assert.NotNull(await stores.Ledger.ClaimCreateAsync(rows[0].Marker, TimeSpan.FromSeconds(-1), Token));
+        Assert.NotNull(await stores.Ledger.ClaimCreateAsync(rows[1].Marker, TimeSpan.FromSeconds(-1), Token));
+        Assert.NotNull(await stores.Ledger.ClaimCreateAsync(rows[2].Marker, TimeSpan.FromMinutes(5), Token));
+        var made = await CreateOnEmulatorAsync(client, rows[0].Marker);
+
+        // Not closed unsearched when the generation stops; the pipeline itself resumes them while it runs.
+        Assert.False(await stores.Ledger.AbandonUnsentAsync(id, "deadline", "stopped", Token));
+        Assert.Equal([rows[0].Marker, rows[1].Marker], (await stores.Ledger.LapsedCreatesAsync(id, Token)).Select(r => r.Marker));
+        Assert.DoesNotContain(await stores.Ledger.LapsedCreatesAsync(null, Token), r => r.GenerationId == id);
+
+        // Once it has ended (its portraits ended first, as the finalizer ends them), the reconciliation job looks: 0's prediction is
+        // adopted and cancelled or taken in, its cost recorded as Replicate billed it; 1 made nothing and releases its reservation; 2 is
+        // its sender's still.
+        foreach (var index in new[] { 0, 1, 2 })
+        {
+            Assert.True(await stores.Portraits.FailAsync(id, index, null, PortraitStatus.Failed, "deadline", "The deadline passed.", Token));
+        }
+
+        await stores.Generations.FinishAsync(id, GenerationStatus.Failed, "ended", Token);
+        var settled = await Poll.UntilAsync(() => stores.Ledger.PredictionsAsync(id, Token),
+            r => r[0].Status is not PredictionState.Creating and not PredictionState.Starting and not PredictionState.Processing
+                 && r[1].Status == PredictionState.NotCreated, TimeSpan.FromSeconds(60));
+        Assert.Equal(made, settled[0].PredictionId);
+        Assert.Contains(settled[0].Status, new[] { PredictionState.Cancelled, PredictionState.Succeeded });
+        Assert.Equal((PredictionState.NotCreated, 0m), (settled[1].Status, settled[1].Reserved));
+        Assert.Equal((PredictionState.Creating, 0.0336m), (settled[2].Status, settled[2].Reserved));
+        var billed = (await client.LedgerAsync()).Single(e => e.Id == made).Cost;
+        Assert.Equal(decimal.Round(billed, 2), decimal.Round(settled[0].Cost, 2));
+        var generation = (await stores.Generations.GetAsync(id, Token))!;
+        Assert.Equal((0.0336m, settled[0].Cost), (generation.Reserved, generation.Spent));
+    }
+
+    /// <summary>A prediction as a sender that died would have left it: created on the emulator with the attempt's marker, its answer lost.</summary>
+    private static async Task<string> CreateOnEmulatorAsync(GenerationClient client, string marker)
+    {
+        var face = Convert.ToBase64String(await File.ReadAllBytesAsync(PinGlass.Fixtures.Samples.Path("astronaut.png"), Token));
+        using var model = new HttpRequestMessage(HttpMethod.Get, "/v1/models/bytedance/flux-pulid");
+        model.Headers.Authorization = new("Bearer", ReplicateEndpoint.EmulatorToken);
+        using var modelResponse = await client.Emulator.SendAsync(model, Token);
+        var version = (await modelResponse.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>(Token))
+            .GetProperty("latest_version").GetProperty("id").GetString();
+        // A community model is created by its version.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/predictions")
+        {
+            // Nothing listens on port 9: the webhook is lost, and only a search finds the prediction.
+            Content = JsonContent.Create(new
+            {
+                version,
+                input = new { prompt = "a studio portrait", main_face_image = $"data:image/png;base64,{face}", width = 256, height = 256 },
+                webhook = $"http://127.0.0.1:9/hooks/replicate?{SafeCreate.MarkerParameter}={marker}",
+                webhook_events_filter = new[] { "completed" },
+            }),
+        };
+        request.Headers.Authorization = new("Bearer", ReplicateEndpoint.EmulatorToken);
+        using var response = await client.Emulator.SendAsync(request, Token);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("id").GetString()!;
+    }
+
+    [Fact]
     public async Task Attempts_recorded_but_never_sent_when_the_generation_stops_release_their_reservations()
     {
-        await using var stores = await ConnectAsync();
+        await using var stores = await ConnectAsync(pinglass);
         var id = await NewGenerationAsync(stores);
         await stores.Portraits.ClaimAsync(id, 0, Token);
         await stores.Portraits.ClaimAsync(id, 1, Token);
@@ -214,7 +316,7 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
     [Fact]
     public async Task A_portrait_ends_once_whichever_ending_comes_first()
     {
-        await using var stores = await ConnectAsync();
+        await using var stores = await ConnectAsync(pinglass);
         var id = await NewGenerationAsync(stores);
         await stores.Portraits.ClaimAsync(id, 0, Token);
         var row = (await stores.Ledger.BeginAsync(id, 0, 1, "flux-pulid", "bytedance/flux-pulid", 0, 0.0336m, Token)).Row!
@@ -235,7 +337,7 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
     [Fact]
     public async Task A_retry_on_request_reopens_an_ended_portrait_once()
     {
-        await using var stores = await ConnectAsync();
+        await using var stores = await ConnectAsync(pinglass);
         var id = await NewGenerationAsync(stores, portraits: 1);
         await stores.Portraits.ClaimAsync(id, 0, Token);
         await stores.Portraits.FailAsync(id, 0, 1, PortraitStatus.Failed, "model_error", "x", Token);

@@ -32,6 +32,15 @@ public sealed class SafeCreateEmulatorTests
             ["Replicate:WebhookUrl"] = WebhookUrl,
         });
 
+    /// <summary>A host over an emulator whose predictions all stay booting (nothing renders or ends while a test looks), and flux-pulid's input.</summary>
+    private static async Task<(TestHost Host, PortraitProvider Provider, JsonObject Input)> BootingAsync(EmulatorServer emulator)
+    {
+        var host = await StartAsync(emulator);
+        await emulator.SetFaultsAsync(new { kind = "cold_start", duration = "10:00:00" });
+        var provider = host.Get<ProviderChain>()[ProviderNames.FluxPulid];
+        return (host, provider, provider.Map(Portrait(0)).Input);
+    }
+
     /// <summary>Creates the portrait's prediction on <paramref name="provider"/> as the pipeline does, and follows it to its end.</summary>
     private static async Task<(Prediction Prediction, int Retries, ProviderInput Input)> MakeAsync(TestHost host, string provider, PortraitRequest request)
     {
@@ -165,13 +174,10 @@ public sealed class SafeCreateEmulatorTests
     {
         // Replicate's 600 creates a minute would throttle the account's other predictions; the search is what is tested here.
         await using var emulator = await EmulatorServer.StartAsync(("ReplicateEmulator:CreateRateLimitPerMinute", "100000"));
-        await using var host = await StartAsync(emulator);
-        var provider = host.Get<ProviderChain>()[ProviderNames.FluxPulid];
-        var input = provider.Map(Portrait(0)).Input;
+        var (started, provider, input) = await BootingAsync(emulator);
+        await using var host = started;
         var webhook = new Uri(WebhookUrl);
         var recordedAt = DateTimeOffset.UtcNow;
-        // Every prediction stays booting: nothing renders, and nothing ends while the test looks.
-        await emulator.SetFaultsAsync(new { kind = "cold_start", duration = "10:00:00" });
 
         // A worker sent the create and died; then the account made 600 more (other generations, other apps).
         var made = await host.Client.CreatePredictionAsync(provider.Model, input, new(Webhook: SafeCreate.Mark(webhook, "gen-7-1")), Token);
@@ -192,6 +198,32 @@ public sealed class SafeCreateEmulatorTests
         Assert.Equal(7, searches.Select(r => r.PathAndQuery).Distinct().Count());
         Assert.Contains("created_after=", searches[0].PathAndQuery, StringComparison.Ordinal);
         Assert.Contains("created_before=", searches[0].PathAndQuery, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_lapsed_create_is_only_looked_for_what_it_made_is_found_and_nothing_is_ever_sent()
+    {
+        await using var emulator = await EmulatorServer.StartAsync();
+        var (started, provider, input) = await BootingAsync(emulator);
+        await using var host = started;
+        var webhook = new Uri(WebhookUrl);
+        var recordedAt = DateTimeOffset.UtcNow;
+
+        // The sender of gen-9-1 died after its create went out; the sender of gen-9-2 died before.
+        var made = await host.Client.CreatePredictionAsync(provider.Model, input, new(Webhook: SafeCreate.Mark(webhook, "gen-9-1")), Token);
+        var safeCreate = host.Get<SafeCreate>();
+        var found = await safeCreate.FindMadeAsync(provider.Model, new JsonObject(), new(Webhook: webhook), new CreateKey("gen-9-1", recordedAt, Resumed: true), Token);
+        var none = await safeCreate.FindMadeAsync(provider.Model, new JsonObject(), new(Webhook: webhook), new CreateKey("gen-9-2", recordedAt, Resumed: true), Token);
+
+        Assert.Equal(made.Id, found?.Id);
+        Assert.Null(none);
+        Assert.Single(host.Requests.Creates); // the test's own: a search never creates
+
+        // A hold another worker has taken over: nothing is even looked for.
+        var searches = host.Requests.All.Count;
+        await Assert.ThrowsAsync<CreateTakenOverException>(() => safeCreate.FindMadeAsync(provider.Model, new JsonObject(), new(Webhook: webhook),
+            new CreateKey("gen-9-1", recordedAt, Resumed: true, _ => Task.FromResult(false)), Token));
+        Assert.Equal(searches, host.Requests.All.Count);
     }
 
     [Fact]

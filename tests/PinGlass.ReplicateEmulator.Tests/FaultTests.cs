@@ -185,6 +185,23 @@ public sealed class FaultTests(EmulatorFixture fixture) : IClassFixture<Emulator
     }
 
     [Fact]
+    public async Task Slow_prediction_fault_computes_longer_and_a_cancel_bills_only_the_time_it_ran()
+    {
+        // flux-pulid computes 10–20 s; this one five minutes more (3 s of wall time at 100×). Cancelled once processing, it is billed
+        // for what it ran, as Replicate bills a canceled prediction.
+        await emulator.SetFaultsAsync(new { kind = "slow_prediction", model = Pulid, duration = "00:05:00", count = 1 });
+        var id = (await emulator.CreateFluxPulidAsync()).GetProperty("id").GetString()!;
+        await WaitUntilAsync(async () => (await emulator.GetPredictionAsync(id)).GetProperty("status").GetString() == "processing");
+        await Task.Delay(TimeSpan.FromMilliseconds(400), TestContext.Current.CancellationToken); // 40 s of Replicate time: past any drawn time
+
+        var (_, canceled) = await emulator.PostAsync($"/v1/predictions/{id}/cancel", new { });
+
+        Assert.Equal("canceled", canceled.GetProperty("status").GetString());
+        Assert.InRange(canceled.GetProperty("metrics").GetProperty("predict_time").GetDouble(), 30, 320);
+        Assert.Equal(1, await emulator.InjectedAsync("slow_prediction"));
+    }
+
+    [Fact]
     public async Task Webhook_drop_fault_loses_the_delivery()
     {
         await emulator.SetFaultsAsync(new { kind = "webhook_drop", model = Pulid });

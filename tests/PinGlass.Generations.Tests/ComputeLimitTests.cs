@@ -1,0 +1,94 @@
+using PinGlass.Generations.Persistence;
+using PinGlass.Generations.Portraits;
+using PinGlass.Replicate.Client;
+using PinGlass.Replicate.Errors;
+
+namespace PinGlass.Generations.Tests;
+
+/// <summary>
+/// When a running time-billed prediction is asked about, given more of the budget, or stopped at the compute its reservation pays for
+/// (#13 item 5). flux-pulid's price: $0.0014 a second, 24 s reserved ($0.0336), a 2 s margin: it may compute 22 s.
+/// </summary>
+public sealed class ComputeLimitTests
+{
+    private const decimal PerSecond = 0.0014m;
+    private static readonly DateTimeOffset Created = new(2026, 12, 2, 12, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Margin = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan Lead = TimeSpan.FromMilliseconds(500);
+
+    private static PredictionRow Running(DateTimeOffset? started = null, DateTimeOffset? lastNews = null, decimal reserved = 0.0336m,
+        DateTimeOffset? overran = null) => new(
+        Guid.Empty, 3, 1, "m-1", "flux-pulid", "bytedance/flux-pulid", 0, "p-1", PredictionState.Processing, 0, null, null, Created,
+        Created.AddSeconds(1), lastNews ?? Created.AddSeconds(1), null, null, null, reserved, StartedAt: started, OverranAt: overran);
+
+    private static ComputeStep Decide(PredictionRow prediction, DateTimeOffset now, decimal? perSecond = PerSecond, double scale = 1) =>
+        ComputeLimit.Decide(prediction, perSecond, Margin, scale, Lead, now);
+
+    [Fact]
+    public void A_prediction_billed_per_image_or_ended_or_not_yet_created_is_left_alone()
+    {
+        var late = Created.AddHours(1);
+        Assert.IsType<ComputeStep.None>(Decide(Running(Created), late, perSecond: null));
+        Assert.IsType<ComputeStep.None>(Decide(Running(Created) with { Status = PredictionState.Succeeded }, late));
+        Assert.IsType<ComputeStep.None>(Decide(Running(Created) with { PredictionId = null, Status = PredictionState.Creating }, late));
+    }
+
+    [Fact]
+    public void Until_it_is_known_to_have_started_it_is_asked_about_every_half_of_what_it_may_compute()
+    {
+        // Last news 1 s after creation; it may compute 22 s: asked at 12 s, not before.
+        Assert.IsType<ComputeStep.None>(Decide(Running(), Created.AddSeconds(11.9)));
+        Assert.IsType<ComputeStep.Look>(Decide(Running(), Created.AddSeconds(12)));
+        // Asked at 12 s and still starting (a cold boot): asked again 11 s later.
+        Assert.IsType<ComputeStep.None>(Decide(Running(lastNews: Created.AddSeconds(12)), Created.AddSeconds(22.9)));
+        Assert.IsType<ComputeStep.Look>(Decide(Running(lastNews: Created.AddSeconds(12)), Created.AddSeconds(23)));
+    }
+
+    [Fact]
+    public void A_started_prediction_is_dealt_with_a_look_before_it_reaches_what_its_reservation_pays_less_the_margin()
+    {
+        var started = Created.AddSeconds(30); // after a cold boot: the boot is not billed, and not counted
+        Assert.IsType<ComputeStep.None>(Decide(Running(started), started.AddSeconds(21.4)));
+        Assert.Equal(new ComputeStep.Extend(started.AddSeconds(22)), Decide(Running(started), started.AddSeconds(21.5)));
+        Assert.Equal(new ComputeStep.Extend(started.AddSeconds(22)), Decide(Running(started), started.AddSeconds(40)));
+    }
+
+    [Fact]
+    public void A_reservation_that_grew_lets_it_compute_longer()
+    {
+        var started = Created.AddSeconds(2);
+        // $0.0504 = 36 s of compute: 34 s less the margin.
+        Assert.IsType<ComputeStep.None>(Decide(Running(started, reserved: 0.0504m), started.AddSeconds(30)));
+        Assert.Equal(new ComputeStep.Extend(started.AddSeconds(34)), Decide(Running(started, reserved: 0.0504m), started.AddSeconds(33.5)));
+    }
+
+    [Fact]
+    public void Against_a_time_scaled_endpoint_the_limit_is_in_its_clock()
+    {
+        var started = Created.AddSeconds(2);
+        // 20× faster: 22 s of Replicate time is 1.1 s here.
+        Assert.Equal(new ComputeStep.Extend(started.AddSeconds(1.1)), Decide(Running(started), started.AddSeconds(1), scale: 20));
+    }
+
+    [Fact]
+    public void A_prediction_marked_to_stop_that_has_not_ended_is_cancelled_again_after_a_while()
+    {
+        var marked = Created.AddSeconds(25);
+        Assert.IsType<ComputeStep.None>(Decide(Running(Created.AddSeconds(2), overran: marked), marked.AddSeconds(5)));
+        Assert.IsType<ComputeStep.CancelAgain>(Decide(Running(Created.AddSeconds(2), overran: marked), marked.AddSeconds(5.5)));
+    }
+
+    [Fact]
+    public void A_prediction_cancelled_at_its_limit_is_a_passing_timeout_and_any_other_cancel_the_models_failure()
+    {
+        var canceled = new Prediction("p-1", "bytedance/flux-pulid", "v", PredictionStatus.Canceled);
+        var stopped = ComputeLimit.Classify(Running(Created, overran: Created.AddSeconds(22)), canceled);
+        Assert.Equal(ErrorCategory.Timeout, stopped.Category);
+        Assert.True(ErrorPolicy.IsRetryable(stopped.Category!.Value));
+        Assert.Equal(ErrorCategory.ModelError, ComputeLimit.Classify(Running(Created), canceled).Category);
+
+        // It delivered before the cancel reached it: delivered.
+        var succeeded = canceled with { Status = PredictionStatus.Succeeded, Output = System.Text.Json.JsonDocument.Parse("\"https://replicate.delivery/x.webp\"").RootElement };
+        Assert.Null(ComputeLimit.Classify(Running(Created, overran: Created.AddSeconds(22)), succeeded).Category);
+    }
+}

@@ -1,0 +1,146 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Time.Testing;
+using PinGlass.Generations.Progress;
+
+namespace PinGlass.Generations.Tests;
+
+/// <summary>
+/// What a follower of a generation's events is sent when Redis delivers, reorders, loses or cannot carry them (#13 item 7): newer
+/// versions only, each once, the database's word after a quiet spell, and the end.
+/// </summary>
+public sealed class ProgressFollowerTests
+{
+    private static readonly Guid Id = Guid.NewGuid();
+    private static readonly TimeSpan CatchUp = TimeSpan.FromSeconds(5);
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private readonly FakeTimeProvider time = new();
+    private readonly Channel<GenerationProgress> redis = Channel.CreateUnbounded<GenerationProgress>();
+
+    /// <summary>What the database holds now; every read is counted.</summary>
+    private GenerationProgress? database = Progress(1);
+
+    /// <summary>Released on every read of the database.</summary>
+    private readonly SemaphoreSlim read = new(0);
+
+    private int reads;
+
+    private static GenerationProgress Progress(long version, string status = "running") =>
+        new(Id, version, status, (int)version, 23, (int)version, 0, 0, 1, 10, 0.02m * version);
+
+    private ProgressFollower Follower(bool withRedis = true) =>
+        new(withRedis ? redis.Reader : null, _ =>
+        {
+            Interlocked.Increment(ref reads);
+            read.Release();
+            return Task.FromResult(database);
+        }, CatchUp, time);
+
+    [Fact]
+    public async Task Events_from_redis_are_sent_newest_only_each_once_until_the_end()
+    {
+        foreach (var version in new long[] { 2, 4, 3, 4, 5 })
+        {
+            redis.Writer.TryWrite(Progress(version));
+        }
+
+        redis.Writer.TryWrite(Progress(6, "completed"));
+        redis.Writer.TryWrite(Progress(7)); // after the end: not sent
+
+        var sent = await Follower().FollowAsync(Progress(1), -1, Token).Select(p => p.Version).ToListAsync(Token);
+
+        Assert.Equal([1, 2, 4, 5, 6], sent);
+        Assert.Equal(0, reads);
+    }
+
+    [Fact]
+    public async Task A_change_whose_publish_was_lost_is_read_from_the_database_after_the_catch_up_time()
+    {
+        await using var follow = Follower().FollowAsync(Progress(1), -1, Token).GetAsyncEnumerator(Token);
+        Assert.True(await follow.MoveNextAsync());
+        Assert.Equal(1, follow.Current.Version);
+
+        database = Progress(3); // committed, never published
+        var next = follow.MoveNextAsync().AsTask();
+        time.Advance(CatchUp - TimeSpan.FromMilliseconds(1));
+        Assert.False(next.IsCompleted);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+
+        Assert.True(await next);
+        Assert.Equal(3, follow.Current.Version);
+        Assert.Equal(1, reads);
+
+        database = Progress(4, "completed");
+        next = follow.MoveNextAsync().AsTask();
+        time.Advance(CatchUp);
+        Assert.True(await next);
+        Assert.Equal("completed", follow.Current.Status);
+        Assert.False(await follow.MoveNextAsync());
+    }
+
+    [Fact]
+    public async Task A_quiet_spell_with_nothing_new_in_the_database_sends_nothing()
+    {
+        await using var follow = Follower().FollowAsync(Progress(1), -1, Token).GetAsyncEnumerator(Token);
+        Assert.True(await follow.MoveNextAsync());
+
+        var next = follow.MoveNextAsync().AsTask();
+        time.Advance(CatchUp);
+        await read.WaitAsync(Token);
+        Assert.False(next.IsCompleted); // only a newer version completes it
+
+        redis.Writer.TryWrite(Progress(2));
+        Assert.True(await next);
+        Assert.Equal(2, follow.Current.Version);
+        Assert.Equal(1, reads);
+    }
+
+    [Fact]
+    public async Task A_reconnecting_follower_is_sent_only_what_is_newer_than_its_last_event_id()
+    {
+        database = Progress(5);
+        await using var follow = Follower().FollowAsync(Progress(5), 5, Token).GetAsyncEnumerator(Token);
+        var next = follow.MoveNextAsync().AsTask();
+        redis.Writer.TryWrite(Progress(4));
+        redis.Writer.TryWrite(Progress(5));
+        redis.Writer.TryWrite(Progress(6, "completed"));
+
+        Assert.True(await next);
+        Assert.Equal(6, follow.Current.Version);
+        Assert.False(await follow.MoveNextAsync());
+    }
+
+    [Fact]
+    public async Task Without_redis_the_database_alone_is_followed_to_the_end()
+    {
+        await using var follow = Follower(withRedis: false).FollowAsync(Progress(1), -1, Token).GetAsyncEnumerator(Token);
+        Assert.True(await follow.MoveNextAsync());
+
+        database = Progress(9, "completed_with_failures");
+        var next = follow.MoveNextAsync().AsTask();
+        time.Advance(CatchUp);
+        Assert.True(await next);
+        Assert.Equal(9, follow.Current.Version);
+        Assert.False(await follow.MoveNextAsync());
+    }
+
+    [Fact]
+    public async Task A_follower_that_has_the_end_is_sent_nothing()
+    {
+        var sent = await Follower().FollowAsync(Progress(8, "cancelled"), 8, Token).ToListAsync(Token);
+
+        Assert.Empty(sent);
+    }
+
+    [Fact]
+    public async Task A_generation_gone_from_the_database_ends_the_stream()
+    {
+        await using var follow = Follower(withRedis: false).FollowAsync(Progress(1), -1, Token).GetAsyncEnumerator(Token);
+        Assert.True(await follow.MoveNextAsync());
+
+        database = null;
+        var next = follow.MoveNextAsync().AsTask();
+        time.Advance(CatchUp);
+        Assert.False(await next);
+    }
+}
