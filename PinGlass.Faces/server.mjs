@@ -17,15 +17,18 @@ const versions = { backend: 'wasm', workers: workerCount };
 // otherwise leave its old request in the queue, and under load the queue fills with work nobody waits for.
 const queue = { abandoned: 0 };
 const idle = [];
-const waiting = [];
+// Two lanes: analyses a person waits for (uploads, marked X-Faces-Priority: interactive) go ahead of background ones (identity
+// checks of finished portraits), so an upload never queues behind a generation's backlog.
+const lanes = { interactive: [], background: [] };
+const queued = () => lanes.interactive.length + lanes.background.length;
 const pending = new Map();
 let nextId = 0;
 let readyCount = 0;
 
 function dispatch() {
-  while (idle.length > 0 && waiting.length > 0) {
+  while (idle.length > 0 && queued() > 0) {
     const worker = idle.pop();
-    const job = waiting.shift();
+    const job = (lanes.interactive.length > 0 ? lanes.interactive : lanes.background).shift();
     pending.set(job.id, { ...job, worker });
     // The pixel buffer moves to the worker instead of being copied.
     worker.postMessage({ id: job.id, pixels: job.pixels.buffer, width: job.width, height: job.height }, [job.pixels.buffer]);
@@ -63,14 +66,14 @@ for (let i = 0; i < workerCount; i++) startWorker();
 
 // Requests queue for a free worker rather than fail; the HTTP request timeout bounds the wait, and one whose caller has gone
 // (signal aborted) leaves the queue.
-const analyse = (pixels, width, height, signal) =>
+const analyse = (pixels, width, height, lane, signal) =>
   new Promise((resolve, reject) => {
     const job = { id: nextId++, pixels, width, height, resolve, reject };
-    waiting.push(job);
+    lane.push(job);
     signal.addEventListener('abort', () => {
-      const at = waiting.indexOf(job);
+      const at = lane.indexOf(job);
       if (at < 0) return; // a worker has it already
-      waiting.splice(at, 1);
+      lane.splice(at, 1);
       queue.abandoned++;
       reject(new Error('abandoned'));
     }, { once: true });
@@ -131,7 +134,8 @@ async function handleFaces(req, res, url) {
   let result;
   try {
     // A private copy: Buffer.concat may hand back a slice of Node's shared pool, which must not be transferred.
-    result = await analyse(new Uint8Array(body), width, height, gone.signal);
+    const lane = String(req.headers['x-faces-priority'] ?? '').toLowerCase() === 'never' ? lanes.interactive : lanes.background;
+    result = await analyse(new Uint8Array(body), width, height, lane, gone.signal);
   } catch (err) {
     if (gone.signal.aborted) return undefined; // nobody to answer
     throw err;
@@ -145,7 +149,7 @@ const server = http.createServer(async (req, res) => {
     if (url.pathname === '/health' || url.pathname === '/alive') {
       if (req.method !== 'GET') return fail(res, 405, 'method_not_allowed', 'Use GET.');
       return readyCount === workerCount
-        ? send(res, 200, { status: 'ok', ...versions, queued: waiting.length, abandoned: queue.abandoned })
+        ? send(res, 200, { status: 'ok', ...versions, queued: queued(), queuedInteractive: lanes.interactive.length, abandoned: queue.abandoned })
         : send(res, 503, { status: 'loading', ready: readyCount, workers: workerCount });
     }
     if (url.pathname === '/v1/faces') {

@@ -14,12 +14,16 @@ using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Planning;
 using PinGlass.Generations.Progress;
 using PinGlass.Generations.Storage;
+using PinGlass.Photos.Faces;
 using PinGlass.Photos.Intake;
 
 namespace PinGlass.Api.Apis;
 
 public static class GenerationsApi
 {
+    /// <summary>How long a client is asked to wait before sending an upload again when its photos could not be analysed.</summary>
+    private const int FacesRetryAfterSeconds = 10;
+
     public static RouteGroupBuilder MapGenerationsApi(this IEndpointRouteBuilder app)
     {
         var generations = app.MapGroup("/v1/generations").WithTags("Generations");
@@ -36,7 +40,8 @@ public static class GenerationsApi
             .DisableAntiforgery()
             .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(UploadLimit))
             .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         generations.MapGet("/{id:guid}", GetGeneration).WithName("GetGeneration").WithSummary("A generation: status, progress, portraits, cost");
         generations.MapGet("/{id:guid}/events", FollowGeneration).WithName("FollowGeneration")
@@ -66,7 +71,22 @@ public static class GenerationsApi
             return TypedResults.ValidationProblem(errors, title: "The request cannot be used as it is");
         }
 
-        return await planner.PlanAsync(order, cancellationToken) switch
+        PlanOutcome outcome;
+        try
+        {
+            outcome = await planner.PlanAsync(order, cancellationToken);
+        }
+        catch (Exception e) when (FacesClient.IsUnavailable(e) && !cancellationToken.IsCancellationRequested)
+        {
+            // The photos could not be analysed now (the faces service is down or has a backlog): nothing was stored; the same upload
+            // can be sent again.
+            request.HttpContext.Response.Headers.RetryAfter = FacesRetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            return TypedResults.Problem(title: "Photo analysis is unavailable for the moment",
+                detail: "The photos could not be analysed now; nothing was stored. Send them again after the Retry-After delay.",
+                statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        return outcome switch
         {
             PlanOutcome.Started started => TypedResults.AcceptedAtRoute(
                 new GenerationCreated(started.Id, GenerationStatus.Queued.Name(), started.Estimate.Cost, started.Estimate.WithRetries,

@@ -1,3 +1,4 @@
+using PinGlass.Photos.Faces;
 using PinGlass.Platform.Jobs;
 using PinGlass.Platform.Storage;
 
@@ -16,6 +17,8 @@ public static class Extensions
         builder.AddPinGlassHangfire();
         builder.AddReplicate();
         builder.AddPhotos();
+        // A person waits for the Api's photo analyses: the faces service serves them ahead of the Jobs' identity checks.
+        builder.Services.PostConfigure<FacesOptions>(faces => faces.Interactive = true);
         builder.AddGenerations();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();

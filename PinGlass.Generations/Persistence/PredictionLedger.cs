@@ -19,6 +19,9 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
         database.Command("SELECT * FROM predictions WHERE generation_id = @id AND portrait_index = @index ORDER BY attempt", new { id, index })
             .QueryAsync(Read, cancellationToken);
 
+    public Task<PredictionRow?> ByMarkerAsync(string marker, CancellationToken cancellationToken = default) =>
+        database.Command("SELECT * FROM predictions WHERE marker = @marker", new { marker }).QuerySingleOrDefaultAsync(Read, cancellationToken);
+
     public Task<PredictionRow?> ByIdAsync(string predictionId, CancellationToken cancellationToken = default) =>
         database.Command("SELECT * FROM predictions WHERE prediction_id = @predictionId", new { predictionId })
             .QuerySingleOrDefaultAsync(Read, cancellationToken);
@@ -43,13 +46,15 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
 
     /// <summary>
     /// Attempts whose create a sender claimed and then lost hold of (killed, or its answer and the search for it both lost, and its lease
-    /// has run out since): they may have made a prediction. Of generation <paramref name="id"/>, or of every ended generation when null.
+    /// has run out since): they may have made a prediction. Of generation <paramref name="id"/>; or, when null, of every ended generation,
+    /// with those no sender ever claimed (recorded just after the finalizer passed): looking for them is how they are closed.
     /// </summary>
     public Task<List<PredictionRow>> LapsedCreatesAsync(Guid? id, CancellationToken cancellationToken) =>
         database.Command("""
             SELECT p.* FROM predictions p JOIN generation_jobs g ON g.id = p.generation_id
-            WHERE p.status = 'creating' AND p.prediction_id IS NULL AND p.claimed_until < now()
-              AND (g.id = @id::uuid OR (@id::uuid IS NULL AND g.completed_at IS NOT NULL))
+            WHERE p.status = 'creating' AND p.prediction_id IS NULL
+              AND (g.id = @id::uuid AND p.claimed_until < now()
+                   OR @id::uuid IS NULL AND g.completed_at IS NOT NULL AND (p.claimed_until IS NULL OR p.claimed_until < now()))
             ORDER BY p.created_at
             """, new { id }).QueryAsync(Read, cancellationToken);
 
@@ -205,11 +210,14 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
     /// its reservation, under the generation's row lock, only while spent + reserved + it stays within the budget. False: the budget cannot
     /// hold it (or the prediction has ended, or is being cancelled), and the prediction must stop at what it has.
     /// </summary>
-    public Task<bool> ExtendComputeAsync(string marker, decimal extra, CancellationToken cancellationToken) =>
+    /// <param name="seen">The reservation the caller decided on: a watcher that read it before another grew it grows it no more.</param>
+    public Task<bool> ExtendComputeAsync(string marker, decimal seen, decimal extra, CancellationToken cancellationToken) =>
         GenerationVersions.InTransactionAsync(database, async (connection, transaction) =>
             await connection.Command($"""
-                SELECT generation_id FROM predictions WHERE marker = @marker AND {Open} AND prediction_id IS NOT NULL AND overran_at IS NULL FOR UPDATE
-                """, new { marker }, transaction).QuerySingleOrDefaultAsync(r => (Guid?)r.Get<Guid>("generation_id"), cancellationToken) is { } id
+                SELECT generation_id FROM predictions
+                WHERE marker = @marker AND {Open} AND prediction_id IS NOT NULL AND overran_at IS NULL AND reserved_usd = @seen
+                FOR UPDATE
+                """, new { marker, seen }, transaction).QuerySingleOrDefaultAsync(r => (Guid?)r.Get<Guid>("generation_id"), cancellationToken) is { } id
             && await connection.Command("""
                 UPDATE generation_jobs SET reserved_usd = reserved_usd + @extra, updated_at = now()
                 WHERE id = @id AND spent_usd + reserved_usd + @extra <= budget_usd

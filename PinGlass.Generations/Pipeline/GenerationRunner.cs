@@ -40,9 +40,10 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
     }
 
     /// <summary>
-    /// One look at each unfinished portrait: ask about its running prediction if news is overdue; otherwise, unless the state machine
+    /// One look at each unfinished portrait. Running predictions first, all at once: their compute is watched (a stop due before the next
+    /// look starts now, not after the rest of the pass), and one whose news is overdue is asked about. Then, unless the state machine
     /// says it waits (read here once for the whole generation, so a pass over waiting portraits costs a few queries, not a few each),
-    /// take its next steps.
+    /// each other portrait takes its next steps.
     /// </summary>
     public async Task PassAsync(IReadOnlyList<PortraitRow> scope, CancellationToken cancellationToken)
     {
@@ -55,35 +56,43 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
         var predictions = await ledger.PredictionsAsync(generation.Id, cancellationToken);
         var references = PortraitRequests.ReferenceCount(generation);
         var chain = await availability.ChainAsync(references, cancellationToken);
-        var now = time.GetUtcNow();
-        var stopping = new ConcurrentQueue<(PredictionRow Prediction, DateTimeOffset At)>();
-        await Parallel.ForEachAsync(open, new ParallelOptions { MaxDegreeOfParallelism = SubmitConcurrency, CancellationToken = cancellationToken },
-            async (portrait, token) =>
-            {
-                var situation = new PortraitSituation(generation, portrait, [.. predictions.Where(p => p.PortraitIndex == portrait.Index)], chain,
-                    references, now);
-                if (portrait.Status == PortraitStatus.Running && situation.Current is { IsOpen: true, PredictionId: not null } current)
+        var situations = open.Select(portrait => new PortraitSituation(generation, portrait,
+            [.. predictions.Where(p => p.PortraitIndex == portrait.Index)], chain, references, time.GetUtcNow())).ToList();
+        static bool Running(PortraitSituation s) => s.Portrait.Status == PortraitStatus.Running && s.Current is { IsOpen: true, PredictionId: not null };
+        var running = situations.Where(Running).Select(s => s.Current!).ToList();
+        var stopping = new ConcurrentBag<Task>();
+        try
+        {
+            await Parallel.ForEachAsync(running, new ParallelOptions { MaxDegreeOfParallelism = SubmitConcurrency, CancellationToken = cancellationToken },
+                async (current, token) =>
                 {
-                    // Its compute first: a limit near is not put off by a look for an overdue webhook.
-                    var watched = await compute.WatchAsync(current, now, token);
+                    var watched = await compute.WatchAsync(current, token);
                     if (watched.StopAt is { } stopAt)
                     {
-                        stopping.Enqueue((current, stopAt));
+                        stopping.Add(compute.CancelAtAsync(current, stopAt, cancellationToken));
                     }
-                    else if (!watched.Looked && IsDue(current, now))
+                    else if (!watched.Looked && IsDue(current, time.GetUtcNow()))
                     {
                         await driver.RefreshAsync(current, token);
                     }
-                }
-                else if (PortraitStateMachine.Decide(situation) is not PortraitDecision.Wait)
-                {
-                    // Not yet submitted, not yet sent, past its back-off, or settled while the worker that settled it stopped before the next step.
-                    await driver.AdvanceAsync(portrait.GenerationId, portrait.Index, token);
-                }
-            });
+                });
 
-        // Predictions that reach their compute limit before the next look are stopped on time, all at once: not one after another.
-        await Task.WhenAll(stopping.Select(s => compute.CancelAtAsync(s.Prediction, s.At, cancellationToken)));
+            await Parallel.ForEachAsync(situations.Where(s => !Running(s)),
+                new ParallelOptions { MaxDegreeOfParallelism = SubmitConcurrency, CancellationToken = cancellationToken },
+                async (situation, token) =>
+                {
+                    if (PortraitStateMachine.Decide(situation with { Now = time.GetUtcNow() }) is not PortraitDecision.Wait)
+                    {
+                        // Not yet submitted, not yet sent, past its back-off, or settled while the worker that settled it stopped before the next step.
+                        await driver.AdvanceAsync(situation.Portrait.GenerationId, situation.Portrait.Index, token);
+                    }
+                });
+        }
+        finally
+        {
+            // Stops already under way are seen through, whatever became of the rest of the pass.
+            await Task.WhenAll(stopping);
+        }
     }
 
     /// <summary>
@@ -93,11 +102,7 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
     /// </summary>
     public async Task TakeInLeftoversAsync(CancellationToken cancellationToken)
     {
-        foreach (var lapsed in await ledger.LapsedCreatesAsync(null, cancellationToken))
-        {
-            await driver.ResolveLapsedAsync(lapsed, cancellationToken);
-            await store.RefreshCostsAsync(lapsed.GenerationId, cancellationToken);
-        }
+        await ResolveLapsedAsync(await ledger.LapsedCreatesAsync(null, cancellationToken), cancellationToken);
 
         foreach (var prediction in await ledger.OpenAfterEndAsync(cancellationToken))
         {
@@ -183,20 +188,38 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
             await driver.StopAsync(portrait, generation, cancellationToken);
         }
 
-        // Recorded but never sent (the generation stopped between the two): nothing to cancel on Replicate, a reservation to release.
-        // Claimed by a sender that lost hold of it: looked for; one still held is its sender's to finish (and cancel).
-        await ledger.AbandonUnsentAsync(id, PortraitStateMachine.StopReason(generation), "The generation stopped before this prediction was sent.",
-            cancellationToken);
-        foreach (var lapsed in await ledger.LapsedCreatesAsync(id, cancellationToken))
-        {
-            await driver.ResolveLapsedAsync(lapsed, cancellationToken);
-        }
-
+        // What runs on Replicate is cancelled first: billing stops. Recorded but never sent (the generation stopped between the two):
+        // nothing to cancel, a reservation to release. Claimed by a sender that lost hold of it: looked for (one still held is its
+        // sender's to finish, and cancel).
         foreach (var prediction in (await ledger.PredictionsAsync(id, cancellationToken)).Where(p => p is { IsOpen: true, PredictionId: not null }))
         {
             await driver.CancelQuietlyAsync(prediction.PredictionId!, cancellationToken);
         }
+
+        await ledger.AbandonUnsentAsync(id, PortraitStateMachine.StopReason(generation), "The generation stopped before this prediction was sent.",
+            cancellationToken);
+        await ResolveLapsedAsync(await ledger.LapsedCreatesAsync(id, cancellationToken), cancellationToken);
     }
+
+    /// <summary>Each lapsed create on its own: one that cannot be looked for now is logged and looked for at the next round.</summary>
+    private async Task ResolveLapsedAsync(IEnumerable<PredictionRow> lapsed, CancellationToken cancellationToken)
+    {
+        foreach (var row in lapsed)
+        {
+            try
+            {
+                await driver.ResolveLapsedAsync(row, cancellationToken);
+                await store.RefreshCostsAsync(row.GenerationId, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogLapsedSkipped(logger, row.GenerationId, row.PortraitIndex, row.Attempt, e);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Generation {GenerationId} portrait {Index} attempt {Attempt}: its lost create could not be looked for this round")]
+    private static partial void LogLapsedSkipped(ILogger logger, Guid generationId, int index, int attempt, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Generation {GenerationId} ended {Status}: {Successful} of {Total} portraits, ${Spent}")]
     private static partial void LogFinished(ILogger logger, Guid generationId, string status, int successful, int total, decimal spent);

@@ -14,31 +14,52 @@ namespace PinGlass.Generations.Portraits;
 public sealed partial class ComputeGuard(PredictionLedger ledger, ProviderChain chain, PortraitDriver driver, IOptions<PipelineOptions> options,
     IOptions<ReplicateOptions> replicateOptions, GenerationMetrics metrics, TimeProvider time, ILogger<ComputeGuard> logger)
 {
-    /// <summary>One look: whether it asked Replicate about the prediction, and when to stop it if that falls before the next look.</summary>
-    public async Task<(bool Looked, DateTimeOffset? StopAt)> WatchAsync(PredictionRow prediction, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>Steps one look takes at most: a look at Replicate, then an extension or two; a bound, not a budget.</summary>
+    private const int MaxSteps = 4;
+
+    /// <summary>
+    /// One look: whether it asked Replicate about the prediction, and when to stop it if that falls before the next look. After asking,
+    /// or after its reservation grew, it decides again at once: what it learnt may put the limit within this look.
+    /// </summary>
+    public async Task<(bool Looked, DateTimeOffset? StopAt)> WatchAsync(PredictionRow prediction, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var provider = chain[prediction.Provider];
-        switch (ComputeLimit.Decide(prediction, provider.UsdPerSecond, settings.ComputeMargin, replicateOptions.Value.ClockScale,
-                    settings.WatchInterval, now))
+        var looked = false;
+        for (var step = 0; step < MaxSteps; step++)
         {
-            case ComputeStep.Look:
-                await driver.RefreshAsync(prediction, cancellationToken);
-                return (true, null);
-            case ComputeStep.Extend extend:
-                var extra = provider.WorstCaseCost(settings.MaxPredictTimeOf(provider.Name)) / 2;
-                if (await ledger.ExtendComputeAsync(prediction.Marker, extra, cancellationToken))
-                {
-                    LogExtended(logger, prediction.GenerationId, prediction.PortraitIndex, prediction.PredictionId!, extra);
-                    return (false, null);
-                }
+            var now = time.GetUtcNow();
+            switch (ComputeLimit.Decide(prediction, provider.UsdPerSecond, settings.ComputeMargin, replicateOptions.Value.ClockScale,
+                        settings.WatchInterval, now))
+            {
+                case ComputeStep.Look when !looked:
+                    await driver.RefreshAsync(prediction, cancellationToken);
+                    looked = true;
+                    break;
+                case ComputeStep.Extend extend:
+                    var extra = provider.WorstCaseCost(settings.MaxPredictTimeOf(provider.Name)) / 2;
+                    if (!await ledger.ExtendComputeAsync(prediction.Marker, prediction.Reserved, extra, cancellationToken))
+                    {
+                        return (looked, extend.CancelAt);
+                    }
 
-                return (false, extend.CancelAt);
-            case ComputeStep.CancelAgain:
-                return (false, now);
-            default:
-                return (false, null);
+                    LogExtended(logger, prediction.GenerationId, prediction.PortraitIndex, prediction.PredictionId!, extra);
+                    break;
+                case ComputeStep.CancelAgain:
+                    return (looked, now);
+                default:
+                    return (looked, null);
+            }
+
+            if (await ledger.ByMarkerAsync(prediction.Marker, cancellationToken) is not { } fresh)
+            {
+                return (looked, null);
+            }
+
+            prediction = fresh;
         }
+
+        return (looked, null);
     }
 
     /// <summary>Waits until <paramref name="at"/>, then stops the prediction at its limit.</summary>

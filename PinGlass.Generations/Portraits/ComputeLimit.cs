@@ -49,7 +49,8 @@ public static class ComputeLimit
         var lastNews = prediction.LastCheckedAt ?? prediction.SubmittedAt ?? prediction.CreatedAt;
         if (prediction.OverranAt is { } marked)
         {
-            return now - (marked > lastNews ? marked : lastNews) >= allowed / 4 ? new ComputeStep.CancelAgain() : new ComputeStep.None();
+            // A cancel that failed (or whose answer was lost) is sent again at the next look: every second it runs is billed.
+            return now - marked >= lead ? new ComputeStep.CancelAgain() : new ComputeStep.None();
         }
 
         if (prediction.StartedAt is { } started)

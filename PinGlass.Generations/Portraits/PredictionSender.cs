@@ -104,16 +104,16 @@ public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRe
 
         var provider = chain[row.Provider];
         var create = CreateOptions();
-        // With a webhook URL a create is found by the marker in it, and the input is not read; without one, by its input.
-        var input = create.Webhook is not null ? new JsonObject()
-            : provider.Map(await requests.RequestAsync(generation, portrait, provider, row.ReferenceIndex, cancellationToken)).Input;
         var hold = new CreateHold(ledger, row.Marker, held, lease);
         Prediction? made;
         try
         {
+            // With a webhook URL a create is found by the marker in it, and the input is not read; without one, by its input.
+            var input = create.Webhook is not null ? new JsonObject()
+                : provider.Map(await requests.RequestAsync(generation, portrait, provider, row.ReferenceIndex, cancellationToken)).Input;
             made = await safeCreate.FindMadeAsync(provider.Model, input, create, hold.KeyFor(row, resumed: true), cancellationToken);
         }
-        catch (Exception e) when (e is ReplicateException or CreateOutcomeUnknownException or CreateTakenOverException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             LogLapsedUnresolved(logger, generation.Id, portrait.Index, row.Attempt, e.Message);
             await hold.KeepAsync(PortraitStateMachine.MaxBackoff);

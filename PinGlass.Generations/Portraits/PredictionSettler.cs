@@ -157,20 +157,15 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
-            if (canWait && IsPassing(e))
+            if (canWait && FacesClient.IsUnavailable(e))
             {
                 throw new PassingTrouble($"The identity gate could not be asked: {e.Message}");
             }
 
             LogIdentityUnchecked(logger, row.GenerationId, row.PortraitIndex, e.Message);
-            return IdentityCheck.Unchecked(IsPassing(e) ? IdentityCheck.FacesUnavailable : IdentityCheck.Unreadable);
+            return IdentityCheck.Unchecked(FacesClient.IsUnavailable(e) ? IdentityCheck.FacesUnavailable : IdentityCheck.Unreadable);
         }
     }
-
-    /// <summary>The faces service down, failing or slow: it may answer later. An image it refused, or one that does not decode, will not change.</summary>
-    private static bool IsPassing(Exception e) =>
-        e is HttpRequestException or TimeoutException or OperationCanceledException or Polly.ExecutionRejectedException
-            or FacesServiceException { Status: >= 500 or 408 or 429 };
 
     private static string Snake(string name) => JsonNamingPolicy.SnakeCaseLower.ConvertName(name);
 

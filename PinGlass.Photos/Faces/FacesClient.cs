@@ -13,6 +13,16 @@ public sealed class FacesClient(HttpClient http, IOptions<FacesOptions> options)
 {
     public const string HttpClientName = "faces";
 
+    /// <summary>Marks an analysis a person waits for: the faces service serves it ahead of background ones.</summary>
+    public const string PriorityHeader = "X-Faces-Priority";
+
+    /// <summary>
+    /// The faces service down, failing or slow: it may answer later. An image it refused, or one that does not decode, will not change.
+    /// </summary>
+    public static bool IsUnavailable(Exception e) =>
+        e is HttpRequestException or TimeoutException or OperationCanceledException or Polly.ExecutionRejectedException
+            or FacesServiceException { Status: >= 500 or 408 or 429 };
+
     /// <summary>
     /// Analyses <paramref name="image"/>, downscaled to <see cref="FacesOptions.AnalysisMaxSide"/> when larger;
     /// the faces come back in <paramref name="image"/>'s own coordinates.
@@ -41,9 +51,14 @@ public sealed class FacesClient(HttpClient http, IOptions<FacesOptions> options)
     /// <summary>Sends pixels as they are: <paramref name="rgb"/> holds width × height × 3 bytes, row-major.</summary>
     public async Task<FaceAnalysis> AnalyseRawAsync(byte[] rgb, int width, int height, CancellationToken cancellationToken = default)
     {
-        using var content = new ByteArrayContent(rgb);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        using var response = await http.PostAsync($"v1/faces?width={width}&height={height}", content, cancellationToken);
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"v1/faces?width={width}&height={height}") { Content = new ByteArrayContent(rgb) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        if (options.Value.Interactive)
+        {
+            request.Headers.Add(PriorityHeader, "interactive");
+        }
+
+        using var response = await http.SendAsync(request, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken);

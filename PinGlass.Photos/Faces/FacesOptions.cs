@@ -18,6 +18,12 @@ public sealed class FacesOptions
     [Range(128, 1024)]
     public int AnalysisMaxSide { get; set; } = 768;
 
+    /// <summary>
+    /// A person waits for these analyses (the Api's uploads): the faces service serves them ahead of background work such as the
+    /// Jobs' identity checks, so an upload is never queued behind a backlog of portraits.
+    /// </summary>
+    public bool Interactive { get; set; }
+
     /// <summary>Per-request timeout; one analysis takes about 0.3 s, queued ones wait their turn.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);

@@ -45,6 +45,9 @@ public sealed class PredictionRunner(
         "Prediction interrupted; please retry (code: PA)",
     ];
 
+    /// <summary>Wall time before a prediction's boot ends that its rendering starts: about what a render takes on a loaded machine.</summary>
+    private static readonly TimeSpan RenderAhead = TimeSpan.FromSeconds(1);
+
     private readonly SemaphoreSlim renderSlots = new(Environment.ProcessorCount);
     private readonly TimeSpan retention = options.Value.RetentionPeriod;
 
@@ -91,13 +94,25 @@ public sealed class PredictionRunner(
                 return;
             }
 
-            // The model's work is done while it boots: once processing, a prediction lasts exactly its planned predict time, however busy
-            // this machine is (Replicate's predict_time is the processing phase's length; a cancel must find it as its plan says).
+            // The model's work is done at the end of its boot: once processing, a prediction lasts exactly its planned predict time
+            // however busy this machine is (Replicate's predict_time is the processing phase's length, and a cancel must find it as its
+            // plan says). Rendering starts a wall-clock second before the boot ends: a long cold boot renders nothing meanwhile.
             var seed = input.Integer("seed") is { } given and not -1 ? given : Random.Shared.Next();
-            var failure = faults.TryFire(FaultKind.PredictionFailed, model.FullName, prediction.Id);
-            var rendering = failure is null ? RenderAsync(prediction, input, seed, token) : Task.FromResult<IReadOnlyList<string>>([]);
-            await Task.WhenAll(clock.Delay(plan.StartDelay, token), rendering);
-            var outputs = await rendering;
+            var renderAhead = clock.ToReplicate(RenderAhead);
+            await clock.Delay(plan.StartDelay - renderAhead, token);
+            var rendering = RenderAsync(prediction, input, seed, token);
+            IReadOnlyList<string> outputs;
+            try
+            {
+                await Task.WhenAll(clock.Delay(plan.StartDelay < renderAhead ? plan.StartDelay : renderAhead, token), rendering);
+                outputs = await rendering;
+            }
+            catch (OperationCanceledException) when (rendering.IsCompletedSuccessfully)
+            {
+                deliveries.Remove(rendering.Result); // canceled or aborted while booting: its images are never published
+                throw;
+            }
+
             if (!prediction.TryStart(clock.UtcNow, $"Using seed: {seed}\n"))
             {
                 deliveries.Remove(outputs);
@@ -107,8 +122,9 @@ public sealed class PredictionRunner(
             webhooks.Notify(prediction, WebhookEvents.Start);
             webhooks.Notify(prediction, WebhookEvents.Logs);
 
-            if (failure is not null)
+            if (faults.TryFire(FaultKind.PredictionFailed, model.FullName, prediction.Id) is { } failure)
             {
+                deliveries.Remove(outputs);
                 var ranFor = plan.PredictTime * (0.1 + (0.8 * Random.Shared.NextDouble()));
                 await clock.Delay(ranFor, token);
                 Finish(prediction, PredictionStatus.Failed, ranFor,

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -67,6 +68,11 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
         await StopAsync(ResourceNames.Faces);
         try
         {
+            // An upload meanwhile cannot be analysed: the Api says so with a 503 and when to send it again, and stores nothing.
+            using var refused = await client.PostAsync(GenerationClient.OnePhoto, ("styles", "professional-headshot"));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(10), refused.Headers.RetryAfter?.Delta);
+
             // Both outputs are taken in, put off while the identity gate cannot be asked, and not delivered unchecked.
             var deferred = await Poll.UntilAsync(() => stores.QueryAsync($"SELECT count(*) FROM predictions WHERE generation_id = '{id}' AND take_in_tries > 0",
                 r => r.GetInt64(0)), n => n.Single() == 2, TimeSpan.FromSeconds(150));

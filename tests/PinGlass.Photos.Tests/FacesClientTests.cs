@@ -26,6 +26,40 @@ public sealed class FacesClientTests(FacesFixture fixture)
     }
 
     [Fact]
+    public async Task An_analysis_a_person_waits_for_is_served_before_the_background_ones_queued_ahead_of_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var baseAddress = fixture.Get<Microsoft.Extensions.Options.IOptions<FacesOptions>>().Value.BaseAddress;
+        using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(5) };
+        var interactive = new FacesClient(http, Microsoft.Extensions.Options.Options.Create(new FacesOptions { BaseAddress = baseAddress, Interactive = true }));
+        using var astronaut = Samples.Astronaut();
+        var pixels = new byte[astronaut.Width * astronaut.Height * 3];
+        astronaut.CopyPixelDataTo(pixels);
+        var finished = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+        // Sixteen identity checks at once (no priority): the workers take two, the rest queue.
+        var background = Enumerable.Range(0, 16).Select(async _ =>
+        {
+            await client.AnalyseRawAsync(pixels, astronaut.Width, astronaut.Height, ct);
+            finished.Enqueue("background");
+        }).ToList();
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/health", ct)).RootElement.GetProperty("queued").GetInt32() < 10
+               && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10, ct);
+        }
+
+        // An upload's analysis arrives behind ten or more of them, and is the next a worker takes.
+        await interactive.AnalyseRawAsync(pixels, astronaut.Width, astronaut.Height, ct);
+        finished.Enqueue("interactive");
+        await Task.WhenAll(background);
+
+        var after = finished.SkipWhile(f => f != "interactive").Count() - 1;
+        Assert.True(after >= 6, $"{after} background analyses finished after the interactive one: {string.Join(", ", finished)}");
+    }
+
+    [Fact]
     public async Task Requests_whose_caller_hung_up_leave_the_queue_unanalysed()
     {
         var ct = TestContext.Current.CancellationToken;
