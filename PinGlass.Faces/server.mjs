@@ -134,7 +134,7 @@ async function handleFaces(req, res, url) {
   let result;
   try {
     // A private copy: Buffer.concat may hand back a slice of Node's shared pool, which must not be transferred.
-    const lane = String(req.headers['x-faces-priority'] ?? '').toLowerCase() === 'never' ? lanes.interactive : lanes.background;
+    const lane = String(req.headers['x-faces-priority'] ?? '').toLowerCase() === 'interactive' ? lanes.interactive : lanes.background;
     result = await analyse(new Uint8Array(body), width, height, lane, gone.signal);
   } catch (err) {
     if (gone.signal.aborted) return undefined; // nobody to answer

@@ -14,7 +14,6 @@ using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Planning;
 using PinGlass.Generations.Progress;
 using PinGlass.Generations.Storage;
-using PinGlass.Photos.Faces;
 using PinGlass.Photos.Intake;
 
 namespace PinGlass.Api.Apis;
@@ -71,22 +70,7 @@ public static class GenerationsApi
             return TypedResults.ValidationProblem(errors, title: "The request cannot be used as it is");
         }
 
-        PlanOutcome outcome;
-        try
-        {
-            outcome = await planner.PlanAsync(order, cancellationToken);
-        }
-        catch (Exception e) when (FacesClient.IsUnavailable(e) && !cancellationToken.IsCancellationRequested)
-        {
-            // The photos could not be analysed now (the faces service is down or has a backlog): nothing was stored; the same upload
-            // can be sent again.
-            request.HttpContext.Response.Headers.RetryAfter = FacesRetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-            return TypedResults.Problem(title: "Photo analysis is unavailable for the moment",
-                detail: "The photos could not be analysed now; nothing was stored. Send them again after the Retry-After delay.",
-                statusCode: StatusCodes.Status503ServiceUnavailable);
-        }
-
-        return outcome switch
+        return await planner.PlanAsync(order, cancellationToken) switch
         {
             PlanOutcome.Started started => TypedResults.AcceptedAtRoute(
                 new GenerationCreated(started.Id, GenerationStatus.Queued.Name(), started.Estimate.Cost, started.Estimate.WithRetries,
@@ -103,8 +87,18 @@ public static class GenerationsApi
                 {
                     ["estimatedCost"] = over.Estimate.Cost, ["estimatedCostWithRetries"] = over.Estimate.WithRetries, ["budget"] = over.Budget,
                 }),
+            PlanOutcome.PhotosUnanalysed => Unanalysed(request.HttpContext.Response),
             var other => throw new InvalidOperationException($"Unexpected plan outcome {other}."),
         };
+    }
+
+    /// <summary>The photos could not be analysed now: nothing was stored, and the same upload can be sent again after Retry-After.</summary>
+    private static ProblemHttpResult Unanalysed(HttpResponse response)
+    {
+        response.Headers.RetryAfter = FacesRetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Problem(title: "Photo analysis is unavailable for the moment",
+            detail: "The photos could not be analysed now; nothing was stored. Send them again after the Retry-After delay.",
+            statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
     public static async Task<Results<Ok<GenerationView>, ProblemHttpResult>> GetGeneration(Guid id, GenerationStore store, PortraitStore portraitStore,

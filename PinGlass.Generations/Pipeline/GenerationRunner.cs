@@ -61,37 +61,49 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
         static bool Running(PortraitSituation s) => s.Portrait.Status == PortraitStatus.Running && s.Current is { IsOpen: true, PredictionId: not null };
         var running = situations.Where(Running).Select(s => s.Current!).ToList();
         var stopping = new ConcurrentBag<Task>();
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = SubmitConcurrency, CancellationToken = cancellationToken };
         try
         {
-            await Parallel.ForEachAsync(running, new ParallelOptions { MaxDegreeOfParallelism = SubmitConcurrency, CancellationToken = cancellationToken },
-                async (current, token) =>
+            await Parallel.ForEachAsync(running, parallel, (current, token) => OneAtATimeAsync(current.GenerationId, current.PortraitIndex, async () =>
+            {
+                var watched = await compute.WatchAsync(current, token);
+                if (watched.StopAt is { } stopAt)
                 {
-                    var watched = await compute.WatchAsync(current, token);
-                    if (watched.StopAt is { } stopAt)
-                    {
-                        stopping.Add(compute.CancelAtAsync(current, stopAt, cancellationToken));
-                    }
-                    else if (!watched.Looked && IsDue(current, time.GetUtcNow()))
-                    {
-                        await driver.RefreshAsync(current, token);
-                    }
-                });
+                    stopping.Add(compute.CancelAtAsync(current, stopAt, cancellationToken));
+                }
+                else if (!watched.Looked && IsDue(current, time.GetUtcNow()))
+                {
+                    await driver.RefreshAsync(current, token);
+                }
+            }));
 
-            await Parallel.ForEachAsync(situations.Where(s => !Running(s)),
-                new ParallelOptions { MaxDegreeOfParallelism = SubmitConcurrency, CancellationToken = cancellationToken },
-                async (situation, token) =>
+            await Parallel.ForEachAsync(situations.Where(s => !Running(s)), parallel, (situation, token) =>
+                OneAtATimeAsync(situation.Portrait.GenerationId, situation.Portrait.Index, async () =>
                 {
                     if (PortraitStateMachine.Decide(situation with { Now = time.GetUtcNow() }) is not PortraitDecision.Wait)
                     {
                         // Not yet submitted, not yet sent, past its back-off, or settled while the worker that settled it stopped before the next step.
                         await driver.AdvanceAsync(situation.Portrait.GenerationId, situation.Portrait.Index, token);
                     }
-                });
+                }));
         }
         finally
         {
-            // Stops already under way are seen through, whatever became of the rest of the pass.
+            // Stops already under way are seen through, whatever became of the rest of the pass (they log their own trouble).
             await Task.WhenAll(stopping);
+        }
+    }
+
+    /// <summary>One portrait's trouble is logged and the pass goes on with the others; the next pass looks at it again.</summary>
+    private async ValueTask OneAtATimeAsync(Guid id, int index, Func<Task> work)
+    {
+        try
+        {
+            await work();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogPortraitSkipped(logger, id, index, e);
         }
     }
 
@@ -217,6 +229,9 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Generation {GenerationId} portrait {Index} could not be looked after in this pass; the others were")]
+    private static partial void LogPortraitSkipped(ILogger logger, Guid generationId, int index, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Generation {GenerationId} portrait {Index} attempt {Attempt}: its lost create could not be looked for this round")]
     private static partial void LogLapsedSkipped(ILogger logger, Guid generationId, int index, int attempt, Exception exception);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using PinGlass.Generations.Jobs;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Storage;
+using PinGlass.Photos.Faces;
 using PinGlass.Photos.Intake;
 using PinGlass.Photos.Selection;
 using PinGlass.Replicate;
@@ -32,6 +33,9 @@ public abstract record PlanOutcome
 
     /// <summary>The estimate exceeds the budget: nothing was enqueued.</summary>
     public sealed record OverBudget(CostEstimate Estimate, decimal Budget) : PlanOutcome;
+
+    /// <summary>The photos could not be analysed now (the faces service is down or has a backlog): nothing was stored.</summary>
+    public sealed record PhotosUnanalysed(string Reason) : PlanOutcome;
 }
 
 /// <summary>
@@ -50,7 +54,17 @@ public sealed class GenerationPlanner(ReferencePhotos photos, ProviderCrop crop,
             return new PlanOutcome.OverBudget(estimate, order.Budget);
         }
 
-        using var report = await photos.ProcessAsync(order.Photos, cancellationToken);
+        ReferenceReport report;
+        try
+        {
+            report = await photos.ProcessAsync(order.Photos, cancellationToken);
+        }
+        catch (Exception e) when (FacesClient.IsUnavailable(e) && !cancellationToken.IsCancellationRequested)
+        {
+            return new PlanOutcome.PhotosUnanalysed(e.Message);
+        }
+
+        using var _ = report;
         var assessments = report.Selection.Assessments;
         if (report.UploadError is { } uploadError)
         {

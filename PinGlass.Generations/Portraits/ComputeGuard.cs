@@ -19,32 +19,41 @@ public sealed partial class ComputeGuard(PredictionLedger ledger, ProviderChain 
 
     /// <summary>
     /// One look: whether it asked Replicate about the prediction, and when to stop it if that falls before the next look. After asking,
-    /// or after its reservation grew, it decides again at once: what it learnt may put the limit within this look.
+    /// or after its reservation grew (here or by another watcher meanwhile), it decides again at once: what it learnt may put the limit
+    /// within this look.
     /// </summary>
     public async Task<(bool Looked, DateTimeOffset? StopAt)> WatchAsync(PredictionRow prediction, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var provider = chain[prediction.Provider];
         var looked = false;
-        for (var step = 0; step < MaxSteps; step++)
+        for (var step = 0; ; step++)
         {
             var now = time.GetUtcNow();
-            switch (ComputeLimit.Decide(prediction, provider.UsdPerSecond, settings.ComputeMargin, replicateOptions.Value.ClockScale,
-                        settings.WatchInterval, now))
+            // The next look comes a watch interval after this pass ends, and a pass may wait out one interval's stops: two ahead.
+            var decided = ComputeLimit.Decide(prediction, provider.UsdPerSecond, settings.ComputeMargin, replicateOptions.Value.ClockScale,
+                settings.WatchInterval * 2, now);
+            switch (decided)
             {
-                case ComputeStep.Look when !looked:
+                case ComputeStep.Look when !looked && step < MaxSteps:
                     await driver.RefreshAsync(prediction, cancellationToken);
                     looked = true;
                     break;
-                case ComputeStep.Extend extend:
+                case ComputeStep.Extend extend when step < MaxSteps:
                     var extra = provider.WorstCaseCost(settings.MaxPredictTimeOf(provider.Name)) / 2;
-                    if (!await ledger.ExtendComputeAsync(prediction.Marker, prediction.Reserved, extra, cancellationToken))
+                    if (await ledger.ExtendComputeAsync(prediction.Marker, prediction.Reserved, extra, cancellationToken))
                     {
-                        return (looked, extend.CancelAt);
+                        LogExtended(logger, prediction.GenerationId, prediction.PortraitIndex, prediction.PredictionId!, extra);
+                    }
+                    else if (await ledger.ByMarkerAsync(prediction.Marker, cancellationToken) is not { IsOpen: true } other
+                             || other.Reserved == prediction.Reserved)
+                    {
+                        return (looked, extend.CancelAt); // the budget has no room for it
                     }
 
-                    LogExtended(logger, prediction.GenerationId, prediction.PortraitIndex, prediction.PredictionId!, extra);
-                    break;
+                    break; // grown, by this watcher or another
+                case ComputeStep.Extend extend:
+                    return (looked, extend.CancelAt);
                 case ComputeStep.CancelAgain:
                     return (looked, now);
                 default:
@@ -58,31 +67,39 @@ public sealed partial class ComputeGuard(PredictionLedger ledger, ProviderChain 
 
             prediction = fresh;
         }
-
-        return (looked, null);
     }
 
-    /// <summary>Waits until <paramref name="at"/>, then stops the prediction at its limit.</summary>
+    /// <summary>
+    /// Waits until <paramref name="at"/>, then stops the prediction at its limit. Trouble is logged, not thrown: the next look sends the
+    /// cancel again.
+    /// </summary>
     public async Task CancelAtAsync(PredictionRow prediction, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        var wait = at - time.GetUtcNow();
-        if (wait > TimeSpan.Zero)
+        try
         {
-            await Task.Delay(wait, time, cancellationToken);
-        }
+            var wait = at - time.GetUtcNow();
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, time, cancellationToken);
+            }
 
-        if (!await ledger.MarkOverranAsync(prediction.Marker, cancellationToken))
+            if (!await ledger.MarkOverranAsync(prediction.Marker, cancellationToken))
+            {
+                return; // it ended meanwhile
+            }
+
+            if (prediction.OverranAt is null)
+            {
+                LogOverran(logger, prediction.GenerationId, prediction.PortraitIndex, prediction.PredictionId!, prediction.Reserved);
+                metrics.Overran(prediction.Provider);
+            }
+
+            await driver.CancelQuietlyAsync(prediction.PredictionId!, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            return; // it ended meanwhile
+            LogStopFailed(logger, prediction.GenerationId, prediction.PortraitIndex, prediction.PredictionId!, e);
         }
-
-        if (prediction.OverranAt is null)
-        {
-            LogOverran(logger, prediction.GenerationId, prediction.PortraitIndex, prediction.PredictionId!, prediction.Reserved);
-            metrics.Overran(prediction.Provider);
-        }
-
-        await driver.CancelQuietlyAsync(prediction.PredictionId!, cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Generation {GenerationId} portrait {Index}: prediction {PredictionId} computes long; its reservation grew by ${Extra}")]
@@ -90,4 +107,7 @@ public sealed partial class ComputeGuard(PredictionLedger ledger, ProviderChain 
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index}: prediction {PredictionId} reached the compute its reservation (${Reserved}) pays for and the budget has no more: cancelled")]
     private static partial void LogOverran(ILogger logger, Guid generationId, int index, string predictionId, decimal reserved);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Generation {GenerationId} portrait {Index}: prediction {PredictionId} could not be stopped at its limit; the next look tries again")]
+    private static partial void LogStopFailed(ILogger logger, Guid generationId, int index, string predictionId, Exception exception);
 }
