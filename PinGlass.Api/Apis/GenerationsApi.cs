@@ -134,7 +134,7 @@ public static class GenerationsApi
 
         var first = GenerationProgress.From(generation, time.GetUtcNow(), estimate);
         var seen = long.TryParse(lastEventId, NumberStyles.None, CultureInfo.InvariantCulture, out var version) ? version : -1;
-        if (first.IsTerminal && first.Version <= seen)
+        if (first.IsTerminal && first.Version == seen)
         {
             await DisposeAsync(subscription);
             return TypedResults.NoContent();

@@ -15,10 +15,14 @@ public sealed class ProgressFollower(ChannelReader<GenerationProgress>? events, 
     TimeSpan catchUp, TimeProvider time)
 {
     /// <param name="current">The state read when the follower arrived.</param>
-    /// <param name="seen">The last version the follower has (its <c>Last-Event-ID</c>), or -1: newer versions only are sent.</param>
+    /// <param name="seen">
+    /// The last version the follower has (its <c>Last-Event-ID</c>), or -1: newer versions only are sent. One newer than the generation's
+    /// own is no version of it (a client's mistake, or another generation's id): the current state is sent, as to a new follower.
+    /// </param>
     public async IAsyncEnumerable<GenerationProgress> FollowAsync(GenerationProgress current, long seen,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        seen = seen > current.Version ? -1 : seen;
         for (var latest = current; latest is not null; latest = await NextAsync(seen, cancellationToken))
         {
             if (latest.Version > seen)

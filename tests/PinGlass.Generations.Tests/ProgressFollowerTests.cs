@@ -111,6 +111,14 @@ public sealed class ProgressFollowerTests
     }
 
     [Fact]
+    public async Task A_last_event_id_newer_than_the_generation_is_ignored_and_the_current_state_is_sent()
+    {
+        var sent = await Follower().FollowAsync(Progress(4, "completed"), 999, Token).Select(p => p.Version).ToListAsync(Token);
+
+        Assert.Equal([4], sent);
+    }
+
+    [Fact]
     public async Task Without_redis_the_database_alone_is_followed_to_the_end()
     {
         await using var follow = Follower(withRedis: false).FollowAsync(Progress(1), -1, Token).GetAsyncEnumerator(Token);
