@@ -295,5 +295,5 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
                 r.Maybe<double>("next_id_weight"))
             : null,
         r.Get<decimal>("reserved_usd"), r.Maybe<DateTimeOffset>("completed_at"), r.Get<int>("take_in_tries"), r.Maybe<DateTimeOffset>("started_at"),
-        r.Maybe<DateTimeOffset>("overran_at"));
+        r.Maybe<DateTimeOffset>("overran_at"), r.Maybe<DateTimeOffset>("take_in_until"));
 }

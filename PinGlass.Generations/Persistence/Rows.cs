@@ -99,9 +99,13 @@ public sealed record PredictionRow(
     DateTimeOffset? CompletedAt = null,
     int TakeInTries = 0,
     DateTimeOffset? StartedAt = null,
-    DateTimeOffset? OverranAt = null)
+    DateTimeOffset? OverranAt = null,
+    DateTimeOffset? TakeInUntil = null)
 {
     public bool IsOpen => Status.IsOpen();
+
+    /// <summary>Replicate said it ended, and its end is being taken in (or was put off for passing trouble): it computes no more.</summary>
+    public bool IsTakingIn => TakeInUntil is not null || TakeInTries > 0;
 }
 
 /// <summary>A generation to store: its settings, what intake decided about the photos, and one portrait per style.</summary>

@@ -8,13 +8,17 @@ namespace PinGlass.Generations.Portraits;
 
 /// <summary>
 /// Carries out <see cref="ComputeLimit"/> for one running prediction at each look: asks Replicate when it started, gives it more of the
-/// budget when it computes long and the budget has room (half its first reservation at a time), and otherwise cancels it when it reaches
-/// what it has: marked first, so its end is a passing timeout, then cancelled on Replicate (billing stops) and taken in.
+/// budget when it computes long and the budget has room (in steps of half its first reservation, as many as it needs), and otherwise
+/// cancels it when it reaches what it has: marked first, so its end is a passing timeout, then cancelled on Replicate (billing stops) and
+/// taken in.
 /// </summary>
 public sealed partial class ComputeGuard(PredictionLedger ledger, ProviderChain chain, PortraitDriver driver, IOptions<PipelineOptions> options,
     IOptions<ReplicateOptions> replicateOptions, GenerationMetrics metrics, TimeProvider time, ILogger<ComputeGuard> logger)
 {
-    /// <summary>Steps one look takes at most: a look at Replicate, then an extension or two; a bound, not a budget.</summary>
+    /// <summary>
+    /// Steps one look takes at most: a look at Replicate, then an extension or two (another watcher's may cross this one's); a bound on
+    /// the loop, never a reason to stop a prediction the budget can pay for: the next look goes on.
+    /// </summary>
     private const int MaxSteps = 4;
 
     /// <summary>
@@ -31,8 +35,8 @@ public sealed partial class ComputeGuard(PredictionLedger ledger, ProviderChain 
         {
             var now = time.GetUtcNow();
             // The next look comes a watch interval after this pass ends, and a pass may wait out one interval's stops: two ahead.
-            var decided = ComputeLimit.Decide(prediction, provider.UsdPerSecond, settings.ComputeMargin, replicateOptions.Value.ClockScale,
-                settings.WatchInterval * 2, now);
+            var (scale, lead) = (replicateOptions.Value.ClockScale, settings.WatchInterval * 2);
+            var decided = ComputeLimit.Decide(prediction, provider.UsdPerSecond, settings.ComputeMargin, scale, lead, now);
             switch (decided)
             {
                 case ComputeStep.Look when !looked && step < MaxSteps:
@@ -40,7 +44,8 @@ public sealed partial class ComputeGuard(PredictionLedger ledger, ProviderChain 
                     looked = true;
                     break;
                 case ComputeStep.Extend extend when step < MaxSteps:
-                    var extra = provider.WorstCaseCost(settings.MaxPredictTimeOf(provider.Name)) / 2;
+                    var extra = ComputeLimit.Extension(prediction, provider.UsdPerSecond!.Value, settings.ComputeMargin, scale, lead, now,
+                        provider.WorstCaseCost(settings.MaxPredictTimeOf(provider.Name)) / 2);
                     if (await ledger.ExtendComputeAsync(prediction.Marker, prediction.Reserved, extra, cancellationToken))
                     {
                         LogExtended(logger, prediction.GenerationId, prediction.PortraitIndex, prediction.PredictionId!, extra);
@@ -52,8 +57,6 @@ public sealed partial class ComputeGuard(PredictionLedger ledger, ProviderChain 
                     }
 
                     break; // grown, by this watcher or another
-                case ComputeStep.Extend extend:
-                    return (looked, extend.CancelAt);
                 case ComputeStep.CancelAgain:
                     return (looked, now);
                 default:

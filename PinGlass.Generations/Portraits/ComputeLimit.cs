@@ -40,7 +40,7 @@ public static class ComputeLimit
     public static ComputeStep Decide(PredictionRow prediction, decimal? usdPerSecond, TimeSpan margin, double clockScale, TimeSpan lead,
         DateTimeOffset now)
     {
-        if (usdPerSecond is not > 0 || !prediction.IsOpen || prediction.PredictionId is null)
+        if (usdPerSecond is not > 0 || !prediction.IsOpen || prediction.PredictionId is null || prediction.IsTakingIn)
         {
             return new ComputeStep.None();
         }
@@ -61,6 +61,19 @@ public static class ComputeLimit
         // Not known to have started: it cannot have computed longer than since the last news that it had not. Asked every half of what
         // it may compute, it is found started with half of it left at least.
         return now - lastNews >= allowed / 2 ? new ComputeStep.Look() : new ComputeStep.None();
+    }
+
+    /// <summary>
+    /// What to add to the reservation of a prediction at its limit (<see cref="ComputeStep.Extend"/>), in whole <paramref name="step"/>s:
+    /// enough for the limit to lie past the next look. A prediction found late to have started long ago (its start learnt late, or the
+    /// looks slowed by a busy machine) is given what it has computed in one extension, rather than one step a look while it runs on.
+    /// </summary>
+    public static decimal Extension(PredictionRow prediction, decimal usdPerSecond, TimeSpan margin, double clockScale, TimeSpan lead,
+        DateTimeOffset now, decimal step)
+    {
+        var computed = ((now + lead - (prediction.StartedAt ?? now)) * clockScale) + margin;
+        var missing = ((decimal)computed.TotalSeconds * usdPerSecond) - prediction.Reserved;
+        return Math.Max(1, decimal.Floor(missing / step) + 1) * step;
     }
 
     /// <summary>How long (in this clock) a prediction with <paramref name="reserved"/> USD reserved may compute before it is cancelled.</summary>
