@@ -188,13 +188,15 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
 
     /// <summary>
     /// The take-in met passing trouble: the lease is kept for <paramref name="retryAfter"/> (nobody takes it in before then), the try is
-    /// counted, and the news is recorded (the prediction is asked about again after the webhook grace).
+    /// counted, and the news is recorded (the prediction is asked about again after the webhook grace). <paramref name="kept"/>: the
+    /// output's copy already stored, which the next try reads instead of Replicate's (deleted an hour after the prediction).
     /// </summary>
-    public async Task<bool> DeferTakeInAsync(string marker, TimeSpan retryAfter, CancellationToken cancellationToken) =>
+    public async Task<bool> DeferTakeInAsync(string marker, TimeSpan retryAfter, StoredOutput? kept, CancellationToken cancellationToken) =>
         await database.Command($"""
-            UPDATE predictions SET take_in_until = now() + @retryAfter, take_in_tries = take_in_tries + 1, last_checked_at = now()
+            UPDATE predictions SET take_in_until = now() + @retryAfter, take_in_tries = take_in_tries + 1, last_checked_at = now(),
+                                   blob_name = coalesce(@blobName, blob_name), content_type = coalesce(@contentType, content_type)
             WHERE marker = @marker AND {Open}
-            """, new { marker, retryAfter }).ExecuteAsync(cancellationToken) == 1;
+            """, new { marker, retryAfter, blobName = kept?.BlobName, contentType = kept?.ContentType }).ExecuteAsync(cancellationToken) == 1;
 
     /// <summary>News of a prediction that has not ended.</summary>
     public Task RecordCheckedAsync(string marker, string status, DateTimeOffset? startedAt, CancellationToken cancellationToken) =>

@@ -60,7 +60,9 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
             var provider = chain[row.Provider];
             var cost = provider.CostOf(prediction);
             var portrait = await portraits.PortraitAsync(row.GenerationId, row.PortraitIndex, cancellationToken);
-            var (category, error) = ComputeLimit.Classify(row, prediction);
+            // An output PinGlass copied before Replicate deleted it (an hour after the prediction, when the news says no output) is kept.
+            var (category, error) = prediction.Status == PredictionStatus.Succeeded && row.BlobName is not null ? (null, null)
+                : ComputeLimit.Classify(row, prediction);
             var delivered = new Delivered(null, null);
             if (category is null && portrait is { Status: PortraitStatus.Running } && portrait.Attempt == row.Attempt)
             {
@@ -73,9 +75,10 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
                 }
                 catch (PassingTrouble trouble)
                 {
-                    // The output is kept by Replicate for an hour and the portrait's deadline allows: taken in again after a back-off.
+                    // The portrait's deadline allows: taken in again after a back-off, from PinGlass's copy once there is one (Replicate
+                    // deletes its own an hour after the prediction).
                     LogTakeInDeferred(logger, row.GenerationId, row.PortraitIndex, prediction.Id, trouble.Message, retryAfter!.Value);
-                    deferred = await ledger.DeferTakeInAsync(row.Marker, retryAfter!.Value, cancellationToken);
+                    deferred = await ledger.DeferTakeInAsync(row.Marker, retryAfter!.Value, trouble.Kept, cancellationToken);
                     return await ledger.ByIdAsync(prediction.Id, cancellationToken);
                 }
                 catch (OutputFetchException e)
@@ -108,16 +111,49 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
     /// <summary>What a delivered output became: where it was stored, and the identity gate's verdict.</summary>
     private sealed record Delivered(StoredOutput? Stored, IdentityCheck? Identity);
 
-    /// <summary>Trouble copying or checking an output that may pass, met while the portrait can wait for it to pass.</summary>
-    private sealed class PassingTrouble(string message) : Exception(message);
+    /// <summary>
+    /// Trouble copying or checking an output that may pass, met while the portrait can wait for it to pass; <paramref name="kept"/>: the
+    /// copy already stored, which the next try checks rather than fetching the output again.
+    /// </summary>
+    private sealed class PassingTrouble(string message, StoredOutput? kept = null) : Exception(message)
+    {
+        public StoredOutput? Kept { get; } = kept;
+    }
 
     /// <summary>
-    /// Copies the output into blob storage and asks the identity gate about it. Passing trouble (the output host, the faces service) is
-    /// <see cref="PassingTrouble"/> while <paramref name="canWait"/>; after that the output is given up (a fetch) or delivered marked
-    /// unchecked (the gate).
+    /// Copies the output into blob storage (once: a try after passing trouble reads the copy an earlier one kept) and asks the identity
+    /// gate about it. Passing trouble (the output host, the faces service) is <see cref="PassingTrouble"/> while <paramref name="canWait"/>;
+    /// after that the output is given up (a fetch) or delivered marked unchecked (the gate).
     /// </summary>
     private async Task<Delivered> CopyAndCheckAsync(Prediction prediction, PredictionRow row, GenerationRow generation, PortraitRow portrait,
         bool canWait, CancellationToken cancellationToken)
+    {
+        var (stored, content) = await KeptCopyAsync(row, cancellationToken) ?? await CopyAsync(prediction, row, canWait, cancellationToken);
+        try
+        {
+            return new Delivered(stored, await CheckIdentityAsync(row, generation, portrait, content, canWait, cancellationToken));
+        }
+        catch (PassingTrouble trouble)
+        {
+            throw new PassingTrouble(trouble.Message, stored);
+        }
+    }
+
+    /// <summary>The copy an earlier try of this take-in stored; null when there is none (or it is gone).</summary>
+    private async Task<(StoredOutput, BinaryData)?> KeptCopyAsync(PredictionRow row, CancellationToken cancellationToken)
+    {
+        if (row is not { BlobName: { } name, ContentType: { } type } || await blobs.OpenPortraitAsync(name, cancellationToken) is not { } blob)
+        {
+            return null;
+        }
+
+        using (blob)
+        {
+            return (new StoredOutput(name, type), await BinaryData.FromStreamAsync(blob.Content, cancellationToken));
+        }
+    }
+
+    private async Task<(StoredOutput, BinaryData)> CopyAsync(Prediction prediction, PredictionRow row, bool canWait, CancellationToken cancellationToken)
     {
         FetchedOutput output;
         try
@@ -131,7 +167,7 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
 
         var stored = new StoredOutput(GenerationBlobs.PortraitName(row.GenerationId, row.PortraitIndex, row.Attempt, output.Extension), output.ContentType);
         await blobs.SavePortraitAsync(stored.BlobName, output.Content, output.ContentType, cancellationToken);
-        return new Delivered(stored, await CheckIdentityAsync(row, generation, portrait, output, canWait, cancellationToken));
+        return (stored, output.Content);
     }
 
     /// <summary>
@@ -139,7 +175,7 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
     /// or slow the check waits (<see cref="PassingTrouble"/>) while it can; after that, or for an image the gate cannot read, the
     /// portrait is delivered marked unchecked rather than lost. A generation without a centroid has nothing to check against.
     /// </summary>
-    private async Task<IdentityCheck?> CheckIdentityAsync(PredictionRow row, GenerationRow generation, PortraitRow portrait, FetchedOutput output,
+    private async Task<IdentityCheck?> CheckIdentityAsync(PredictionRow row, GenerationRow generation, PortraitRow portrait, BinaryData output,
         bool canWait, CancellationToken cancellationToken)
     {
         if (generation.Centroid.Length == 0)
@@ -151,7 +187,7 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
         var attempt = new PortraitAttempt(row.ReferenceIndex, requests.OptionsFor(generation, portrait).IdWeight, portrait.Regenerations);
         try
         {
-            var verdict = await gate.CheckAsync(output.Content.ToMemory(), target, attempt, cancellationToken);
+            var verdict = await gate.CheckAsync(output.ToMemory(), target, attempt, cancellationToken);
             return new IdentityCheck(Snake(verdict.Decision.ToString()), Snake(verdict.Reason.ToString()), verdict.Distance, verdict.NextReferenceIndex,
                 verdict.NextIdWeight);
         }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using PinGlass.ReplicateEmulator.Billing;
 using PinGlass.ReplicateEmulator.Faults;
+using PinGlass.ReplicateEmulator.Predictions;
 
 namespace PinGlass.ReplicateEmulator.Apis;
 
@@ -8,7 +9,7 @@ public sealed record FaultsResponse(IReadOnlyList<FaultRule> Rules, IReadOnlyDic
 
 /// <summary>
 /// The emulator's own control plane under <c>/_emulator</c> (not part of Replicate's API, so no token):
-/// the billing ledger and the fault rules.
+/// the billing ledger, the fault rules, and a prediction's retention period cut short.
 /// </summary>
 public static class EmulatorApi
 {
@@ -46,6 +47,17 @@ public static class EmulatorApi
         {
             injector.Replace([]);
             return Faults(injector);
+        });
+        // The retention period passing for one prediction now, rather than an hour after it ended.
+        emulator.MapPost("/predictions/{id}/expire", Results<NoContent, NotFound> (string id, PredictionStore predictions, PredictionRunner runner) =>
+        {
+            if (predictions.Find(id) is not { } prediction)
+            {
+                return TypedResults.NotFound();
+            }
+
+            runner.RemoveData(prediction);
+            return TypedResults.NoContent();
         });
         return app;
     }

@@ -285,6 +285,12 @@ public sealed class PredictionRunner(
             return;
         }
 
+        RemoveData(prediction);
+    }
+
+    /// <summary>Removes the prediction's input, output files and logs, as Replicate does once the retention period has passed.</summary>
+    public void RemoveData(Prediction prediction)
+    {
         deliveries.Remove(prediction.RemoveData());
         logger.DataRemoved(prediction.Id);
     }

@@ -74,11 +74,18 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
             Assert.Equal(TimeSpan.FromSeconds(10), refused.Headers.RetryAfter?.Delta);
 
             // Both outputs are taken in, put off while the identity gate cannot be asked, and not delivered unchecked.
-            var deferred = await Poll.UntilAsync(() => stores.QueryAsync($"SELECT count(*) FROM predictions WHERE generation_id = '{id}' AND take_in_tries > 0",
-                r => r.GetInt64(0)), n => n.Single() == 2, TimeSpan.FromSeconds(150));
-            Assert.Equal(2, deferred.Single());
+            var deferred = await Poll.UntilAsync(() => stores.QueryAsync(
+                    $"SELECT prediction_id FROM predictions WHERE generation_id = '{id}' AND take_in_tries > 0", r => r.GetString(0)),
+                n => n.Count == 2, TimeSpan.FromSeconds(150));
+            Assert.Equal(2, deferred.Count);
             Assert.All((await client.GetAsync(id)).GetProperty("portraits").EnumerateArray(),
                 p => Assert.Equal("running", p.GetProperty("status").GetString()));
+
+            // However long the wait, the outputs are not lost: Replicate deleting them (an hour after) leaves PinGlass's copies.
+            foreach (var prediction in deferred)
+            {
+                await client.ExpireAsync(prediction);
+            }
         }
         finally
         {
@@ -90,6 +97,7 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
         GenerationClient.AssertStatus("completed", generation);
         Assert.All(generation.GetProperty("portraits").EnumerateArray(), p =>
         {
+            Assert.Equal(("flux-pulid", 1), (p.GetProperty("provider").GetString(), p.GetProperty("attempts").GetArrayLength()));
             var identity = p.GetProperty("identity");
             Assert.Equal(("same_person", false), (identity.GetProperty("reason").GetString(), identity.GetProperty("flagged").GetBoolean()));
         });

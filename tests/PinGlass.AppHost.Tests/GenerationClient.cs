@@ -142,6 +142,13 @@ public sealed class GenerationClient(HttpClient api, HttpClient emulator) : IDis
         return [.. ledger.GetProperty("entries").EnumerateArray().Select(e => (e.GetProperty("prediction_id").GetString()!, e.GetProperty("cost_usd").GetDecimal()))];
     }
 
+    /// <summary>Has the emulator remove a prediction's output and input now, as Replicate does an hour after the prediction.</summary>
+    public async Task ExpireAsync(string predictionId)
+    {
+        using var response = await Emulator.PostAsync($"/_emulator/predictions/{predictionId}/expire", null, TestContext.Current.CancellationToken);
+        response.EnsureSuccessStatusCode();
+    }
+
     public async Task<JsonElement> FaultsAsync() =>
         await Emulator.GetFromJsonAsync<JsonElement>("/_emulator/faults", TestContext.Current.CancellationToken);
 

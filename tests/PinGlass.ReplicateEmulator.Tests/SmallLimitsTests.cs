@@ -53,6 +53,29 @@ public sealed class SmallLimitsTests
     }
 
     [Fact]
+    public async Task The_control_plane_ends_one_predictions_retention_at_once()
+    {
+        await using var emulator = await Emulator.StartAsync(new Dictionary<string, string?> { ["ReplicateEmulator:TimeScale"] = "1000" });
+        var created = await emulator.CreateFluxPulidAsync();
+        var id = created.GetProperty("id").GetString()!;
+        var succeeded = await emulator.WaitForAsync(id, p => p.GetProperty("status").GetString() == "succeeded");
+        var outputUrl = succeeded.GetProperty("output")[0].GetString()!;
+        Assert.Equal(HttpStatusCode.OK, (await emulator.Anonymous.GetAsync(outputUrl, TestContext.Current.CancellationToken)).StatusCode);
+
+        var expire = await emulator.Anonymous.PostAsync(new Uri(emulator.Client.BaseAddress!, $"/_emulator/predictions/{id}/expire"), null,
+            TestContext.Current.CancellationToken);
+        var unknown = await emulator.Anonymous.PostAsync(new Uri(emulator.Client.BaseAddress!, "/_emulator/predictions/nosuchprediction/expire"), null,
+            TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.NoContent, expire.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        var (_, removed) = await emulator.GetAsync($"/v1/predictions/{id}");
+        Assert.True(removed.GetProperty("data_removed").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, removed.GetProperty("output").ValueKind);
+        Assert.Equal(HttpStatusCode.NotFound, (await emulator.Anonymous.GetAsync(outputUrl, TestContext.Current.CancellationToken)).StatusCode);
+    }
+
+    [Fact]
     public async Task An_upload_over_the_size_limit_is_413_with_the_real_body()
     {
         await using var emulator = await Emulator.StartAsync(new Dictionary<string, string?> { ["ReplicateEmulator:MaxFileBytes"] = "1000" });
