@@ -8,7 +8,7 @@ namespace PinGlass.Generations.Portraits;
 
 /// <summary>
 /// Carries out <see cref="ComputeLimit"/> for one running prediction at each look: asks Replicate when it started, gives it more of the
-/// budget when it computes long and the budget has room (in steps of half its first reservation, as many as it needs), and otherwise
+/// budget when it computes long and the budget has room (half its first reservation a step, a few steps a look), and otherwise
 /// cancels it when it reaches what it has: marked first, so its end is a passing timeout, then cancelled on Replicate (billing stops) and
 /// taken in.
 /// </summary>
@@ -35,8 +35,8 @@ public sealed partial class ComputeGuard(PredictionLedger ledger, ProviderChain 
         {
             var now = time.GetUtcNow();
             // The next look comes a watch interval after this pass ends, and a pass may wait out one interval's stops: two ahead.
-            var (scale, lead) = (replicateOptions.Value.ClockScale, settings.WatchInterval * 2);
-            var decided = ComputeLimit.Decide(prediction, provider.UsdPerSecond, settings.ComputeMargin, scale, lead, now);
+            var decided = ComputeLimit.Decide(prediction, provider.UsdPerSecond, settings.ComputeMargin, replicateOptions.Value.ClockScale,
+                settings.WatchInterval * 2, now);
             switch (decided)
             {
                 case ComputeStep.Look when !looked && step < MaxSteps:
@@ -44,8 +44,7 @@ public sealed partial class ComputeGuard(PredictionLedger ledger, ProviderChain 
                     looked = true;
                     break;
                 case ComputeStep.Extend extend when step < MaxSteps:
-                    var extra = ComputeLimit.Extension(prediction, provider.UsdPerSecond!.Value, settings.ComputeMargin, scale, lead, now,
-                        provider.WorstCaseCost(settings.MaxPredictTimeOf(provider.Name)) / 2);
+                    var extra = provider.WorstCaseCost(settings.MaxPredictTimeOf(provider.Name)) / 2;
                     if (await ledger.ExtendComputeAsync(prediction.Marker, prediction.Reserved, extra, cancellationToken))
                     {
                         LogExtended(logger, prediction.GenerationId, prediction.PortraitIndex, prediction.PredictionId!, extra);

@@ -63,19 +63,6 @@ public static class ComputeLimit
         return now - lastNews >= allowed / 2 ? new ComputeStep.Look() : new ComputeStep.None();
     }
 
-    /// <summary>
-    /// What to add to the reservation of a prediction at its limit (<see cref="ComputeStep.Extend"/>), in whole <paramref name="step"/>s:
-    /// enough for the limit to lie past the next look. A prediction found late to have started long ago (its start learnt late, or the
-    /// looks slowed by a busy machine) is given what it has computed in one extension, rather than one step a look while it runs on.
-    /// </summary>
-    public static decimal Extension(PredictionRow prediction, decimal usdPerSecond, TimeSpan margin, double clockScale, TimeSpan lead,
-        DateTimeOffset now, decimal step)
-    {
-        var computed = ((now + lead - (prediction.StartedAt ?? now)) * clockScale) + margin;
-        var missing = ((decimal)computed.TotalSeconds * usdPerSecond) - prediction.Reserved;
-        return Math.Max(1, decimal.Floor(missing / step) + 1) * step;
-    }
-
     /// <summary>How long (in this clock) a prediction with <paramref name="reserved"/> USD reserved may compute before it is cancelled.</summary>
     public static TimeSpan Allowed(decimal reserved, decimal usdPerSecond, TimeSpan margin, double clockScale) =>
         (TimeSpan.FromSeconds((double)(reserved / usdPerSecond)) - margin) / clockScale;

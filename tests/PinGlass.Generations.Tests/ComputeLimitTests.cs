@@ -67,20 +67,6 @@ public sealed class ComputeLimitTests
     }
 
     [Fact]
-    public void A_reservation_grows_in_one_extension_past_the_next_look_however_long_ago_it_started()
-    {
-        var started = Created.AddSeconds(2);
-        const decimal Step = 0.0168m; // half of 24 s
-        // At its limit (20 s in, 22 s allowed, a 0.5 s lead): one step is room enough.
-        Assert.Equal(Step, ComputeLimit.Extension(Running(started), PerSecond, Margin, 1, Lead, started.AddSeconds(21.5), Step));
-        // Found late to have computed 50 s: 50.5 s + the 2 s margin is $0.0735, $0.0399 more than the $0.0336 held: three steps.
-        Assert.Equal(3 * Step, ComputeLimit.Extension(Running(started), PerSecond, Margin, 1, Lead, started.AddSeconds(50), Step));
-        Assert.IsType<ComputeStep.None>(Decide(Running(started, reserved: 0.0336m + (3 * Step)), started.AddSeconds(50)));
-        // 20× faster: 3 s here is 60 s of Replicate time, 62.5 s with the lead and the margin: $0.0875, four steps over $0.0336.
-        Assert.Equal(4 * Step, ComputeLimit.Extension(Running(started), PerSecond, Margin, 20, Lead / 20, started.AddSeconds(3), Step));
-    }
-
-    [Fact]
     public void Against_a_time_scaled_endpoint_the_limit_is_in_its_clock()
     {
         var started = Created.AddSeconds(2);
