@@ -29,10 +29,16 @@ public sealed class CostLedger(NpgsqlDataSource database)
         return Metrics(lines);
     }
 
-    /// <summary>The costs of predictions that ended in [<paramref name="from"/>, <paramref name="to"/>), grouped by UTC day.</summary>
-    public async Task<CostReport> ForPeriodAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    /// <summary>
+    /// The costs of predictions that ended in [<paramref name="from"/>, <paramref name="to"/>), grouped by UTC day: of one client's
+    /// generations, or with no <paramref name="clientId"/> the company's.
+    /// </summary>
+    public async Task<CostReport> ForPeriodAsync(DateTimeOffset from, DateTimeOffset to, Guid? clientId, CancellationToken cancellationToken)
     {
-        var lines = await ReadAsync("WHERE completed_at >= $1 AND completed_at < $2", cancellationToken, from.ToUniversalTime(), to.ToUniversalTime());
+        var lines = clientId is { } client
+            ? await ReadAsync("WHERE completed_at >= $1 AND completed_at < $2 AND generation_id IN (SELECT id FROM generation_jobs WHERE client_id = $3)",
+                cancellationToken, from.ToUniversalTime(), to.ToUniversalTime(), client)
+            : await ReadAsync("WHERE completed_at >= $1 AND completed_at < $2", cancellationToken, from.ToUniversalTime(), to.ToUniversalTime());
         return new CostReport(from, to, Metrics(lines),
             [.. lines.GroupBy(l => l.Day).OrderBy(g => g.Key).Select(g => new DayCosts(g.Key, Metrics([.. g])))]);
     }

@@ -1,4 +1,5 @@
 using Npgsql;
+using PinGlass.Generations.Clients;
 
 namespace PinGlass.Generations.Persistence;
 
@@ -14,9 +15,9 @@ public sealed class GenerationStore(NpgsqlDataSource database, GenerationVersion
         {
             await connection.Command("""
                 INSERT INTO generation_jobs (id, total_portraits, budget_usd, estimated_cost, styles, batch_size, batch_delay_ms, options, photos,
-                                             reference_photos, reference_centroid, deadline_at)
+                                             reference_photos, reference_centroid, deadline_at, client_id, user_id)
                 VALUES (@id, @total, @budget, @estimate, @styles, @batchSize, @batchDelayMs, @options::jsonb, @photos::jsonb, @references::jsonb,
-                        @centroid, @deadline)
+                        @centroid, @deadline, @clientId::uuid, @userId::text)
                 """, new
             {
                 id = generation.Id,
@@ -31,6 +32,8 @@ public sealed class GenerationStore(NpgsqlDataSource database, GenerationVersion
                 references = generation.ReferencesJson,
                 centroid = generation.Centroid,
                 deadline = generation.Deadline,
+                clientId = generation.Owner?.ClientId,
+                userId = generation.Owner?.UserId,
             }, transaction).ExecuteAsync(cancellationToken);
             await connection.Command("""
                 INSERT INTO portraits (generation_id, index, style_id, batch)
@@ -42,6 +45,11 @@ public sealed class GenerationStore(NpgsqlDataSource database, GenerationVersion
 
     public Task<GenerationRow?> GetAsync(Guid id, CancellationToken cancellationToken = default) =>
         database.Command("SELECT * FROM generation_jobs WHERE id = @id", new { id }).QuerySingleOrDefaultAsync(Read, cancellationToken);
+
+    /// <summary>The generation if it is <paramref name="owner"/>'s; null for one that does not exist or is someone else's, alike.</summary>
+    public Task<GenerationRow?> GetAsync(Guid id, Owner owner, CancellationToken cancellationToken) =>
+        database.Command("SELECT * FROM generation_jobs WHERE id = @id AND client_id = @clientId AND user_id = @userId",
+            new { id, clientId = owner.ClientId, userId = owner.UserId }).QuerySingleOrDefaultAsync(Read, cancellationToken);
 
     /// <summary>Generations that have not ended.</summary>
     public Task<List<Guid>> UnfinishedAsync(CancellationToken cancellationToken = default) =>

@@ -1,3 +1,5 @@
+using PinGlass.Generations.Clients;
+
 namespace PinGlass.Generations.Persistence;
 
 public sealed record GenerationRow(
@@ -120,7 +122,8 @@ public sealed record NewGeneration(
     string PhotosJson,
     string ReferencesJson,
     float[] Centroid,
-    DateTimeOffset Deadline);
+    DateTimeOffset Deadline,
+    Owner? Owner = null);
 
 /// <summary>
 /// What the identity gate said of one delivered output (snake_case decision and reason, as stored), and for a regeneration the

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Hangfire;
 using Microsoft.Extensions.Options;
+using PinGlass.Generations.Clients;
 using PinGlass.Generations.Jobs;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Storage;
@@ -20,7 +21,8 @@ public sealed record GenerationOrder(
     decimal Budget,
     PortraitOverrides Settings,
     int? BatchSize,
-    TimeSpan? BatchDelay);
+    TimeSpan? BatchDelay,
+    Owner? Owner = null);
 
 /// <summary>What became of an order: a generation under way, or why none was started.</summary>
 public abstract record PlanOutcome
@@ -96,7 +98,7 @@ public sealed class GenerationPlanner(ReferencePhotos photos, ProviderCrop crop,
         }));
         await store.CreateAsync(new NewGeneration(id, order.Styles, order.Budget, estimate.Cost, batchSize, (int)batchDelay.TotalMilliseconds,
             JsonSerializer.Serialize(order.Settings, PortraitOverrides.Json), JsonSerializer.Serialize(new { photos = assessments, refused = report.Refused },
-                PortraitOverrides.Json), referencesJson, references.Centroid, time.GetUtcNow() + settings.Deadline), cancellationToken);
+                PortraitOverrides.Json), referencesJson, references.Centroid, time.GetUtcNow() + settings.Deadline, order.Owner), cancellationToken);
         jobs.Enqueue<GenerationJobs>(j => j.PlanAsync(id, CancellationToken.None));
         var duration = settings.EstimatedPredictionTime * batches + batchDelay * (batches - 1);
         return new PlanOutcome.Started(id, estimate, duration, assessments, report.Refused);
