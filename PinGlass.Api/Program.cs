@@ -1,6 +1,18 @@
 using PinGlass.Api.Apis;
 using PinGlass.Api.Extensions;
+using PinGlass.Generations.Clients;
+using PinGlass.Platform;
 using Scalar.AspNetCore;
+
+// `keys …` manages client applications' API keys and exits; anything else runs the Api.
+if (KeysCommand.Parse(args) is { } keys)
+{
+    var tool = WebApplication.CreateBuilder();
+    tool.AddNpgsqlDataSource(ResourceNames.Database);
+    tool.Services.AddSingleton(TimeProvider.System).AddSingleton<ClientStore>();
+    await using var services = tool.Build();
+    return await keys.RunAsync(services.Services.GetRequiredService<ClientStore>(), Console.Out, CancellationToken.None);
+}
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -11,6 +23,8 @@ var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
 
 app.MapDefaultEndpoints();
 app.MapStylesApi();
@@ -20,8 +34,9 @@ app.MapCostsApi();
 
 if (app.Environment.IsDevelopment())
 {
-    app.MapOpenApi();
-    app.MapScalarApiReference();
+    app.MapOpenApi().AllowAnonymous();
+    app.MapScalarApiReference().AllowAnonymous();
 }
 
-app.Run();
+await app.RunAsync();
+return 0;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using PinGlass.AppHost;
 using PinGlass.Hosting.LocalServers;
 using PinGlass.Platform;
@@ -21,6 +22,13 @@ var migrations = builder.AddProject<Projects.PinGlass_Migrations>(ResourceNames.
 
 var api = PinGlassService(builder.AddProject<Projects.PinGlass_Api>(ResourceNames.Api))
     .WithOperatorUrl("/scalar", "API reference");
+
+// In Development a demo client application's API key (generated once, kept in the AppHost's user secrets) is given to the Api and
+// printed with the URLs, so calls work at once. Production clients' keys come from the Api's `keys` command.
+if (builder.Environment.IsDevelopment())
+{
+    api.WithDemoKey(builder.AddParameter("demo-api-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true));
+}
 
 // Two replicas: Hangfire work must spread over several servers.
 var jobs = PinGlassService(builder.AddProject<Projects.PinGlass_Jobs>(ResourceNames.Jobs))

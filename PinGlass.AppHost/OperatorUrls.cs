@@ -23,6 +23,15 @@ public static partial class OperatorUrls
             });
     }
 
+    /// <summary>Gives the Api the demo client's key (it stores it at start) and prints the key once the Api is ready.</summary>
+    public static IResourceBuilder<ProjectResource> WithDemoKey(this IResourceBuilder<ProjectResource> api, IResourceBuilder<ParameterResource> key) => api
+        .WithEnvironment("Clients__DemoKey", key)
+        .OnResourceReady(async (_, ready, cancellationToken) =>
+            LogDemoKey(ready.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PinGlass.AppHost"), await key.Resource.GetValueAsync(cancellationToken)));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Demo API key (client 'demo'): {Key}   send it as Authorization: Bearer <key>, with X-PinGlass-User: <your user id>")]
+    private static partial void LogDemoKey(ILogger logger, string? key);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "{DisplayText} ({Resource}): {Url}")]
     private static partial void LogUrl(ILogger logger, string displayText, string resource, string url);
 }

@@ -112,17 +112,18 @@ public static class Extensions
         // They reveal only check names and states, never connection details.
 
         // All health checks must pass for app to be considered ready to accept traffic after starting
-        app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync });
+        // Open where a service requires authentication by default (the Api's API keys): the orchestrator holds no key.
+        app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync }).AllowAnonymous();
 
         // Only health checks tagged with the "live" tag must pass for app to be considered alive
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {
             Predicate = r => r.Tags.Contains("live")
-        });
+        }).AllowAnonymous();
 
         if (app.Configuration.GetValue<bool>(ScrapeEndpointSetting))
         {
-            app.MapPrometheusScrapingEndpoint(ScrapeEndpointPath);
+            app.MapPrometheusScrapingEndpoint(ScrapeEndpointPath).AllowAnonymous();
         }
 
         return app;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using PinGlass.Api.Clients;
 using PinGlass.Generations.Costs;
 using PinGlass.Generations.Persistence;
 
@@ -12,17 +13,17 @@ public static class CostsApi
 
     public static RouteGroupBuilder MapCostsApi(this IEndpointRouteBuilder app)
     {
-        var costs = app.MapGroup("/v1/costs").WithTags("Costs");
+        var costs = app.MapGroup("/v1/costs").WithTags("Costs").RequireAuthorization();
         costs.MapGet("/", GetCosts).WithName("GetCosts")
-            .WithSummary("What predictions cost in a period, in all and per UTC day: total, images, average per image, by model and by status")
+            .WithSummary("What the calling client's predictions cost in a period (an operator key: the company's), in all and per UTC day")
             .WithDescription("`from` and `to` are ISO 8601 dates or instants (UTC when no offset); `to` is exclusive. Default: the last 7 days.");
-        costs.MapGet("/generations/{id:guid}", GetGenerationCosts).WithName("GetGenerationCosts")
+        costs.MapGet("/generations/{id:guid}", GetGenerationCosts).WithName("GetGenerationCosts").AddEndpointFilter<EndUserFilter>()
             .WithSummary("What one generation's predictions cost: total, images, average per image, by model and by status");
         return costs;
     }
 
-    public static async Task<Results<Ok<CostReport>, ValidationProblem>> GetCosts(string? from, string? to, CostLedger ledger, TimeProvider time,
-        CancellationToken cancellationToken)
+    public static async Task<Results<Ok<CostReport>, ValidationProblem>> GetCosts(string? from, string? to, Caller caller, CostLedger ledger,
+        TimeProvider time, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         var end = Read(to, "to", errors) ?? time.GetUtcNow();
@@ -34,12 +35,12 @@ public static class CostsApi
 
         return errors.Count > 0
             ? TypedResults.ValidationProblem(errors, title: "The period cannot be used as it is")
-            : TypedResults.Ok(await ledger.ForPeriodAsync(start, end, cancellationToken));
+            : TypedResults.Ok(await ledger.ForPeriodAsync(start, end, caller.IsOperator ? null : caller.ClientId, cancellationToken));
     }
 
-    public static async Task<Results<Ok<CostMetrics>, ProblemHttpResult>> GetGenerationCosts(Guid id, GenerationStore store, CostLedger ledger,
-        CancellationToken cancellationToken) =>
-        await store.GetAsync(id, cancellationToken) is null
+    public static async Task<Results<Ok<CostMetrics>, ProblemHttpResult>> GetGenerationCosts(Guid id, Caller caller, GenerationStore store,
+        CostLedger ledger, CancellationToken cancellationToken) =>
+        await store.GetAsync(id, caller.Owner, cancellationToken) is null
             ? TypedResults.Problem(title: "No such generation", detail: $"There is no generation {id}.", statusCode: StatusCodes.Status404NotFound)
             : TypedResults.Ok(await ledger.ForGenerationAsync(id, cancellationToken));
 

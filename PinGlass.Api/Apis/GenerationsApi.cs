@@ -7,6 +7,7 @@ using Hangfire;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using PinGlass.Api.Clients;
 using PinGlass.Generations.Styles;
 using PinGlass.Generations;
 using PinGlass.Generations.Jobs;
@@ -25,7 +26,9 @@ public static class GenerationsApi
 
     public static RouteGroupBuilder MapGenerationsApi(this IEndpointRouteBuilder app)
     {
-        var generations = app.MapGroup("/v1/generations").WithTags("Generations");
+        // Every call is a client application's (its API key) about one of its end users (X-PinGlass-User): another client's or user's
+        // generation is the same 404 as one that does not exist.
+        var generations = app.MapGroup("/v1/generations").WithTags("Generations").RequireAuthorization().AddEndpointFilter<EndUserFilter>();
 
         generations.MapPost("/", CreateGeneration)
             .WithName("CreateGeneration")
@@ -57,7 +60,8 @@ public static class GenerationsApi
     private const long UploadLimit = 20L * 30_000_000 + 1_000_000;
 
     public static async Task<Results<AcceptedAtRoute<GenerationCreated>, ValidationProblem, ProblemHttpResult>> CreateGeneration(
-        HttpRequest request, StyleCatalog catalog, GenerationPlanner planner, IOptions<PipelineOptions> options, CancellationToken cancellationToken)
+        HttpRequest request, Caller caller, StyleCatalog catalog, GenerationPlanner planner, IOptions<PipelineOptions> options,
+        CancellationToken cancellationToken)
     {
         if (!request.HasFormContentType)
         {
@@ -70,7 +74,7 @@ public static class GenerationsApi
             return TypedResults.ValidationProblem(errors, title: "The request cannot be used as it is");
         }
 
-        return await planner.PlanAsync(order, cancellationToken) switch
+        return await planner.PlanAsync(order with { Owner = caller.Owner }, cancellationToken) switch
         {
             PlanOutcome.Started started => TypedResults.AcceptedAtRoute(
                 new GenerationCreated(started.Id, GenerationStatus.Queued.Name(), started.Estimate.Cost, started.Estimate.WithRetries,
@@ -101,10 +105,10 @@ public static class GenerationsApi
             statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
-    public static async Task<Results<Ok<GenerationView>, ProblemHttpResult>> GetGeneration(Guid id, GenerationStore store, PortraitStore portraitStore,
-        PredictionLedger ledger, IOptions<PipelineOptions> options, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<GenerationView>, ProblemHttpResult>> GetGeneration(Guid id, Caller caller, GenerationStore store,
+        PortraitStore portraitStore, PredictionLedger ledger, IOptions<PipelineOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
-        if (await store.GetAsync(id, cancellationToken) is not { } generation)
+        if (await store.GetAsync(id, caller.Owner, cancellationToken) is not { } generation)
         {
             return NotFound(id);
         }
@@ -120,13 +124,13 @@ public static class GenerationsApi
     /// end is answered 204, which tells an <c>EventSource</c> to stop reconnecting.
     /// </param>
     public static async Task<Results<ServerSentEventsResult<GenerationProgress>, NoContent, ProblemHttpResult>> FollowGeneration(Guid id,
-        [FromHeader(Name = "Last-Event-ID")] string? lastEventId, GenerationStore store, ProgressChannel channel, IOptions<PipelineOptions> options,
-        TimeProvider time, CancellationToken cancellationToken)
+        Caller caller, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, GenerationStore store, ProgressChannel channel,
+        IOptions<PipelineOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
         // Subscribe before reading the current state, so no change falls between the two.
         var subscription = await channel.SubscribeAsync(id);
         var estimate = options.Value.EstimatedPredictionTime;
-        if (await store.GetAsync(id, cancellationToken) is not { } generation)
+        if (await store.GetAsync(id, caller.Owner, cancellationToken) is not { } generation)
         {
             await DisposeAsync(subscription);
             return NotFound(id);
@@ -174,9 +178,14 @@ public static class GenerationsApi
     private static SseItem<GenerationProgress> Item(GenerationProgress progress) =>
         new(progress, "progress") { EventId = progress.Version.ToString(CultureInfo.InvariantCulture) };
 
-    public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetPortrait(Guid id, int index, PortraitStore store,
-        GenerationBlobs blobs, CancellationToken cancellationToken)
+    public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetPortrait(Guid id, int index, Caller caller,
+        GenerationStore generations, PortraitStore store, GenerationBlobs blobs, CancellationToken cancellationToken)
     {
+        if (await generations.GetAsync(id, caller.Owner, cancellationToken) is null)
+        {
+            return NotFound(id);
+        }
+
         if (await store.PortraitAsync(id, index, cancellationToken) is not { } portrait)
         {
             return TypedResults.Problem(title: "No such portrait", detail: $"Generation {id} has no portrait {index}.", statusCode: StatusCodes.Status404NotFound);
@@ -192,10 +201,10 @@ public static class GenerationsApi
         return TypedResults.Stream(blob.Content, portrait.ContentType, $"{portrait.StyleId}{Path.GetExtension(blobName)}");
     }
 
-    public static async Task<Results<Accepted, ProblemHttpResult>> CancelGeneration(Guid id, GenerationStore store, IBackgroundJobClient jobs,
-        CancellationToken cancellationToken)
+    public static async Task<Results<Accepted, ProblemHttpResult>> CancelGeneration(Guid id, Caller caller, GenerationStore store,
+        IBackgroundJobClient jobs, CancellationToken cancellationToken)
     {
-        if (await store.GetAsync(id, cancellationToken) is not { } generation)
+        if (await store.GetAsync(id, caller.Owner, cancellationToken) is not { } generation)
         {
             return NotFound(id);
         }
@@ -214,10 +223,11 @@ public static class GenerationsApi
         return TypedResults.Accepted($"/v1/generations/{id}");
     }
 
-    public static async Task<Results<Accepted, ProblemHttpResult>> RetryPortrait(Guid id, int index, GenerationStore store, PortraitStore portraits,
-        IBackgroundJobClient jobs, CancellationToken cancellationToken)
+    public static async Task<Results<Accepted, ProblemHttpResult>> RetryPortrait(Guid id, int index, Caller caller, GenerationStore store,
+        PortraitStore portraits, IBackgroundJobClient jobs, CancellationToken cancellationToken)
     {
-        if (await store.GetAsync(id, cancellationToken) is not { } generation || await portraits.PortraitAsync(id, index, cancellationToken) is null)
+        if (await store.GetAsync(id, caller.Owner, cancellationToken) is not { } generation
+            || await portraits.PortraitAsync(id, index, cancellationToken) is null)
         {
             return NotFound(id);
         }

@@ -8,7 +8,7 @@ public static class StylesApi
 {
     public static RouteGroupBuilder MapStylesApi(this IEndpointRouteBuilder app)
     {
-        var styles = app.MapGroup("/v1/styles").WithTags("Styles");
+        var styles = app.MapGroup("/v1/styles").WithTags("Styles").RequireAuthorization();
 
         styles.MapGet("/", ListStyles)
             .WithName("ListStyles")

@@ -10,7 +10,8 @@ public static class WebhooksApi
 
     public static RouteGroupBuilder MapWebhooksApi(this IEndpointRouteBuilder app)
     {
-        var webhooks = app.MapGroup("/v1/webhooks").WithTags("Webhooks");
+        // Replicate holds no API key: its webhooks are authenticated by their signature alone.
+        var webhooks = app.MapGroup("/v1/webhooks").WithTags("Webhooks").AllowAnonymous();
         webhooks.MapPost("/replicate", ReceiveReplicateWebhook)
             .WithName("ReceiveReplicateWebhook")
             .WithSummary("Replicate's prediction webhooks (Standard Webhooks signature)")

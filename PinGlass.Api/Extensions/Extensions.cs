@@ -1,3 +1,7 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using PinGlass.Api.Clients;
+using PinGlass.Generations.Clients;
 using PinGlass.Photos.Faces;
 using PinGlass.Platform.Jobs;
 using PinGlass.Platform.Storage;
@@ -8,8 +12,8 @@ public static class Extensions
 {
     /// <summary>
     /// The Api: the stores, Hangfire as a client (it enqueues work, PinGlass.Jobs runs it), the Replicate client (webhook secret),
-    /// reference photos, and what it needs of generations. The style catalog is loaded and checked here at start-up: a broken
-    /// catalog stops the Api rather than failing generations later.
+    /// reference photos, what it needs of generations, and client applications' API keys. The style catalog is loaded and checked here
+    /// at start-up: a broken catalog stops the Api rather than failing generations later.
     /// </summary>
     public static WebApplicationBuilder AddApplicationServices(this WebApplicationBuilder builder)
     {
@@ -20,6 +24,14 @@ public static class Extensions
         // A person waits for the Api's photo analyses: the faces service serves them ahead of the Jobs' identity checks.
         builder.Services.PostConfigure<FacesOptions>(faces => faces.Interactive = true);
         builder.AddGenerations();
+        builder.Services.AddSingleton<ClientStore>();
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        // Every endpoint needs a client's key unless it says otherwise (the webhook receiver, health, the API reference): a new
+        // endpoint is never open by accident.
+        builder.Services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        builder.Services.AddOptions<ClientsOptions>().BindConfiguration("Clients").ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHostedService<DemoClient>();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         return builder;

@@ -21,9 +21,9 @@ public sealed class GenerationClient(HttpClient api, HttpClient emulator) : IDis
     /// An upload waits for its photos' analysis, which queues behind every other upload's on the faces service: with ten at once on a
     /// loaded 2-core machine one has taken more than HttpClient's default 100 s. The tests bound their waits themselves.
     /// </remarks>
-    public static GenerationClient For(DistributedApplication app)
+    public static GenerationClient For(DistributedApplication app, string key = ApiClients.DemoKey, string? user = ApiClients.User)
     {
-        var api = app.CreateHttpClient(ResourceNames.Api);
+        var api = app.CreateHttpClient(ResourceNames.Api).ActingFor(key, user);
         api.Timeout = TimeSpan.FromMinutes(10);
         return new(api, app.CreateHttpClient(ResourceNames.Replicate));
     }

@@ -341,9 +341,9 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
         var lost = Guid.NewGuid();
         await stores.QueryAsync($"""
             INSERT INTO generation_jobs (id, total_portraits, budget_usd, estimated_cost, styles, batch_size, batch_delay_ms, options, photos,
-                                         reference_photos, reference_centroid, deadline_at)
+                                         reference_photos, reference_centroid, deadline_at, client_id, user_id)
             SELECT '{lost}', total_portraits, budget_usd, estimated_cost, styles, batch_size, batch_delay_ms, options, photos, reference_photos,
-                   reference_centroid, now() + interval '15 minutes'
+                   reference_centroid, now() + interval '15 minutes', client_id, user_id
             FROM generation_jobs WHERE id = '{made}' RETURNING id
             """, r => r.GetGuid(0));
         await stores.QueryAsync($"""

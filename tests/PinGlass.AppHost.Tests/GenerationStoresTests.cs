@@ -4,7 +4,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using PinGlass.Platform;
+using PinGlass.Fixtures;
 using PinGlass.Generations;
+using PinGlass.Generations.Clients;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Progress;
 using PinGlass.Replicate.Resilience;
@@ -57,11 +59,14 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
             versions, channel, database, redis);
     }
 
+    /// <summary>A generation of the demo client's test user (<see cref="ApiClients"/>), so the Api serves it to <see cref="GenerationClient"/>.</summary>
     internal static async Task<Guid> NewGenerationAsync(Stores stores, decimal budget = 0.80m, int portraits = 3)
     {
         var id = Guid.NewGuid();
+        var demo = (await new ClientStore(stores.Database, TimeProvider.System).AuthenticateAsync(ApiClients.DemoKey, Token))!;
         await stores.Generations.CreateAsync(new NewGeneration(id, [.. Enumerable.Range(0, portraits).Select(i => $"style-{i}")], budget, 0.5m, 2, 0,
-            """{"steps":8}""", """[{"name":"a.jpg"}]""", """[{"index":0},{"index":1}]""", [0.5f, -0.25f], DateTimeOffset.UtcNow.AddMinutes(30)), Token);
+            """{"steps":8}""", """[{"name":"a.jpg"}]""", """[{"index":0},{"index":1}]""", [0.5f, -0.25f], DateTimeOffset.UtcNow.AddMinutes(30),
+            new Owner(demo.Id, ApiClients.User)), Token);
         stores.Made.Add(id);
         return id;
     }

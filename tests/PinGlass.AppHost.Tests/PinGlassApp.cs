@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using PinGlass.Fixtures;
 using PinGlass.Platform;
 
 [assembly: AssemblyFixture(typeof(PinGlass.AppHost.Tests.PinGlassApp))]
@@ -47,7 +48,7 @@ public sealed class PinGlassApp : IAsyncLifetime
     {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PinGlass_AppHost>(
             new DistributedApplicationTestingBuilderOptions { EnableDashboard = dashboard },
-            [$"--Infrastructure:Mode={mode}", $"--Infrastructure:DataRoot={dataRoot}", $"--ReplicateEmulator:TimeScale={TimeScale}"],
+            [$"--Infrastructure:Mode={mode}", $"--Infrastructure:DataRoot={dataRoot}", $"--ReplicateEmulator:TimeScale={TimeScale}", ApiClients.DemoKeyArgument],
             TestContext.Current.CancellationToken);
         // Replicate time runs 20× faster; the pipeline's own waits shrink to match, so a lost webhook is looked for within seconds,
         // a killed worker's batch job is taken up again within seconds, and a model's circuit opened by one test's injected faults

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using PinGlass.Fixtures;
 using PinGlass.Platform;
 using PinGlass.Generations.Styles;
 
@@ -11,7 +12,7 @@ public sealed class StylesApiTests(PinGlassApp pinglass)
     [Fact]
     public async Task The_api_lists_the_23_styles_in_catalog_order()
     {
-        using var http = pinglass.App.CreateHttpClient(ResourceNames.Api);
+        using var http = pinglass.App.CreateHttpClient(ResourceNames.Api).ActingFor();
 
         var styles = await http.GetFromJsonAsync<List<Style>>("/v1/styles", TestContext.Current.CancellationToken);
 
@@ -21,7 +22,7 @@ public sealed class StylesApiTests(PinGlassApp pinglass)
     [Fact]
     public async Task An_unknown_style_is_a_404_problem()
     {
-        using var http = pinglass.App.CreateHttpClient(ResourceNames.Api);
+        using var http = pinglass.App.CreateHttpClient(ResourceNames.Api).ActingFor();
 
         var response = await http.GetAsync("/v1/styles/no-such-style", TestContext.Current.CancellationToken);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);

@@ -2,6 +2,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using PinGlass.Fixtures;
 using PinGlass.Platform;
 
 namespace PinGlass.Pipeline.Benchmark;
@@ -25,7 +26,7 @@ public sealed class BenchmarkApp(DistributedApplication app, string dataRoot) : 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(StartTimeout);
             var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PinGlass_AppHost>(
-                ["--Infrastructure:Mode=Processes", $"--Infrastructure:DataRoot={dataRoot}", $"--ReplicateEmulator:TimeScale={timeScale}"],
+                ["--Infrastructure:Mode=Processes", $"--Infrastructure:DataRoot={dataRoot}", $"--ReplicateEmulator:TimeScale={timeScale}", ApiClients.DemoKeyArgument],
                 timeout.Token);
             // Only the results are printed: the AppHost's appsettings log Information by default (a filter, so SetMinimumLevel alone
             // does not lower it), every resource's console output is forwarded as logs (postgres's stderr as errors), every HttpClient

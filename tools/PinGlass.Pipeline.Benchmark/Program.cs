@@ -42,7 +42,7 @@ var allCompleted = true;
 try
 {
     await using var bench = await BenchmarkApp.StartAsync(options.TimeScale, cancel.Token);
-    using var api = bench.App.CreateHttpClient(ResourceNames.Api);
+    using var api = bench.App.CreateHttpClient(ResourceNames.Api).ActingFor();
     api.Timeout = TimeSpan.FromMinutes(5); // photo analysis on a busy machine can outlast the default 100 s
     using var emulator = bench.App.CreateHttpClient(ResourceNames.Replicate);
     var runner = new TimedGenerations(api, emulator, Samples.ReferenceUpload());
