@@ -22,6 +22,13 @@ public sealed partial class ComputeGuard(PredictionLedger ledger, ProviderChain 
     private const int MaxSteps = 4;
 
     /// <summary>
+    /// The most a prediction's reservation grows to, in first reservations (its <see cref="PipelineOptions.MaxPredictTime"/>): a prediction
+    /// computing three times as long as the slowest expected is stuck, not slow. The bound also keeps the reservation of one whose end
+    /// has not reached PinGlass yet (a late webhook) from growing over the whole budget and holding every other portrait back.
+    /// </summary>
+    private const int MaxReservations = 3;
+
+    /// <summary>
     /// One look: whether it asked Replicate about the prediction, and when to stop it if that falls before the next look. After asking,
     /// or after its reservation grew (here or by another watcher meanwhile), it decides again at once: what it learnt may put the limit
     /// within this look.
@@ -44,15 +51,17 @@ public sealed partial class ComputeGuard(PredictionLedger ledger, ProviderChain 
                     looked = true;
                     break;
                 case ComputeStep.Extend extend when step < MaxSteps:
-                    var extra = provider.WorstCaseCost(settings.MaxPredictTimeOf(provider.Name)) / 2;
-                    if (await ledger.ExtendComputeAsync(prediction.Marker, prediction.Reserved, extra, cancellationToken))
+                    var first = provider.WorstCaseCost(settings.MaxPredictTimeOf(provider.Name));
+                    var extra = first / 2;
+                    if (prediction.Reserved + extra <= first * MaxReservations
+                        && await ledger.ExtendComputeAsync(prediction.Marker, prediction.Reserved, extra, cancellationToken))
                     {
                         LogExtended(logger, prediction.GenerationId, prediction.PortraitIndex, prediction.PredictionId!, extra);
                     }
                     else if (await ledger.ByMarkerAsync(prediction.Marker, cancellationToken) is not { IsOpen: true } other
                              || other.Reserved == prediction.Reserved)
                     {
-                        return (looked, extend.CancelAt); // the budget has no room for it
+                        return (looked, extend.CancelAt); // the budget, or the bound, has no room for it
                     }
 
                     break; // grown, by this watcher or another
@@ -85,7 +94,10 @@ public sealed partial class ComputeGuard(PredictionLedger ledger, ProviderChain 
                 await Task.Delay(wait, time, cancellationToken);
             }
 
-            if (!await ledger.MarkOverranAsync(prediction.Marker, cancellationToken))
+            // Asked first: one that has ended, its news not taken in yet (a late webhook), is taken in rather than cancelled.
+            await driver.RefreshAsync(prediction, cancellationToken);
+            if (await ledger.ByMarkerAsync(prediction.Marker, cancellationToken) is not { IsOpen: true, IsTakingIn: false }
+                || !await ledger.MarkOverranAsync(prediction.Marker, cancellationToken))
             {
                 return; // it ended meanwhile
             }

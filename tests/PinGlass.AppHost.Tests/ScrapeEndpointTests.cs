@@ -1,4 +1,5 @@
 using System.Net;
+using PinGlass.Fixtures;
 using PinGlass.Platform;
 
 namespace PinGlass.AppHost.Tests;
@@ -11,7 +12,8 @@ public sealed class ScrapeEndpointTests(PinGlassApp fixture)
     [InlineData(ResourceNames.Jobs)]
     public async Task Metrics_are_not_served_by_default(string service)
     {
-        using var client = fixture.App.CreateHttpClient(service);
+        // With a key: the Api answers a path it does not serve 401 to a caller without one, whatever the path.
+        using var client = fixture.App.CreateHttpClient(service).ActingFor();
 
         using var response = await client.GetAsync("/metrics", TestContext.Current.CancellationToken);
 
