@@ -110,6 +110,7 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
         using var client = GenerationClient.For(chaos.App);
         await using var stores = await Stores.ConnectAsync(chaos.App);
         var output = TestContext.Current.TestOutputHelper;
+        using var turn = await HeavyLoad.TakeTurnAsync();
 
         // Replicate's side, in Replicate time (20× faster here): a minute-long 429 burst on every model, then 20 % 429s; 10 % 5xx, half
         // of them after the request was carried out; 10 % failed predictions; 10 % computing 30 s past their reserved compute; 30 % of
