@@ -25,6 +25,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter(); // after authentication: the limit is per client
 
 app.MapDefaultEndpoints();
 app.MapStylesApi();

@@ -11,6 +11,7 @@ using PinGlass.Generations.Planning;
 using PinGlass.Generations.Portraits;
 using PinGlass.Generations.Progress;
 using PinGlass.Generations.Providers;
+using PinGlass.Generations.Quotas;
 using PinGlass.Generations.Storage;
 using PinGlass.Generations.Submission;
 using PinGlass.Generations.Webhooks;
@@ -20,8 +21,8 @@ namespace Microsoft.Extensions.Hosting;
 public static class GenerationsRegistration
 {
     /// <summary>
-    /// What the Api needs of generations — planning, the stores, progress, webhooks and costs — with <see cref="PipelineOptions"/>
-    /// validated at start-up. Needs the stores, Hangfire, <c>AddReplicate()</c> and <c>AddPhotos()</c>. It enqueues work, never runs it.
+    /// What the Api needs of generations — planning, the stores, quotas, progress, webhooks and costs — with <see cref="PipelineOptions"/>
+    /// and <see cref="QuotaOptions"/> validated at start-up. Needs the stores, Hangfire, <c>AddReplicate()</c> and <c>AddPhotos()</c>. It enqueues work, never runs it.
     /// </summary>
     public static TBuilder AddGenerations<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -33,6 +34,8 @@ public static class GenerationsRegistration
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
+        services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
         services.TryAddSingleton(StyleCatalog.Load());
         services.TryAddSingleton<GenerationMetrics>();
         services.TryAddSingleton<ProgressChannel>();
@@ -42,6 +45,7 @@ public static class GenerationsRegistration
         services.TryAddSingleton<PredictionLedger>();
         services.TryAddSingleton<CostLedger>();
         services.TryAddSingleton<GenerationBlobs>();
+        services.TryAddSingleton<QuotaGuard>();
         services.TryAddSingleton<WebhookSecret>();
         // Transient: they hold the typed Replicate client, whose handlers the factory rotates.
         services.TryAddTransient<ReplicateWebhooks>();

@@ -8,12 +8,14 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using PinGlass.Api.Clients;
+using PinGlass.Api.Quotas;
 using PinGlass.Generations.Styles;
 using PinGlass.Generations;
 using PinGlass.Generations.Jobs;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Planning;
 using PinGlass.Generations.Progress;
+using PinGlass.Generations.Quotas;
 using PinGlass.Generations.Storage;
 using PinGlass.Photos.Intake;
 
@@ -43,6 +45,7 @@ public static class GenerationsApi
             .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(UploadLimit))
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         generations.MapGet("/{id:guid}", GetGeneration).WithName("GetGeneration").WithSummary("A generation: status, progress, portraits, cost");
@@ -52,7 +55,8 @@ public static class GenerationsApi
         generations.MapPost("/{id:guid}/cancel", CancelGeneration).WithName("CancelGeneration")
             .WithSummary("Stop a generation: every prediction still running is cancelled on Replicate");
         generations.MapPost("/{id:guid}/portraits/{index:int}/retry", RetryPortrait).WithName("RetryPortrait")
-            .WithSummary("Make one portrait of an ended generation again");
+            .WithSummary("Make one portrait of an ended generation again")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         return generations;
     }
 
@@ -92,6 +96,7 @@ public static class GenerationsApi
                     ["estimatedCost"] = over.Estimate.Cost, ["estimatedCostWithRetries"] = over.Estimate.WithRetries, ["budget"] = over.Budget,
                 }),
             PlanOutcome.PhotosUnanalysed => Unanalysed(request.HttpContext.Response),
+            PlanOutcome.OverQuota over => QuotaProblems.TooMany(request.HttpContext.Response, over.Exceeded),
             var other => throw new InvalidOperationException($"Unexpected plan outcome {other}."),
         };
     }
@@ -224,7 +229,7 @@ public static class GenerationsApi
     }
 
     public static async Task<Results<Accepted, ProblemHttpResult>> RetryPortrait(Guid id, int index, Caller caller, GenerationStore store,
-        PortraitStore portraits, IBackgroundJobClient jobs, CancellationToken cancellationToken)
+        PortraitStore portraits, QuotaGuard quota, IBackgroundJobClient jobs, HttpResponse response, CancellationToken cancellationToken)
     {
         if (await store.GetAsync(id, caller.Owner, cancellationToken) is not { } generation
             || await portraits.PortraitAsync(id, index, cancellationToken) is null)
@@ -232,7 +237,14 @@ public static class GenerationsApi
             return NotFound(id);
         }
 
-        if (!await portraits.ReopenAsync(id, index, cancellationToken))
+        // Running again, the generation holds its budget again: the user's and client's limits must have room for it.
+        var (reopened, exceeded) = await portraits.ReopenAsync(id, index, quota, cancellationToken);
+        if (exceeded is not null)
+        {
+            return QuotaProblems.TooMany(response, exceeded);
+        }
+
+        if (!reopened)
         {
             return TypedResults.Problem(title: "The portrait cannot be retried now",
                 detail: generation.CancelRequestedAt is not null ? "The generation was cancelled."

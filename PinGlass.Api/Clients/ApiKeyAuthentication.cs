@@ -18,6 +18,9 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSc
 
     public const string OperatorRole = "operator";
 
+    /// <summary>The client's own requests-per-minute limit, where an operator set one (the rate limiter's default otherwise).</summary>
+    public const string RequestsPerMinuteClaim = "pinglass:requests_per_minute";
+
     private const string Bearer = "Bearer ";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -42,6 +45,11 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSc
         if (client.IsOperator)
         {
             claims.Add(new(ClaimTypes.Role, OperatorRole));
+        }
+
+        if (client.RequestsPerMinute is { } perMinute)
+        {
+            claims.Add(new(RequestsPerMinuteClaim, perMinute.ToString(CultureInfo.InvariantCulture)));
         }
 
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using PinGlass.Api.Clients;
+using PinGlass.Api.Quotas;
 using PinGlass.Generations.Clients;
 using PinGlass.Photos.Faces;
 using PinGlass.Platform.Jobs;
@@ -12,7 +13,7 @@ public static class Extensions
 {
     /// <summary>
     /// The Api: the stores, Hangfire as a client (it enqueues work, PinGlass.Jobs runs it), the Replicate client (webhook secret),
-    /// reference photos, what it needs of generations, and client applications' API keys. The style catalog is loaded and checked here
+    /// reference photos, what it needs of generations, client applications' API keys and their requests-per-minute limit. The style catalog is loaded and checked here
     /// at start-up: a broken catalog stops the Api rather than failing generations later.
     /// </summary>
     public static WebApplicationBuilder AddApplicationServices(this WebApplicationBuilder builder)
@@ -30,6 +31,7 @@ public static class Extensions
         // Every endpoint needs a client's key unless it says otherwise (the webhook receiver, health, the API reference): a new
         // endpoint is never open by accident.
         builder.Services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        builder.Services.AddRequestRateLimits();
         builder.Services.AddOptions<ClientsOptions>().BindConfiguration("Clients").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHostedService<DemoClient>();
         builder.Services.AddProblemDetails();

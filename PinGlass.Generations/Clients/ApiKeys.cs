@@ -37,8 +37,14 @@ public static class EndUsers
 /// <summary>Whose a generation is: the client application that started it and that client's end user.</summary>
 public sealed record Owner(Guid ClientId, string UserId);
 
-/// <summary>A client application, as an API key authenticated it. An operator client sees the company's figures.</summary>
-public sealed record ApiClient(Guid Id, string Name, bool IsOperator);
+/// <summary>
+/// A client application, as an API key authenticated it. An operator client sees the company's figures. <paramref name="RequestsPerMinute"/>:
+/// its own limit, where an operator set one.
+/// </summary>
+public sealed record ApiClient(Guid Id, string Name, bool IsOperator, int? RequestsPerMinute = null);
+
+/// <summary>A client's own limits as an operator set them; null where the <c>Quotas</c> defaults apply.</summary>
+public sealed record ClientLimitsOverride(int? RequestsPerMinute, int? GenerationsPerUser, decimal? DailySpendCap);
 
 /// <summary>An API key as listed: never the key itself, which is shown once, when it is created.</summary>
 public sealed record ApiKeyInfo(Guid Id, string Client, bool Operator, string Hint, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt,

@@ -10,7 +10,7 @@ public sealed class ClientStore(NpgsqlDataSource database, TimeProvider time)
     private static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
 
     private const string KeyColumns = """
-        k.id, k.hint, k.created_at, k.revoked_at, k.last_used_at, c.id AS client_id, c.name, c.operator
+        k.id, k.hint, k.created_at, k.revoked_at, k.last_used_at, c.id AS client_id, c.name, c.operator, c.requests_per_minute
         FROM api_keys k JOIN clients c ON c.id = k.client_id
         """;
 
@@ -23,7 +23,8 @@ public sealed class ClientStore(NpgsqlDataSource database, TimeProvider time)
         }
 
         var found = await database.Command($"SELECT {KeyColumns} WHERE k.key_hash = @hash AND k.revoked_at IS NULL", new { hash = ApiKeys.Hash(key) })
-            .QuerySingleOrDefaultAsync(r => (Key: ReadKey(r), Client: new ApiClient(r.Get<Guid>("client_id"), r.Get<string>("name"), r.Get<bool>("operator"))),
+            .QuerySingleOrDefaultAsync(r => (Key: ReadKey(r), Client: new ApiClient(r.Get<Guid>("client_id"), r.Get<string>("name"), r.Get<bool>("operator"),
+                r.Maybe<int>("requests_per_minute"))),
                 cancellationToken);
         if (found.Key is null)
         {
@@ -72,6 +73,13 @@ public sealed class ClientStore(NpgsqlDataSource database, TimeProvider time)
     public Task<List<ApiKeyInfo>> KeysAsync(string? client, CancellationToken cancellationToken) =>
         database.Command($"SELECT {KeyColumns} WHERE @client::text IS NULL OR c.name = @client ORDER BY k.created_at DESC", new { client })
             .QueryAsync(ReadKey, cancellationToken);
+
+    /// <summary>Sets a client's own limits (null: the defaults again). False when there is no such client.</summary>
+    public async Task<bool> SetLimitsAsync(string client, ClientLimitsOverride limits, CancellationToken cancellationToken) =>
+        await database.Command("""
+            UPDATE clients SET requests_per_minute = @requests, generations_per_user = @perUser, daily_spend_cap_usd = @cap WHERE name = @client
+            """, new { client, requests = limits.RequestsPerMinute, perUser = limits.GenerationsPerUser, cap = limits.DailySpendCap })
+            .ExecuteAsync(cancellationToken) == 1;
 
     /// <summary>Revokes a key: from now on it authenticates nothing. False when there is no such key, or it was revoked already.</summary>
     public async Task<bool> RevokeAsync(Guid keyId, CancellationToken cancellationToken) =>

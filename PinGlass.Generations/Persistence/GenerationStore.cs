@@ -1,5 +1,6 @@
 using Npgsql;
 using PinGlass.Generations.Clients;
+using PinGlass.Generations.Quotas;
 
 namespace PinGlass.Generations.Persistence;
 
@@ -9,10 +10,21 @@ namespace PinGlass.Generations.Persistence;
 /// </summary>
 public sealed class GenerationStore(NpgsqlDataSource database, GenerationVersions versions)
 {
-    /// <summary>A new generation and its pending portraits, in one transaction.</summary>
-    public Task CreateAsync(NewGeneration generation, CancellationToken cancellationToken) =>
-        GenerationVersions.InTransactionAsync(database, async (connection, transaction) =>
+    /// <summary>
+    /// A new generation and its pending portraits, in one transaction; with <paramref name="quota"/>, only if it fits its owner's limits,
+    /// checked in that transaction under the client's lock. Null when it was written; otherwise the limit it would pass.
+    /// </summary>
+    public async Task<QuotaExceeded?> CreateAsync(NewGeneration generation, QuotaGuard? quota, CancellationToken cancellationToken)
+    {
+        QuotaExceeded? exceeded = null;
+        await GenerationVersions.InTransactionAsync(database, async (connection, transaction) =>
         {
+            if (quota is not null && generation.Owner is { } owner
+                && (exceeded = await quota.CheckAsync(connection, transaction, owner, generation.Budget, cancellationToken)) is not null)
+            {
+                return false;
+            }
+
             await connection.Command("""
                 INSERT INTO generation_jobs (id, total_portraits, budget_usd, estimated_cost, styles, batch_size, batch_delay_ms, options, photos,
                                              reference_photos, reference_centroid, deadline_at, client_id, user_id)
@@ -42,6 +54,8 @@ public sealed class GenerationStore(NpgsqlDataSource database, GenerationVersion
                 .ExecuteAsync(cancellationToken);
             return true;
         }, cancellationToken);
+        return exceeded;
+    }
 
     public Task<GenerationRow?> GetAsync(Guid id, CancellationToken cancellationToken = default) =>
         database.Command("SELECT * FROM generation_jobs WHERE id = @id", new { id }).QuerySingleOrDefaultAsync(Read, cancellationToken);

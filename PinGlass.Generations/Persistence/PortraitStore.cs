@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using PinGlass.Generations.Clients;
 using PinGlass.Generations.Progress;
+using PinGlass.Generations.Quotas;
 
 namespace PinGlass.Generations.Persistence;
 
@@ -125,22 +127,36 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
     /// A retry on request: an ended generation runs again for one portrait, which starts a new provider chain with a fresh deadline.
     /// A portrait that had succeeded keeps its image and verdict (<see cref="PortraitRow.Replacing"/>) until its replacement succeeds.
     /// </summary>
-    public Task<bool> ReopenAsync(Guid id, int index, CancellationToken cancellationToken) =>
-        versions.CommitAsync(database, async (connection, transaction) =>
+    /// <remarks>
+    /// Running again, the generation may spend the rest of its budget: with <paramref name="quota"/> it is reopened only if its owner's
+    /// limits hold it (its whole budget counted again), checked in this transaction under the client's lock.
+    /// </remarks>
+    public async Task<(bool Reopened, QuotaExceeded? Exceeded)> ReopenAsync(Guid id, int index, QuotaGuard? quota, CancellationToken cancellationToken)
+    {
+        QuotaExceeded? exceeded = null;
+        var reopened = await versions.CommitAsync(database, async (connection, transaction) =>
         {
             var was = await connection.Command("""
-                SELECT p.status FROM portraits p JOIN generation_jobs g ON g.id = p.generation_id
+                SELECT p.status, g.client_id, g.user_id, g.budget_usd FROM portraits p JOIN generation_jobs g ON g.id = p.generation_id
                 WHERE p.generation_id = @id AND p.index = @index AND g.completed_at IS NOT NULL AND g.cancel_requested_at IS NULL
                   AND p.status IN (@succeeded, @failed)
                 FOR UPDATE
                 """, new { id, index, succeeded = PortraitStatus.Succeeded, failed = PortraitStatus.Failed }, transaction)
-                .QuerySingleOrDefaultAsync(r => (PortraitStatus?)r.Status<PortraitStatus>(), cancellationToken);
-            if (was is null)
+                .QuerySingleOrDefaultAsync(r => (Status: (PortraitStatus?)r.Status<PortraitStatus>(),
+                    Owner: r.Maybe<Guid>("client_id") is { } client ? new Owner(client, r.Get<string>("user_id")) : null,
+                    Budget: r.Get<decimal>("budget_usd")), cancellationToken);
+            if (was.Status is not { } status)
             {
                 return null;
             }
 
-            var replacing = was == PortraitStatus.Succeeded;
+            if (quota is not null && was.Owner is { } owner
+                && (exceeded = await quota.CheckAsync(connection, transaction, owner, was.Budget, cancellationToken)) is not null)
+            {
+                return null;
+            }
+
+            var replacing = status == PortraitStatus.Succeeded;
             await connection.Command("""
                 UPDATE portraits SET status = @pending, chain_start = attempt + 1, error = NULL, error_category = NULL, completed_at = NULL,
                                      regenerations = 0, reference_index = NULL, id_weight = NULL, replacing = @replacing,
@@ -148,7 +164,7 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
                                      identity_reason = CASE WHEN @replacing THEN identity_reason END, identity_flagged = @replacing AND identity_flagged
                 WHERE generation_id = @id AND index = @index
                 """, new { id, index, replacing, pending = PortraitStatus.Pending }, transaction).ExecuteAsync(cancellationToken);
-            var counter = was == PortraitStatus.Succeeded ? "successful_portraits" : "failed_portraits";
+            var counter = replacing ? "successful_portraits" : "failed_portraits";
             var reopened = await versions.BumpAsync(connection, transaction, id, $"""
                 status = @running, completed_at = NULL, error = NULL, stop_category = NULL, stop_error = NULL, deadline_at = now() + @deadline,
                 completed_portraits = completed_portraits - 1, {counter} = {counter} - 1
@@ -157,6 +173,8 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
             await connection.Command("DELETE FROM generation_costs WHERE job_id = @id", new { id }, transaction).ExecuteAsync(cancellationToken);
             return reopened;
         }, cancellationToken);
+        return (reopened, exceeded);
+    }
 
     /// <summary>Ends a portrait with a guarded UPDATE and, when it changed, counts it on the generation in the same transaction.</summary>
     private Task<bool> EndAsync(Guid id, int index, PortraitStatus ending, string portraitSql, object portraitArgs, string counters,

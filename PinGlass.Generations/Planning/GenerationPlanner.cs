@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using PinGlass.Generations.Clients;
 using PinGlass.Generations.Jobs;
 using PinGlass.Generations.Persistence;
+using PinGlass.Generations.Quotas;
 using PinGlass.Generations.Storage;
 using PinGlass.Photos.Faces;
 using PinGlass.Photos.Intake;
@@ -38,14 +39,17 @@ public abstract record PlanOutcome
 
     /// <summary>The photos could not be analysed now (the faces service is down or has a backlog): nothing was stored.</summary>
     public sealed record PhotosUnanalysed(string Reason) : PlanOutcome;
+
+    /// <summary>The generation would pass one of its client's limits: nothing was stored.</summary>
+    public sealed record OverQuota(QuotaExceeded Exceeded) : PlanOutcome;
 }
 
 /// <summary>
 /// Turns an order into a generation: the photos are taken in, scored and the references chosen; the estimate is checked against the
 /// budget; the references' crops are stored; the generation and its portraits are written; the plan job is queued.
 /// </summary>
-public sealed class GenerationPlanner(ReferencePhotos photos, ProviderCrop crop, GenerationStore store, GenerationBlobs blobs, IBackgroundJobClient jobs,
-    IOptions<PipelineOptions> options, IOptions<ReplicateOptions> replicateOptions, TimeProvider time)
+public sealed class GenerationPlanner(ReferencePhotos photos, ProviderCrop crop, GenerationStore store, GenerationBlobs blobs, QuotaGuard quota,
+    IBackgroundJobClient jobs, IOptions<PipelineOptions> options, IOptions<ReplicateOptions> replicateOptions, TimeProvider time)
 {
     public async Task<PlanOutcome> PlanAsync(GenerationOrder order, CancellationToken cancellationToken)
     {
@@ -54,6 +58,12 @@ public sealed class GenerationPlanner(ReferencePhotos photos, ProviderCrop crop,
         if (estimate.Cost > order.Budget)
         {
             return new PlanOutcome.OverBudget(estimate, order.Budget);
+        }
+
+        // Refused before the photos are analysed when it cannot fit; checked again, under the client's lock, when it is written.
+        if (order.Owner is { } owner && await quota.CheckAsync(owner, order.Budget, cancellationToken) is { } early)
+        {
+            return new PlanOutcome.OverQuota(early);
         }
 
         ReferenceReport report;
@@ -96,9 +106,15 @@ public sealed class GenerationPlanner(ReferencePhotos photos, ProviderCrop crop,
             fileName = r.Photo.FileName,
             score = Math.Round(r.Score, 3),
         }));
-        await store.CreateAsync(new NewGeneration(id, order.Styles, order.Budget, estimate.Cost, batchSize, (int)batchDelay.TotalMilliseconds,
+        if (await store.CreateAsync(new NewGeneration(id, order.Styles, order.Budget, estimate.Cost, batchSize, (int)batchDelay.TotalMilliseconds,
             JsonSerializer.Serialize(order.Settings, PortraitOverrides.Json), JsonSerializer.Serialize(new { photos = assessments, refused = report.Refused },
-                PortraitOverrides.Json), referencesJson, references.Centroid, time.GetUtcNow() + settings.Deadline, order.Owner), cancellationToken);
+                PortraitOverrides.Json), referencesJson, references.Centroid, time.GetUtcNow() + settings.Deadline, order.Owner), quota, cancellationToken)
+            is { } exceeded)
+        {
+            await blobs.DeleteReferencesAsync(id, references.References.Count, cancellationToken);
+            return new PlanOutcome.OverQuota(exceeded);
+        }
+
         jobs.Enqueue<GenerationJobs>(j => j.PlanAsync(id, CancellationToken.None));
         var duration = settings.EstimatedPredictionTime * batches + batchDelay * (batches - 1);
         return new PlanOutcome.Started(id, estimate, duration, assessments, report.Refused);

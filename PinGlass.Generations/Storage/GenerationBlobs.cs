@@ -21,6 +21,15 @@ public sealed class GenerationBlobs(BlobServiceClient blobs)
         await Photos.GetBlobClient(ReferenceName(generationId, reference)).UploadAsync(new BinaryData(jpeg),
             new BlobUploadOptions { HttpHeaders = new() { ContentType = "image/jpeg" } }, cancellationToken);
 
+    /// <summary>The reference crops of a generation that was not written after all (a limit refused it): faces are not kept for nothing.</summary>
+    public async Task DeleteReferencesAsync(Guid generationId, int count, CancellationToken cancellationToken)
+    {
+        for (var reference = 0; reference < count; reference++)
+        {
+            await Photos.GetBlobClient(ReferenceName(generationId, reference)).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+        }
+    }
+
     /// <summary>A reference as the data URL the models take (a crop well under Replicate's 256 KB guidance for data URLs).</summary>
     public async Task<string> ReferenceDataUrlAsync(Guid generationId, int reference, CancellationToken cancellationToken)
     {

@@ -148,7 +148,9 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
         // The machines' side, while the generations run: a Jobs replica killed outright, then Redis, PostgreSQL and the faces service
         // each down for a few seconds and back.
         await KillJobsReplicaAsync(stores);
-        await RestartAsync(ResourceNames.Cache, Signal.Term, "redis-server");
+        // With Redis down the Api still answers (its request counter lets calls through uncounted).
+        await RestartAsync(ResourceNames.Cache, Signal.Term, "redis-server",
+            whileDown: async () => Assert.Equal(HttpStatusCode.OK, (await client.Api.GetAsync($"/v1/generations/{ids[0]}", ct)).StatusCode));
         await RestartAsync(ResourceNames.Postgres, Signal.Int, "postgres -D");
         stores.Database.Clear(); // this test's own pooled connections died with the server
         await StopAsync(ResourceNames.Faces);
@@ -261,11 +263,16 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
     /// Takes a server down with <paramref name="signal"/> (PostgreSQL's fast shutdown is SIGINT: its smart one waits for every pooled
     /// connection to close) and starts it again through the AppHost once it has exited.
     /// </summary>
-    private async Task RestartAsync(string resource, Signal signal, string commandLine)
+    private async Task RestartAsync(string resource, Signal signal, string commandLine, Func<Task>? whileDown = null)
     {
         var pid = PinGlassApp.ProcessIdsUsing(chaos.DataRoot, commandLine).First();
         Send(pid, signal);
         await WaitForTerminalAsync(resource);
+        if (whileDown is not null)
+        {
+            await whileDown();
+        }
+
         await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
         await StartAsync(resource);
     }

@@ -8,6 +8,7 @@ using PinGlass.Fixtures;
 using PinGlass.Generations;
 using PinGlass.Generations.Clients;
 using PinGlass.Generations.Persistence;
+using PinGlass.Generations.Quotas;
 using PinGlass.Generations.Progress;
 using PinGlass.Replicate.Resilience;
 using StackExchange.Redis;
@@ -66,7 +67,7 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
         var demo = (await new ClientStore(stores.Database, TimeProvider.System).AuthenticateAsync(ApiClients.DemoKey, Token))!;
         await stores.Generations.CreateAsync(new NewGeneration(id, [.. Enumerable.Range(0, portraits).Select(i => $"style-{i}")], budget, 0.5m, 2, 0,
             """{"steps":8}""", """[{"name":"a.jpg"}]""", """[{"index":0},{"index":1}]""", [0.5f, -0.25f], DateTimeOffset.UtcNow.AddMinutes(30),
-            new Owner(demo.Id, ApiClients.User)), Token);
+            new Owner(demo.Id, ApiClients.User)), null, Token);
         stores.Made.Add(id);
         return id;
     }
@@ -340,18 +341,26 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
     }
 
     [Fact]
-    public async Task A_retry_on_request_reopens_an_ended_portrait_once()
+    public async Task A_retry_on_request_reopens_an_ended_portrait_once_and_not_past_the_users_running_limit()
     {
         await using var stores = await ConnectAsync(pinglass);
         var id = await NewGenerationAsync(stores, portraits: 1);
         await stores.Portraits.ClaimAsync(id, 0, Token);
         await stores.Portraits.FailAsync(id, 0, 1, PortraitStatus.Failed, "model_error", "x", Token);
-        Assert.False(await stores.Portraits.ReopenAsync(id, 0, Token)); // the generation has not ended
+        Assert.False((await stores.Portraits.ReopenAsync(id, 0, null, Token)).Reopened); // the generation has not ended
         await stores.Generations.FinishAsync(id, GenerationStatus.Failed, "none made", Token);
 
-        var reopened = await Task.WhenAll(stores.Portraits.ReopenAsync(id, 0, Token), stores.Portraits.ReopenAsync(id, 0, Token));
+        // Another of the same user's generations is running: with one at a time allowed, running this one again is refused, unchanged.
+        await NewGenerationAsync(stores);
+        var oneAtATime = new QuotaGuard(stores.Database, Options.Create(new QuotaOptions { GenerationsPerUser = 1 }), TimeProvider.System);
+        var (open, exceeded) = await stores.Portraits.ReopenAsync(id, 0, oneAtATime, Token);
+        Assert.Equal((false, Quota.GenerationsPerUser), (open, exceeded?.Limit));
+        Assert.Equal((GenerationStatus.Failed, PortraitStatus.Failed),
+            ((await stores.Generations.GetAsync(id, Token))!.Status, (await stores.Portraits.PortraitAsync(id, 0, Token))!.Status));
 
-        Assert.Single(reopened, r => r);
+        var reopened = await Task.WhenAll(stores.Portraits.ReopenAsync(id, 0, null, Token), stores.Portraits.ReopenAsync(id, 0, null, Token));
+
+        Assert.Single(reopened, r => r.Reopened);
         var (generation, portrait) = ((await stores.Generations.GetAsync(id, Token))!, (await stores.Portraits.PortraitAsync(id, 0, Token))!);
         Assert.Equal((GenerationStatus.Running, 0, 0, null), (generation.Status, generation.Completed, generation.Failed, generation.CompletedAt));
         Assert.Equal((PortraitStatus.Pending, 2, null), (portrait.Status, portrait.ChainStart, portrait.ErrorCategory));

@@ -75,7 +75,12 @@ public sealed class PinGlassApp : IAsyncLifetime
         // server of a test run. Tests about the references send the whole fixture upload.
         foreach (var api in builder.Resources.OfType<ProjectResource>().Where(r => r.Name == ResourceNames.Api).ToList())
         {
-            builder.CreateResourceBuilder(api).WithEnvironment("Pipeline__MinUsablePhotos", "1");
+            builder.CreateResourceBuilder(api).WithEnvironment("Pipeline__MinUsablePhotos", "1")
+                // The tests' demo client polls generations twice a second, twenty at a time, for one test user: its limits are out of the
+                // way. The quota tests give a client of their own its own limits.
+                .WithEnvironment("Quotas__RequestsPerMinute", "1000000")
+                .WithEnvironment("Quotas__GenerationsPerUser", "10000")
+                .WithEnvironment("Quotas__DailySpendCap", "1000000");
         }
 
         // Health checks fail by design while the servers start; the tests assert on what matters instead.

@@ -1,0 +1,26 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace PinGlass.Generations.Quotas;
+
+/// <summary>
+/// The limits every client application has unless an operator set its own (<c>keys limits</c>). Section <c>Quotas</c>.
+/// </summary>
+public sealed class QuotaOptions
+{
+    public const string Section = "Quotas";
+
+    /// <summary>Api requests a client may make in a minute, counted in Redis across the Api's replicas.</summary>
+    [Range(1, 1_000_000)]
+    public int RequestsPerMinute { get; set; } = 600;
+
+    /// <summary>Generations one end user may have running (or queued) at once.</summary>
+    [Range(1, 10_000)]
+    public int GenerationsPerUser { get; set; } = 2;
+
+    /// <summary>
+    /// What a client may commit in a UTC day, in USD: what its generations of the day spent, counting each one still running at its
+    /// whole budget (all it may yet spend).
+    /// </summary>
+    [Range(typeof(decimal), "0", "10000000")]
+    public decimal DailySpendCap { get; set; } = 250m;
+}
