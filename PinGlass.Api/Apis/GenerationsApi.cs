@@ -96,7 +96,7 @@ public static class GenerationsApi
                     ["estimatedCost"] = over.Estimate.Cost, ["estimatedCostWithRetries"] = over.Estimate.WithRetries, ["budget"] = over.Budget,
                 }),
             PlanOutcome.PhotosUnanalysed => Unanalysed(request.HttpContext.Response),
-            PlanOutcome.OverQuota over => QuotaProblems.TooMany(request.HttpContext.Response, over.Exceeded),
+            PlanOutcome.OverQuota over => QuotaProblems.Refused(request.HttpContext.Response, over.Exceeded),
             var other => throw new InvalidOperationException($"Unexpected plan outcome {other}."),
         };
     }
@@ -241,7 +241,7 @@ public static class GenerationsApi
         var (reopened, exceeded) = await portraits.ReopenAsync(id, index, quota, cancellationToken);
         if (exceeded is not null)
         {
-            return QuotaProblems.TooMany(response, exceeded);
+            return QuotaProblems.Refused(response, exceeded);
         }
 
         if (!reopened)

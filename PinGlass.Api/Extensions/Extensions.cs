@@ -35,6 +35,10 @@ public static class Extensions
         builder.Services.AddOptions<ClientsOptions>().BindConfiguration("Clients").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHostedService<DemoClient>();
         builder.Services.AddProblemDetails();
+        // A request Kestrel refused while it was read (a body over the endpoint's limit, a malformed one) is the caller's error, answered
+        // with its status (413, 400) as a problem, not the Api's 500.
+        builder.Services.Configure<ExceptionHandlerOptions>(handler => handler.StatusCodeSelector =
+            exception => exception is BadHttpRequestException refused ? refused.StatusCode : StatusCodes.Status500InternalServerError);
         builder.Services.AddOpenApi();
         return builder;
     }

@@ -5,16 +5,28 @@ namespace PinGlass.Api.Quotas;
 
 /// <summary>
 /// A client's request counter in Redis that lets requests through while Redis cannot be reached: the limit protects the Api from a
-/// client, and Redis restarting must not turn every call into a 500. Spending is bounded meanwhile by the limits PostgreSQL checks.
+/// client, and Redis restarting must not turn every call into a 500, nor make each wait out Redis's timeout. Spending is bounded
+/// meanwhile by the limits PostgreSQL checks.
 /// </summary>
-public sealed partial class FailOpenRateLimiter(RateLimiter inner, ILogger logger) : RateLimiter
+public sealed partial class FailOpenRateLimiter(RateLimiter inner, IConnectionMultiplexer redis, ILogger logger) : RateLimiter
 {
+    /// <summary>Requests let through uncounted are logged at most this often.</summary>
+    private static readonly TimeSpan LogEvery = TimeSpan.FromMinutes(1);
+
+    private static long lastLogged;
+
     public override TimeSpan? IdleDuration => inner.IdleDuration;
 
-    public override RateLimiterStatistics? GetStatistics() => inner.GetStatistics();
+    /// <summary>None: the Redis limiters keep no statistics of their own.</summary>
+    public override RateLimiterStatistics? GetStatistics() => null;
 
     protected override RateLimitLease AttemptAcquireCore(int permitCount)
     {
+        if (!redis.IsConnected)
+        {
+            return Open(null);
+        }
+
         try
         {
             return inner.AttemptAcquire(permitCount);
@@ -27,6 +39,11 @@ public sealed partial class FailOpenRateLimiter(RateLimiter inner, ILogger logge
 
     protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
     {
+        if (!redis.IsConnected)
+        {
+            return Open(null);
+        }
+
         try
         {
             return await inner.AcquireAsync(permitCount, cancellationToken);
@@ -49,14 +66,20 @@ public sealed partial class FailOpenRateLimiter(RateLimiter inner, ILogger logge
 
     protected override ValueTask DisposeAsyncCore() => inner.DisposeAsync();
 
-    private OpenLease Open(Exception e)
+    private OpenLease Open(Exception? e)
     {
-        LogCounterUnavailable(logger, e);
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref lastLogged);
+        if (now - last >= LogEvery.TotalMilliseconds && Interlocked.CompareExchange(ref lastLogged, now, last) == last)
+        {
+            LogCounterUnavailable(logger, e);
+        }
+
         return OpenLease.Instance;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The request counter in Redis cannot be reached: the request is let through uncounted")]
-    private static partial void LogCounterUnavailable(ILogger logger, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The request counters in Redis cannot be reached: requests are let through uncounted (logged once a minute)")]
+    private static partial void LogCounterUnavailable(ILogger logger, Exception? exception);
 
     private sealed class OpenLease : RateLimitLease
     {

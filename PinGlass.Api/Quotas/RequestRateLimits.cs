@@ -41,12 +41,14 @@ public static class RequestRateLimits
                     PermitLimit = permits,
                     Window = TimeSpan.FromMinutes(1),
                 }),
-                logger));
+                redis, logger));
         });
+        limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
         limiter.OnRejected = async (context, cancellationToken) =>
         {
-            var wait = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromMinutes(1);
-            var result = QuotaProblems.TooMany(context.HttpContext.Response,
+            // RedisRateLimiting's lease says how long until the window ends, in whole seconds, under a metadata name of its own.
+            var wait = context.Lease.TryGetMetadata(RateLimitMetadataName.RetryAfter, out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromMinutes(1);
+            var result = QuotaProblems.Refused(context.HttpContext.Response,
                 new QuotaExceeded(Limit, "This client application has made as many requests as it may this minute.", wait));
             await result.ExecuteAsync(context.HttpContext);
         };

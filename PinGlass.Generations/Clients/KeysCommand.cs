@@ -81,15 +81,15 @@ public sealed record KeysCommand(string Verb, string? Argument = null, bool Oper
             var value = args[1];
             switch (args[0])
             {
-                case "--requests-per-minute" when limits.RequestsPerMinute is null && Positive(value) is { } perMinute:
+                case "--requests-per-minute" when limits.RequestsPerMinute is null && Positive(value, 1_000_000) is { } perMinute:
                     limits = limits with { RequestsPerMinute = perMinute };
                     break;
-                case "--generations-per-user" when limits.GenerationsPerUser is null && Positive(value) is { } perUser:
+                case "--generations-per-user" when limits.GenerationsPerUser is null && Positive(value, 10_000) is { } perUser:
                     limits = limits with { GenerationsPerUser = perUser };
                     break;
                 case "--daily-spend-cap" when limits.DailySpendCap is null
                                               && decimal.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var cap)
-                                              && cap < 100_000_000m:
+                                              && cap <= 10_000_000m:
                     limits = limits with { DailySpendCap = cap };
                     break;
                 default:
@@ -100,8 +100,9 @@ public sealed record KeysCommand(string Verb, string? Argument = null, bool Oper
         return limits;
     }
 
-    private static int? Positive(string value) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : null;
+    /// <summary>The bounds the <c>clients</c> table's checks hold them to, as <see cref="Quotas.QuotaOptions"/> does the defaults.</summary>
+    private static int? Positive(string value, int max) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is > 0 && n <= max ? n : null;
 
     private static string Describe(object? limit, string what) => $"{limit?.ToString() ?? "default"} {what}";
 

@@ -20,7 +20,7 @@ public sealed class GenerationStore(NpgsqlDataSource database, GenerationVersion
         await GenerationVersions.InTransactionAsync(database, async (connection, transaction) =>
         {
             if (quota is not null && generation.Owner is { } owner
-                && (exceeded = await quota.CheckAsync(connection, transaction, owner, generation.Budget, cancellationToken)) is not null)
+                && (exceeded = await quota.CheckAsync(connection, transaction, owner, generation.Budget, null, cancellationToken)) is not null)
             {
                 return false;
             }

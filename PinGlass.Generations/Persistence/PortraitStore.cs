@@ -151,7 +151,7 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
             }
 
             if (quota is not null && was.Owner is { } owner
-                && (exceeded = await quota.CheckAsync(connection, transaction, owner, was.Budget, cancellationToken)) is not null)
+                && (exceeded = await quota.CheckAsync(connection, transaction, owner, was.Budget, id, cancellationToken)) is not null)
             {
                 return null;
             }
@@ -167,6 +167,7 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
             var counter = replacing ? "successful_portraits" : "failed_portraits";
             var reopened = await versions.BumpAsync(connection, transaction, id, $"""
                 status = @running, completed_at = NULL, error = NULL, stop_category = NULL, stop_error = NULL, deadline_at = now() + @deadline,
+                opened_at = now(),
                 completed_portraits = completed_portraits - 1, {counter} = {counter} - 1
                 """, null, new(index, PortraitStatus.Pending.Name()), cancellationToken,
                 new { running = GenerationStatus.Running, deadline = options.Value.Deadline });

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Hangfire;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PinGlass.Generations.Clients;
 using PinGlass.Generations.Jobs;
@@ -48,8 +49,9 @@ public abstract record PlanOutcome
 /// Turns an order into a generation: the photos are taken in, scored and the references chosen; the estimate is checked against the
 /// budget; the references' crops are stored; the generation and its portraits are written; the plan job is queued.
 /// </summary>
-public sealed class GenerationPlanner(ReferencePhotos photos, ProviderCrop crop, GenerationStore store, GenerationBlobs blobs, QuotaGuard quota,
-    IBackgroundJobClient jobs, IOptions<PipelineOptions> options, IOptions<ReplicateOptions> replicateOptions, TimeProvider time)
+public sealed partial class GenerationPlanner(ReferencePhotos photos, ProviderCrop crop, GenerationStore store, GenerationBlobs blobs, QuotaGuard quota,
+    IBackgroundJobClient jobs, IOptions<PipelineOptions> options, IOptions<ReplicateOptions> replicateOptions, TimeProvider time,
+    ILogger<GenerationPlanner> logger)
 {
     public async Task<PlanOutcome> PlanAsync(GenerationOrder order, CancellationToken cancellationToken)
     {
@@ -92,33 +94,67 @@ public sealed class GenerationPlanner(ReferencePhotos photos, ProviderCrop crop,
         var id = Guid.CreateVersion7(time.GetUtcNow());
         // The request's span starts the generation's trace: its jobs, Replicate calls and webhooks continue it.
         Activity.Current?.SetTag("pinglass.generation.id", id);
-        for (var k = 0; k < references.References.Count; k++)
-        {
-            await blobs.SaveReferenceAsync(id, k, crop.Create(references.References[k]).Jpeg, cancellationToken);
-        }
-
         var batchSize = order.BatchSize ?? (settings.BatchSize == 0 ? order.Styles.Count : settings.BatchSize);
         var batchDelay = order.BatchDelay ?? settings.BatchDelay;
-        var batches = (order.Styles.Count + batchSize - 1) / batchSize;
-        var referencesJson = JsonSerializer.Serialize(references.References.Select((r, k) => new
+        // The crops are stored before the row that names them (the plan job reads them); if the row is not written after all (a limit,
+        // an error, the caller gone), they are deleted: faces are not kept for a generation that does not exist.
+        var written = false;
+        try
         {
-            index = k,
-            fileName = r.Photo.FileName,
-            score = Math.Round(r.Score, 3),
-        }));
-        if (await store.CreateAsync(new NewGeneration(id, order.Styles, order.Budget, estimate.Cost, batchSize, (int)batchDelay.TotalMilliseconds,
-            JsonSerializer.Serialize(order.Settings, PortraitOverrides.Json), JsonSerializer.Serialize(new { photos = assessments, refused = report.Refused },
-                PortraitOverrides.Json), referencesJson, references.Centroid, time.GetUtcNow() + settings.Deadline, order.Owner), quota, cancellationToken)
-            is { } exceeded)
+            for (var k = 0; k < references.References.Count; k++)
+            {
+                await blobs.SaveReferenceAsync(id, k, crop.Create(references.References[k]).Jpeg, cancellationToken);
+            }
+
+            if (await WriteAsync() is { } exceeded)
+            {
+                return new PlanOutcome.OverQuota(exceeded);
+            }
+
+            written = true;
+        }
+        finally
         {
-            await blobs.DeleteReferencesAsync(id, references.References.Count, cancellationToken);
-            return new PlanOutcome.OverQuota(exceeded);
+            if (!written)
+            {
+                await DeleteReferencesAsync(id, references.References.Count);
+            }
         }
 
         jobs.Enqueue<GenerationJobs>(j => j.PlanAsync(id, CancellationToken.None));
+        var batches = (order.Styles.Count + batchSize - 1) / batchSize;
         var duration = settings.EstimatedPredictionTime * batches + batchDelay * (batches - 1);
         return new PlanOutcome.Started(id, estimate, duration, assessments, report.Refused);
+
+        Task<QuotaExceeded?> WriteAsync()
+        {
+            var referencesJson = JsonSerializer.Serialize(references.References.Select((r, k) => new
+            {
+                index = k,
+                fileName = r.Photo.FileName,
+                score = Math.Round(r.Score, 3),
+            }));
+            return store.CreateAsync(new NewGeneration(id, order.Styles, order.Budget, estimate.Cost, batchSize, (int)batchDelay.TotalMilliseconds,
+                JsonSerializer.Serialize(order.Settings, PortraitOverrides.Json), JsonSerializer.Serialize(new { photos = assessments, refused = report.Refused },
+                    PortraitOverrides.Json), referencesJson, references.Centroid, time.GetUtcNow() + settings.Deadline, order.Owner), quota, cancellationToken);
+        }
     }
+
+    /// <summary>Not cancelled with the request: the caller hanging up is one of the reasons to delete. Trouble is logged, not thrown.</summary>
+    private async Task DeleteReferencesAsync(Guid id, int count)
+    {
+        try
+        {
+            await blobs.DeleteReferencesAsync(id, count, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            LogReferencesLeft(logger, id, e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The reference crops of generation {GenerationId}, which was not written, could not be deleted")]
+    private static partial void LogReferencesLeft(ILogger logger, Guid generationId, Exception exception);
 
     /// <summary>Why <paramref name="usable"/> usable photos of <paramref name="total"/> cannot start a generation; null when they can.</summary>
     public static string? TooFewPhotos(int usable, int total, int minimum, int references) =>

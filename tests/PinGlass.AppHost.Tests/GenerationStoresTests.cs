@@ -366,6 +366,73 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
         Assert.Equal((PortraitStatus.Pending, 2, null), (portrait.Status, portrait.ChainStart, portrait.ErrorCategory));
     }
 
+    [Fact]
+    public async Task Concurrent_creates_for_one_user_pass_the_running_limit_once()
+    {
+        await using var stores = await ConnectAsync(pinglass);
+        var client = await NewClientAsync(stores);
+        var oneAtATime = new QuotaGuard(stores.Database, Options.Create(new QuotaOptions { GenerationsPerUser = 1 }), TimeProvider.System);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Task.Run(() =>
+            stores.Generations.CreateAsync(OwnedGeneration(Guid.NewGuid(), new Owner(client, "racer"), 0.10m), oneAtATime, Token))));
+
+        Assert.Single(results, r => r is null);
+        Assert.All(results.OfType<QuotaExceeded>(), r => Assert.Equal(Quota.GenerationsPerUser, r.Limit));
+        await using var count = stores.Database.CreateCommand($"SELECT count(*) FROM generation_jobs WHERE client_id = '{client}'");
+        Assert.Equal(1L, await count.ExecuteScalarAsync(Token));
+    }
+
+    [Fact]
+    public async Task The_daily_cap_counts_what_ended_generations_cost_and_running_ones_whole_budgets_whatever_their_day()
+    {
+        await using var stores = await ConnectAsync(pinglass);
+        var client = await NewClientAsync(stores);
+        var owner = new Owner(client, "spender");
+        var guard = new QuotaGuard(stores.Database, Options.Create(new QuotaOptions { GenerationsPerUser = 100, DailySpendCap = 1.50m }), TimeProvider.System);
+        var id = Guid.NewGuid();
+        Assert.Null(await stores.Generations.CreateAsync(OwnedGeneration(id, owner, 1.00m), guard, Token));
+
+        // Running: its whole budget is held.
+        Assert.Null(await guard.CheckAsync(owner, 0.50m, Token));
+        Assert.Equal(Quota.DailySpendCap, (await guard.CheckAsync(owner, 0.51m, Token))?.Limit);
+        // Ended, $0.30 spent and $0.10 still reserved (a cancelled prediction yet to report its cost): $0.40 is counted.
+        await Execute(stores, "UPDATE generation_jobs SET completed_at = now(), status = 'failed', spent_usd = 0.30, reserved_usd = 0.10 WHERE id = @id", id);
+        Assert.Null(await guard.CheckAsync(owner, 1.10m, Token));
+        Assert.Equal(Quota.DailySpendCap, (await guard.CheckAsync(owner, 1.11m, Token))?.Limit);
+        // Started yesterday and ended: today's cap does not count it; still running, it does.
+        await Execute(stores, "UPDATE generation_jobs SET opened_at = now() - interval '1 day' WHERE id = @id", id);
+        Assert.Null(await guard.CheckAsync(owner, 1.50m, Token));
+        await Execute(stores, "UPDATE generation_jobs SET completed_at = NULL, status = 'running' WHERE id = @id", id);
+        Assert.Equal(Quota.DailySpendCap, (await guard.CheckAsync(owner, 0.51m, Token))?.Limit);
+
+        // Ended today again ($0.40) and run again on request under a $1.20 cap: its $1.00 budget fits, as it is not counted twice.
+        await Execute(stores, """
+            UPDATE generation_jobs SET completed_at = now(), status = 'failed', opened_at = now(), completed_portraits = 1, failed_portraits = 1
+            WHERE id = @id
+            """, id);
+        await Execute(stores, "UPDATE portraits SET status = 'failed', completed_at = now() WHERE generation_id = @id AND index = 0", id);
+        var tighter = new QuotaGuard(stores.Database, Options.Create(new QuotaOptions { GenerationsPerUser = 100, DailySpendCap = 1.20m }), TimeProvider.System);
+        Assert.Equal((true, (QuotaExceeded?)null), await stores.Portraits.ReopenAsync(id, 0, tighter, Token));
+        // Running again, it holds its whole budget.
+        Assert.Equal(Quota.DailySpendCap, (await tighter.CheckAsync(owner, 0.21m, Token))?.Limit);
+    }
+
+    private static async Task<Guid> NewClientAsync(Stores stores)
+    {
+        var clients = new ClientStore(stores.Database, TimeProvider.System);
+        var (_, key) = await clients.CreateKeyAsync($"quota-store-test-{Guid.NewGuid():N}", operatorClient: false, Token);
+        return (await clients.AuthenticateAsync(key, Token))!.Id;
+    }
+
+    private static NewGeneration OwnedGeneration(Guid id, Owner owner, decimal budget) =>
+        new(id, ["style-0"], budget, 0.05m, 1, 0, "{}", "[]", "[]", [0.5f], DateTimeOffset.UtcNow.AddMinutes(30), owner);
+
+    private static async Task Execute(Stores stores, string sql, Guid id)
+    {
+        await using var command = stores.Database.CreateCommand(sql.Replace("@id", $"'{id}'", StringComparison.Ordinal));
+        await command.ExecuteNonQueryAsync(Token);
+    }
+
     /// <summary>A generation whose first portrait's first attempt is recorded for flux-pulid, its worst case reserved.</summary>
     private static async Task<(Guid Id, PredictionRow Row)> RecordedAsync(Stores stores)
     {

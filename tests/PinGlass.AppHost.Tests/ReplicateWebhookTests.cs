@@ -44,6 +44,24 @@ public sealed class ReplicateWebhookTests(PinGlassApp fixture)
     }
 
     [Fact]
+    public async Task A_body_over_the_limit_is_a_413_problem_not_a_500()
+    {
+        using var api = fixture.App.CreateHttpClient(ResourceNames.Api);
+        // The body waits for the server's go-ahead (Expect: 100-continue): refused on its announced length, it is never sent, so the
+        // answer is read rather than the connection being reset under a body still on its way.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/webhooks/replicate")
+        {
+            Content = new StringContent(new string(' ', 20_000_000), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.ExpectContinue = true;
+
+        using var response = await api.SendAsync(request, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task A_signed_body_that_is_not_a_prediction_is_a_bad_request()
     {
         using var api = fixture.App.CreateHttpClient(ResourceNames.Api);

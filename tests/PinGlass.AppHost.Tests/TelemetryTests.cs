@@ -87,11 +87,12 @@ public sealed class TelemetryTests(TelemetryApp fixture) : IClassFixture<Telemet
         var started = Stopwatch.StartNew();
 
         // Three portraits: the first flux-pulid create meets a 503 and is sent again, one flux-pulid prediction fails and kontext-pro
-        // makes that portrait instead, and one prediction waits (Replicate time) 200 s to start, so the in-flight gauge sees it.
+        // makes that portrait instead, and one prediction waits (Replicate time) 480 s to start, so the in-flight gauge sees it: the gauge
+        // is set by the reconciliation, every 5 s when Hangfire keeps time, and 10 s of wall time was missed under a clean-clone run's load.
         await client.SetFaultsAsync($$"""
             [{"kind":"server_error","model":"{{FluxPulid}}","status":503,"count":1},
              {"kind":"prediction_failed","model":"{{FluxPulid}}","count":1},
-             {"kind":"cold_start","model":"{{FluxPulid}}","duration":"00:03:20","count":1}]
+             {"kind":"cold_start","model":"{{FluxPulid}}","duration":"00:08:00","count":1}]
             """);
         var completedId = await client.StartAsync(("styles", "professional-headshot,golden-hour,film-noir"));
         var inFlight = await Poll.UntilAsync(async () => (await MetricsScrape.ReadAsync(jobs)).Sum("pinglass_predictions_in_flight"), n => n >= 1,

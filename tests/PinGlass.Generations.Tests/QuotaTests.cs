@@ -5,13 +5,13 @@ namespace PinGlass.Generations.Tests;
 
 public sealed class QuotaTests
 {
-    private static readonly ClientLimits Limits = new(RequestsPerMinute: 60, GenerationsPerUser: 2, DailySpendCap: 10m);
+    private static readonly ClientLimits Limits = new(GenerationsPerUser: 2, DailySpendCap: 10m);
     private static readonly DateTimeOffset Now = new(2026, 12, 3, 20, 0, 0, TimeSpan.Zero);
 
     [Fact]
     public void A_generation_that_fits_every_limit_passes()
     {
-        Assert.Null(Quota.Check(new QuotaUsage(UserRunning: 1, SpentToday: 3m, HeldToday: 2m), 5m, Limits, Now));
+        Assert.Null(Quota.Check(new QuotaUsage(UserRunning: 1, SpentToday: 3m, Held: 2m), 5m, Limits, Now));
     }
 
     [Fact]
@@ -55,11 +55,20 @@ public sealed class QuotaTests
     }
 
     [Fact]
-    public void A_generation_counts_against_the_utc_day_it_was_started_on()
+    public void A_budget_over_the_whole_cap_never_fits_and_is_not_told_to_wait()
     {
-        Assert.Equal(new DateTimeOffset(2026, 12, 3, 0, 0, 0, TimeSpan.Zero), Quota.DayStart(new DateTimeOffset(2026, 12, 3, 23, 59, 59, TimeSpan.Zero)));
-        // Half past midnight in Paris is still the day before in UTC.
-        Assert.Equal(new DateTimeOffset(2026, 12, 3, 0, 0, 0, TimeSpan.Zero), Quota.DayStart(new DateTimeOffset(2026, 12, 4, 0, 30, 0, TimeSpan.FromHours(1))));
+        var exceeded = Quota.Check(new QuotaUsage(0, 0m, 0m), 10.01m, Limits, Now);
+
+        Assert.Equal((Quota.DailySpendCap, (TimeSpan?)null), (exceeded?.Limit, exceeded?.RetryAfter));
+    }
+
+    [Fact]
+    public void When_running_generations_ending_could_not_make_room_the_wait_is_until_the_next_day()
+    {
+        // $8 spent: even if the $1 still running spent nothing, $3 would not fit today.
+        var exceeded = Quota.Check(new QuotaUsage(0, 8m, 1m), 3m, Limits, Now);
+
+        Assert.Equal(TimeSpan.FromHours(4), exceeded?.RetryAfter);
     }
 
     [Theory]
@@ -81,6 +90,9 @@ public sealed class QuotaTests
     [InlineData("--generations-per-user", "two")]
     [InlineData("--daily-spend-cap", "-1")]
     [InlineData("--daily-spend-cap", "1e9")]
+    [InlineData("--daily-spend-cap", "10000000.01")]
+    [InlineData("--requests-per-minute", "1000001")]
+    [InlineData("--generations-per-user", "10001")]
     [InlineData("--burst", "5")]
     [InlineData("--requests-per-minute", null)]
     public void A_malformed_limit_is_the_usage_not_a_change(string flag, string? value)
