@@ -18,8 +18,8 @@ public sealed class QuotaOptions
     public int GenerationsPerUser { get; set; } = 2;
 
     /// <summary>
-    /// What a client may commit in a UTC day, in USD: what its generations of the day spent, counting each one still running at its
-    /// whole budget (all it may yet spend).
+    /// What a client may commit in a UTC day, in USD: what its ended generations started (or last run again) that day cost, and each one still running at its
+    /// whole budget (all it may yet spend), whatever day it started (<see cref="Quota.Check"/>).
     /// </summary>
     [Range(typeof(decimal), "0", "10000000")]
     public decimal DailySpendCap { get; set; } = 250m;
