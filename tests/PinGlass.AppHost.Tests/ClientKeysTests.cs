@@ -14,6 +14,7 @@ namespace PinGlass.AppHost.Tests;
 /// user's generation is the same 404 as one that does not exist; keys are stored as hashes, revocable, and record their last use; costs
 /// are the caller's own, the company's only for an operator key.
 /// </summary>
+[Collection(SharedEmulator.Collection)]
 public sealed class ClientKeysTests(PinGlassApp pinglass)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;

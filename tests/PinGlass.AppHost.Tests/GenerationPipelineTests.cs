@@ -10,6 +10,7 @@ namespace PinGlass.AppHost.Tests;
 /// Generations end to end through the AppHost: the Api, both Jobs replicas, PostgreSQL, Redis, Azurite and the emulator (20× time).
 /// One class, so its tests run one after another: the emulator's fault rules are global.
 /// </summary>
+[Collection(SharedEmulator.Collection)]
 public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetime
 {
     private readonly GenerationClient client = GenerationClient.For(fixture.App);

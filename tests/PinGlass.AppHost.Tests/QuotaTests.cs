@@ -12,6 +12,7 @@ namespace PinGlass.AppHost.Tests;
 /// per end user and a daily spend cap checked in PostgreSQL under the client's lock, so concurrent requests cannot pass one together.
 /// Every refusal is a 429 problem naming its limit, with Retry-After, and stores nothing.
 /// </summary>
+[Collection(SharedEmulator.Collection)]
 public sealed class QuotaTests(PinGlassApp pinglass)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
