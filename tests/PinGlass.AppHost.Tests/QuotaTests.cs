@@ -83,6 +83,7 @@ public sealed class QuotaTests(PinGlassApp pinglass)
         Assert.True(fits.Status == HttpStatusCode.Accepted, fits.Body.ToString());
         var bobs = fits.Body.GetProperty("id").GetGuid();
         await bob.Api.PostAsync($"/v1/generations/{bobs}/cancel", null, Token);
+        await bob.WaitAsync(bobs);
 
         var written = await stores.QueryAsync($"SELECT g.id FROM generation_jobs g JOIN clients c ON c.id = g.client_id WHERE c.name = '{client}'",
             r => r.GetGuid(0));
