@@ -32,6 +32,7 @@ app.MapStylesApi();
 app.MapGenerationsApi();
 app.MapWebhooksApi();
 app.MapCostsApi();
+app.MapUsersApi();
 
 if (app.Environment.IsDevelopment())
 {

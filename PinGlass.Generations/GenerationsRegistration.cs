@@ -9,6 +9,7 @@ using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Pipeline;
 using PinGlass.Generations.Planning;
 using PinGlass.Generations.Portraits;
+using PinGlass.Generations.Privacy;
 using PinGlass.Generations.Progress;
 using PinGlass.Generations.Providers;
 using PinGlass.Generations.Quotas;
@@ -21,8 +22,9 @@ namespace Microsoft.Extensions.Hosting;
 public static class GenerationsRegistration
 {
     /// <summary>
-    /// What the Api needs of generations — planning, the stores, quotas, progress, webhooks and costs — with <see cref="PipelineOptions"/>
-    /// and <see cref="QuotaOptions"/> validated at start-up. Needs the stores, Hangfire, <c>AddReplicate()</c> and <c>AddPhotos()</c>. It enqueues work, never runs it.
+    /// What the Api needs of generations — planning, the stores, quotas, erasure, progress, webhooks and costs — with
+    /// <see cref="PipelineOptions"/>, <see cref="QuotaOptions"/> and <see cref="RetentionOptions"/> validated at start-up. Needs the
+    /// stores, Hangfire, <c>AddReplicate()</c> and <c>AddPhotos()</c>. It enqueues work, never runs it.
     /// </summary>
     public static TBuilder AddGenerations<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -35,6 +37,7 @@ public static class GenerationsRegistration
             .ValidateOnStart();
 
         services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.TryAddSingleton(StyleCatalog.Load());
         services.TryAddSingleton<GenerationMetrics>();
@@ -46,6 +49,8 @@ public static class GenerationsRegistration
         services.TryAddSingleton<CostLedger>();
         services.TryAddSingleton<GenerationBlobs>();
         services.TryAddSingleton<QuotaGuard>();
+        services.TryAddSingleton<PrivacyStore>();
+        services.TryAddSingleton<GenerationErasure>();
         services.TryAddSingleton<WebhookSecret>();
         // Transient: they hold the typed Replicate client, whose handlers the factory rotates.
         services.TryAddTransient<ReplicateWebhooks>();

@@ -1,10 +1,13 @@
 using System.Text.Json;
 using PinGlass.Generations.Persistence;
+using PinGlass.Generations.Privacy;
 using PinGlass.Generations.Progress;
 
 namespace PinGlass.Api.Apis;
 
 /// <summary>A generation as GET returns it.</summary>
+/// <param name="Retention">Once it has ended: when its faces (reference photos, centroid, the photos' report) and its portraits are
+/// deleted, and whether its faces already were.</param>
 public sealed record GenerationView(
     Guid Id,
     string Status,
@@ -19,15 +22,21 @@ public sealed record GenerationView(
     DateTimeOffset? CompletedAt,
     IReadOnlyList<PortraitView> Portraits,
     JsonElement References,
-    JsonElement Photos)
+    JsonElement Photos,
+    RetentionView? Retention)
 {
     public static GenerationView From(GenerationRow generation, IReadOnlyList<PortraitRow> portraits, IReadOnlyList<PredictionRow> predictions,
-        GenerationProgress progress) => new(
+        GenerationProgress progress, RetentionOptions retention) => new(
         generation.Id, generation.Status.Name(), progress, generation.Budget, generation.EstimatedCost, decimal.Round(generation.Spent, 4),
         generation.FallbackUsed, generation.Error, generation.CreatedAt, generation.Deadline, generation.CompletedAt,
         [.. portraits.Select(p => PortraitView.From(p, [.. predictions.Where(a => a.PortraitIndex == p.Index)]))],
-        JsonSerializer.Deserialize<JsonElement>(generation.ReferencesJson), JsonSerializer.Deserialize<JsonElement>(generation.PhotosJson));
+        JsonSerializer.Deserialize<JsonElement>(generation.ReferencesJson), JsonSerializer.Deserialize<JsonElement>(generation.PhotosJson),
+        RetentionDates.For(generation.CompletedAt, retention) is { } dates
+            ? new RetentionView(dates.FacesDeletedBy, dates.PortraitsDeletedBy, generation.FacesDeletedAt is not null)
+            : null);
 }
+
+public sealed record RetentionView(DateTimeOffset FacesDeletedBy, DateTimeOffset PortraitsDeletedBy, bool FacesDeleted);
 
 /// <summary>One portrait: how it ended or stands, and every prediction made for it.</summary>
 /// <param name="Retries">Attempts of its current provider chain before the one that delivered (or the last).</param>

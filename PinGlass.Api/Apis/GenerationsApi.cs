@@ -14,6 +14,7 @@ using PinGlass.Generations;
 using PinGlass.Generations.Jobs;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Planning;
+using PinGlass.Generations.Privacy;
 using PinGlass.Generations.Progress;
 using PinGlass.Generations.Quotas;
 using PinGlass.Generations.Storage;
@@ -55,8 +56,15 @@ public static class GenerationsApi
         generations.MapPost("/{id:guid}/cancel", CancelGeneration).WithName("CancelGeneration")
             .WithSummary("Stop a generation: every prediction still running is cancelled on Replicate");
         generations.MapPost("/{id:guid}/portraits/{index:int}/retry", RetryPortrait).WithName("RetryPortrait")
-            .WithSummary("Make one portrait of an ended generation again")
+            .WithSummary("Make one portrait of an ended generation again (until its faces are deleted, a day after it ended by default)")
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
+        generations.MapDelete("/{id:guid}", EraseGeneration).WithName("EraseGeneration")
+            .WithSummary("Erase a generation: its photos, faces and portraits; a running one is cancelled first")
+            .WithDescription("""
+                204 once everything is deleted; 202 while the predictions of a running generation are being cancelled, its files deleted
+                right after. From the first moment it is the 404 of a generation that does not exist. Its cost stays in the client's
+                costs. Replicate deletes its own copy of each prediction's inputs and outputs an hour after the prediction was made.
+                """);
         return generations;
     }
 
@@ -111,7 +119,8 @@ public static class GenerationsApi
     }
 
     public static async Task<Results<Ok<GenerationView>, ProblemHttpResult>> GetGeneration(Guid id, Caller caller, GenerationStore store,
-        PortraitStore portraitStore, PredictionLedger ledger, IOptions<PipelineOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        PortraitStore portraitStore, PredictionLedger ledger, IOptions<PipelineOptions> options, IOptions<RetentionOptions> retention, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         if (await store.GetAsync(id, caller.Owner, cancellationToken) is not { } generation)
         {
@@ -121,7 +130,7 @@ public static class GenerationsApi
         var portraits = await portraitStore.PortraitsAsync(id, cancellationToken);
         var predictions = await ledger.PredictionsAsync(id, cancellationToken);
         return TypedResults.Ok(GenerationView.From(generation, portraits, predictions,
-            GenerationProgress.From(generation, time.GetUtcNow(), options.Value.EstimatedPredictionTime)));
+            GenerationProgress.From(generation, time.GetUtcNow(), options.Value.EstimatedPredictionTime), retention.Value));
     }
 
     /// <param name="lastEventId">
@@ -248,6 +257,7 @@ public static class GenerationsApi
         {
             return TypedResults.Problem(title: "The portrait cannot be retried now",
                 detail: generation.CancelRequestedAt is not null ? "The generation was cancelled."
+                    : generation.FacesDeletedAt is not null ? "Its reference photos were deleted, as PinGlass's retention says: start a new generation."
                     : "A portrait is retried once its generation has ended (and not while a retry is running).",
                 statusCode: StatusCodes.Status409Conflict);
         }
@@ -255,6 +265,15 @@ public static class GenerationsApi
         jobs.Enqueue<GenerationJobs>(j => j.RetryPortraitAsync(id, index, CancellationToken.None));
         return TypedResults.Accepted($"/v1/generations/{id}");
     }
+
+    public static async Task<Results<NoContent, Accepted<Erasure>, ProblemHttpResult>> EraseGeneration(Guid id, Caller caller,
+        GenerationErasure erasure, CancellationToken cancellationToken) =>
+        await erasure.EraseAsync(caller.Owner, id, cancellationToken) switch
+        {
+            { Generations: 0 } => NotFound(id),
+            { FilesPending: 0 } => TypedResults.NoContent(),
+            var pending => TypedResults.Accepted((string?)null, pending),
+        };
 
     private static ProblemHttpResult NotFound(Guid id) =>
         TypedResults.Problem(title: "No such generation", detail: $"There is no generation {id}.", statusCode: StatusCodes.Status404NotFound);

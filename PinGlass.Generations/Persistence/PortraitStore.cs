@@ -126,6 +126,7 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
     /// <summary>
     /// A retry on request: an ended generation runs again for one portrait, which starts a new provider chain with a fresh deadline.
     /// A portrait that had succeeded keeps its image and verdict (<see cref="PortraitRow.Replacing"/>) until its replacement succeeds.
+    /// Not once the generation's faces were deleted (its retention, or its erasure): there is nothing left to make it from.
     /// </summary>
     /// <remarks>
     /// Running again, the generation may spend the rest of its budget: with <paramref name="quota"/> it is reopened only if its owner's
@@ -139,6 +140,7 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
             var was = await connection.Command("""
                 SELECT p.status, g.client_id, g.user_id, g.budget_usd FROM portraits p JOIN generation_jobs g ON g.id = p.generation_id
                 WHERE p.generation_id = @id AND p.index = @index AND g.completed_at IS NOT NULL AND g.cancel_requested_at IS NULL
+                  AND g.faces_deleted_at IS NULL
                   AND p.status IN (@succeeded, @failed)
                 FOR UPDATE
                 """, new { id, index, succeeded = PortraitStatus.Succeeded, failed = PortraitStatus.Failed }, transaction)

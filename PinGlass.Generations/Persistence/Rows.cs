@@ -29,7 +29,8 @@ public sealed record GenerationRow(
     float[] Centroid,
     decimal Reserved,
     string? StopCategory = null,
-    string? StopError = null)
+    string? StopError = null,
+    DateTimeOffset? FacesDeletedAt = null)
 {
     public bool IsTerminal => Status.IsTerminal();
 

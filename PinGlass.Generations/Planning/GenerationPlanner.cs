@@ -117,7 +117,7 @@ public sealed partial class GenerationPlanner(ReferencePhotos photos, ProviderCr
         {
             if (!written)
             {
-                await DeleteReferencesAsync(id, references.References.Count);
+                await DeleteReferencesAsync(id);
             }
         }
 
@@ -141,11 +141,11 @@ public sealed partial class GenerationPlanner(ReferencePhotos photos, ProviderCr
     }
 
     /// <summary>Not cancelled with the request: the caller hanging up is one of the reasons to delete. Trouble is logged, not thrown.</summary>
-    private async Task DeleteReferencesAsync(Guid id, int count)
+    private async Task DeleteReferencesAsync(Guid id)
     {
         try
         {
-            await blobs.DeleteReferencesAsync(id, count, CancellationToken.None);
+            await blobs.DeleteFilesAsync(id, portraits: false, CancellationToken.None);
         }
         catch (Exception e)
         {

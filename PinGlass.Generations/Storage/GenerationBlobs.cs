@@ -21,12 +21,24 @@ public sealed class GenerationBlobs(BlobServiceClient blobs)
         await Photos.GetBlobClient(ReferenceName(generationId, reference)).UploadAsync(new BinaryData(jpeg),
             new BlobUploadOptions { HttpHeaders = new() { ContentType = "image/jpeg" } }, cancellationToken);
 
-    /// <summary>The reference crops of a generation that was not written after all (a limit refused it): faces are not kept for nothing.</summary>
-    public async Task DeleteReferencesAsync(Guid generationId, int count, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes a generation's reference crops and, with <paramref name="portraits"/>, its portraits: every blob under its name, so a file
+    /// written by a worker killed before recording it goes too.
+    /// </summary>
+    public async Task DeleteFilesAsync(Guid generationId, bool portraits, CancellationToken cancellationToken)
     {
-        for (var reference = 0; reference < count; reference++)
+        await DeleteUnderAsync(Photos, generationId, cancellationToken);
+        if (portraits)
         {
-            await Photos.GetBlobClient(ReferenceName(generationId, reference)).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+            await DeleteUnderAsync(Portraits, generationId, cancellationToken);
+        }
+    }
+
+    private static async Task DeleteUnderAsync(BlobContainerClient container, Guid generationId, CancellationToken cancellationToken)
+    {
+        await foreach (var blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, $"{generationId:N}/", cancellationToken))
+        {
+            await container.DeleteBlobIfExistsAsync(blob.Name, cancellationToken: cancellationToken);
         }
     }
 

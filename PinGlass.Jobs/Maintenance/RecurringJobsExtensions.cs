@@ -34,4 +34,11 @@ public sealed class RecurringJobSettings
     /// <summary>Rolls the cost ledger up into daily totals (cost_daily).</summary>
     [Required]
     public string RollUpCosts { get; set; } = "*/10 * * * *";
+
+    /// <summary>
+    /// Deletes faces and erases generations whose time is up, and the files of generations erased while running once their
+    /// predictions are cancelled (so soon after).
+    /// </summary>
+    [Required]
+    public string Retention { get; set; } = "*/30 * * * * *";
 }

@@ -1,6 +1,7 @@
 using Hangfire;
 using Microsoft.Extensions.Options;
 using PinGlass.Generations.Jobs;
+using PinGlass.Generations.Privacy;
 
 namespace PinGlass.Jobs.Maintenance;
 
@@ -28,6 +29,8 @@ public sealed partial class RecurringJobsRegistration(IRecurringJobManager recur
                 j => j.ProbeProvidersAsync(CancellationToken.None), settings.ProbeProviders),
             [MaintenanceJobs.RollUpCostsId] = () => recurring.AddOrUpdate<MaintenanceJobs>(MaintenanceJobs.RollUpCostsId,
                 j => j.RollUpCostsAsync(CancellationToken.None), settings.RollUpCosts),
+            [GenerationErasure.RetentionJobId] = () => recurring.AddOrUpdate<GenerationErasure>(GenerationErasure.RetentionJobId,
+                j => j.EnforceRetentionAsync(CancellationToken.None), settings.Retention),
         };
         while (pending.Count > 0)
         {
