@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PinGlass.Api.Clients;
 using PinGlass.Generations.Clients;
@@ -9,7 +10,7 @@ public static class UsersApi
 {
     public static RouteGroupBuilder MapUsersApi(this IEndpointRouteBuilder app)
     {
-        // The user is named in the path: the calling client's own id for them, as in X-PinGlass-User elsewhere.
+        // The user is named in the path (percent-encoded): the calling client's own id for them, as in X-PinGlass-User elsewhere.
         var users = app.MapGroup("/v1/users").WithTags("Users").RequireAuthorization();
         users.MapDelete("/{user}", EraseUser).WithName("EraseUser")
             .WithSummary("Erase everything of one end user of the calling client: every generation's photos, faces and portraits")
@@ -23,9 +24,13 @@ public static class UsersApi
         return users;
     }
 
-    public static async Task<Results<NoContent, Accepted<Erasure>, ValidationProblem>> EraseUser(string user, Caller caller, GenerationErasure erasure,
-        CancellationToken cancellationToken)
+    public static async Task<Results<NoContent, Accepted<Erasure>, ValidationProblem>> EraseUser(HttpContext context, Caller caller,
+        GenerationErasure erasure, CancellationToken cancellationToken)
     {
+        // From the raw target, not the route value: ASP.NET Core decodes every escape in a route value but %2F, so a user id with a
+        // slash in it (team/alice, sent as team%2Falice) would otherwise match nobody, and be answered as erased.
+        var target = context.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget;
+        var user = Uri.UnescapeDataString(target.Split('?', 2)[0].Split('/')[^1]);
         if (!EndUsers.IsValid(user))
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>

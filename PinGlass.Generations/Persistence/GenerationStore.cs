@@ -133,5 +133,6 @@ public sealed class GenerationStore(NpgsqlDataSource database, GenerationVersion
         r.Get<DateTimeOffset>("updated_at"), r.Get<DateTimeOffset>("deadline_at"), r.Maybe<DateTimeOffset>("completed_at"),
         r.Maybe<DateTimeOffset>("cancel_requested_at"), r.Get<long>("version"), r.Text("error"),
         r.IsDBNull(r.GetOrdinal("reference_centroid")) ? [] : r.Get<float[]>("reference_centroid"), r.Get<decimal>("reserved_usd"),
-        r.Text("stop_category"), r.Text("stop_error"), r.Maybe<DateTimeOffset>("faces_deleted_at"));
+        r.Text("stop_category"), r.Text("stop_error"), r.Maybe<DateTimeOffset>("faces_deleted_at"),
+        r.Maybe<DateTimeOffset>("erased_at"));
 }

@@ -30,7 +30,8 @@ public sealed record GenerationRow(
     decimal Reserved,
     string? StopCategory = null,
     string? StopError = null,
-    DateTimeOffset? FacesDeletedAt = null)
+    DateTimeOffset? FacesDeletedAt = null,
+    DateTimeOffset? ErasedAt = null)
 {
     public bool IsTerminal => Status.IsTerminal();
 

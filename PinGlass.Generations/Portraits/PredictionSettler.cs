@@ -167,6 +167,15 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
 
         var stored = new StoredOutput(GenerationBlobs.PortraitName(row.GenerationId, row.PortraitIndex, row.Attempt, output.Extension), output.ContentType);
         await blobs.SavePortraitAsync(stored.BlobName, output.Content, output.ContentType, cancellationToken);
+
+        // Checked after writing: a take-in that began before its generation was erased must not leave a copy behind the deletion of
+        // its files (which may have run meanwhile); one erased after this check finds the copy when its files are deleted.
+        if ((await generations.GetAsync(row.GenerationId, cancellationToken))?.ErasedAt is not null)
+        {
+            await blobs.DeletePortraitAsync(stored.BlobName, CancellationToken.None);
+            throw new OutputFetchException("The generation was erased while its output was being copied.");
+        }
+
         return (stored, output.Content);
     }
 

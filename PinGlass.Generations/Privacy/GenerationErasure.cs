@@ -18,9 +18,15 @@ public sealed record Erasure(int Generations, int FilesPending);
 /// Replicate keeps a prediction's inputs and outputs for an hour after it was made, then deletes them itself.
 /// </summary>
 public sealed partial class GenerationErasure(PrivacyStore store, GenerationBlobs blobs, IBackgroundJobClient jobs, IOptions<RetentionOptions> options,
-    ILogger<GenerationErasure> logger)
+    IOptions<PipelineOptions> pipeline, ILogger<GenerationErasure> logger)
 {
     public const string RetentionJobId = "enforce-retention";
+
+    /// <summary>
+    /// When an erased generation's files are deleted a second time, whatever state it is in: well past the take-in lease, within which
+    /// a worker may still be writing an output it began to copy before the erasure.
+    /// </summary>
+    private TimeSpan SecondPass => TimeSpan.FromTicks(Math.Max(TimeSpan.FromMinutes(15).Ticks, 3 * pipeline.Value.TakeInLease.Ticks));
 
     /// <summary>Erases <paramref name="owner"/>'s generation <paramref name="id"/>, or all of theirs when it is null.</summary>
     public async Task<Erasure> EraseAsync(Owner owner, Guid? id, CancellationToken cancellationToken)
@@ -32,13 +38,13 @@ public sealed partial class GenerationErasure(PrivacyStore store, GenerationBlob
             jobs.Enqueue<GenerationJobs>(j => j.CancelAsync(running.Id, CancellationToken.None));
         }
 
+        // The rows are erased: files that cannot be deleted now are the retention job's to delete at its next round.
         var deleted = 0;
         foreach (var generation in erased)
         {
-            foreach (var due in await store.FilesDueAsync(generation.Id, cancellationToken))
+            foreach (var due in await store.FilesDueAsync(generation.Id, SecondPass, cancellationToken))
             {
-                await DeleteFilesAsync(due, cancellationToken);
-                deleted++;
+                deleted += await TryDeleteFilesAsync(due, cancellationToken) ? 1 : 0;
             }
         }
 
@@ -49,7 +55,7 @@ public sealed partial class GenerationErasure(PrivacyStore store, GenerationBlob
     /// <summary>
     /// The retention job: deletes the faces of generations that ended <see cref="RetentionOptions.FacesAfterEnd"/> ago, erases those that
     /// ended <see cref="RetentionOptions.PortraitsFor"/> ago, and deletes every file that is due (also those of erased generations
-    /// that have since stopped). A generation whose files cannot be deleted now is logged and tried again next round.
+    /// that have since stopped). Each step's trouble is logged and the next step goes on; what is left is due at the next round.
     /// </summary>
     [Queue(JobQueues.Maintenance)]
     [AutomaticRetry(Attempts = 0)]
@@ -57,20 +63,12 @@ public sealed partial class GenerationErasure(PrivacyStore store, GenerationBlob
     public async Task EnforceRetentionAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var faces = await store.ForgetFacesDueAsync(settings.FacesAfterEnd, cancellationToken);
-        var erased = await store.EraseDueAsync(settings.PortraitsFor, cancellationToken);
+        var faces = await TryAsync("faces", () => store.ForgetFacesDueAsync(settings.FacesAfterEnd, cancellationToken));
+        var erased = await TryAsync("erasure", () => store.EraseDueAsync(settings.PortraitsFor, cancellationToken));
         var files = 0;
-        foreach (var due in await store.FilesDueAsync(null, cancellationToken))
+        foreach (var due in await store.FilesDueAsync(null, SecondPass, cancellationToken))
         {
-            try
-            {
-                await DeleteFilesAsync(due, cancellationToken);
-                files++;
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogFilesLeft(logger, due.Id, e);
-            }
+            files += await TryDeleteFilesAsync(due, cancellationToken) ? 1 : 0;
         }
 
         if (faces + erased + files > 0)
@@ -79,11 +77,36 @@ public sealed partial class GenerationErasure(PrivacyStore store, GenerationBlob
         }
     }
 
-    private async Task DeleteFilesAsync(FilesDue due, CancellationToken cancellationToken)
+    private async Task<int> TryAsync(string step, Func<Task<int>> work)
     {
-        await blobs.DeleteFilesAsync(due.Id, portraits: due.Erased, cancellationToken);
-        await store.MarkFilesDeletedAsync(due, cancellationToken);
+        try
+        {
+            return await work();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogStepFailed(logger, step, e);
+            return 0;
+        }
     }
+
+    private async Task<bool> TryDeleteFilesAsync(FilesDue due, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await blobs.DeleteFilesAsync(due.Id, portraits: due.Erased, cancellationToken);
+            await store.MarkFilesDeletedAsync(due, SecondPass, cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogFilesLeft(logger, due.Id, e);
+            return false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Retention step {Step} failed this round; it is tried again at the next")]
+    private static partial void LogStepFailed(ILogger logger, string step, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Erased {Generations} generations on request; {FilesPending} delete their files once their predictions are cancelled")]
     private static partial void LogErased(ILogger logger, int generations, int filesPending);

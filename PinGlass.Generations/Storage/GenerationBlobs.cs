@@ -53,6 +53,9 @@ public sealed class GenerationBlobs(BlobServiceClient blobs)
         await Portraits.GetBlobClient(blobName).UploadAsync(content,
             new BlobUploadOptions { HttpHeaders = new() { ContentType = contentType } }, cancellationToken);
 
+    public async Task DeletePortraitAsync(string blobName, CancellationToken cancellationToken) =>
+        await Portraits.DeleteBlobIfExistsAsync(blobName, cancellationToken: cancellationToken);
+
     /// <summary>A stored portrait; null when the blob is gone.</summary>
     public async Task<BlobDownloadStreamingResult?> OpenPortraitAsync(string blobName, CancellationToken cancellationToken)
     {

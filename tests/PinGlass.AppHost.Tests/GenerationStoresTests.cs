@@ -8,6 +8,7 @@ using PinGlass.Fixtures;
 using PinGlass.Generations;
 using PinGlass.Generations.Clients;
 using PinGlass.Generations.Persistence;
+using PinGlass.Generations.Privacy;
 using PinGlass.Generations.Quotas;
 using PinGlass.Generations.Progress;
 using PinGlass.Replicate.Resilience;
@@ -341,6 +342,64 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
         Assert.Equal((true, (QuotaExceeded?)null), await stores.Portraits.ReopenAsync(id, 0, tighter, Token));
         // Running again, it holds its whole budget.
         Assert.Equal(Quota.DailySpendCap, (await tighter.CheckAsync(owner, 0.21m, Token))?.Limit);
+    }
+
+    [Fact]
+    public async Task The_retention_job_deletes_an_erased_generations_files_once_nothing_can_write_one_and_again_at_the_second_pass_whatever_its_state()
+    {
+        await using var stores = await ConnectAsync(pinglass);
+        var privacy = new PrivacyStore(stores.Database);
+        var owner = new Owner(await NewClientAsync(stores), "erased-user");
+        var (ended, stuck) = (Guid.NewGuid(), Guid.NewGuid());
+        foreach (var id in new[] { ended, stuck })
+        {
+            Assert.Null(await stores.Generations.CreateAsync(OwnedGeneration(id, owner, 0.50m), null, Token));
+            stores.Made.Add(id);
+            await stores.Portraits.ClaimAsync(id, 0, Token);
+            await stores.Ledger.BeginAsync(id, 0, 1, "flux-pulid", "bytedance/flux-pulid", 0, 0.0336m, Token);
+        }
+
+        // Both erased while running, each with a prediction open (it may still write an output): no files are due yet.
+        var erased = await privacy.EraseAsync(owner, null, Token);
+        Assert.Equal(new[] { (ended, true), (stuck, true) }.Order(), erased.Select(e => (e.Id, e.Running)).Order());
+        Assert.Empty(await privacy.FilesDueAsync(ended, TimeSpan.FromMinutes(15), Token));
+        Assert.Empty(await privacy.FilesDueAsync(stuck, TimeSpan.FromMinutes(15), Token));
+
+        // One ends with nothing open: the AppHost's retention job deletes its files, and keeps it pending for the second pass.
+        await Execute(stores, "UPDATE predictions SET status = 'not_created', reserved_usd = 0 WHERE generation_id = @id", ended);
+        Assert.True(await stores.Generations.FinishAsync(ended, GenerationStatus.Cancelled, null, Token));
+        var first = await Poll.UntilAsync(() => FilesStateAsync(stores, ended), f => f.DeletedAt is not null, TimeSpan.FromMinutes(2));
+        Assert.Equal((first.ErasedAt, true), (first.DeletedAt, first.Pending));
+        Assert.Null((await FilesStateAsync(stores, stuck)).DeletedAt);
+
+        // Past the second pass (an hour later here; 15 minutes in the AppHost) both are done: the ended one a second time, the stuck
+        // one (its prediction never reported back) at last.
+        foreach (var id in new[] { ended, stuck })
+        {
+            await Execute(stores, """
+                UPDATE generation_jobs SET erased_at = erased_at - interval '1 hour', files_deleted_at = files_deleted_at - interval '1 hour'
+                WHERE id = @id
+                """, id);
+        }
+
+        foreach (var id in new[] { ended, stuck })
+        {
+            var done = await Poll.UntilAsync(() => FilesStateAsync(stores, id), f => !f.Pending, TimeSpan.FromMinutes(2));
+            Assert.Equal((false, done.ErasedAt + TimeSpan.FromMinutes(15)), (done.Pending, done.DeletedAt));
+        }
+
+        // Nothing of the user is left on the rows, and a second erasure finds nothing.
+        Assert.Equal(0L, await ScalarAsync(stores, $"SELECT count(*) FROM generation_jobs WHERE user_id = 'erased-user' AND client_id = '{owner.ClientId}'"));
+        Assert.Empty(await privacy.EraseAsync(owner, null, Token));
+    }
+
+    private static async Task<(DateTimeOffset? ErasedAt, DateTimeOffset? DeletedAt, bool Pending)> FilesStateAsync(Stores stores, Guid id)
+    {
+        await using var command = stores.Database.CreateCommand($"SELECT erased_at, files_deleted_at, files_pending FROM generation_jobs WHERE id = '{id}'");
+        await using var reader = await command.ExecuteReaderAsync(Token);
+        Assert.True(await reader.ReadAsync(Token));
+        return (reader.IsDBNull(0) ? null : reader.GetFieldValue<DateTimeOffset>(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1),
+            reader.GetBoolean(2));
     }
 
     private static async Task<Guid> NewClientAsync(Stores stores)

@@ -32,7 +32,8 @@ public sealed class PrivacyTests(PinGlassApp pinglass) : IAsyncLifetime
     public async Task Erasing_a_user_leaves_nothing_of_theirs_in_PostgreSQL_Redis_or_blob_storage_and_keeps_what_they_spent()
     {
         var tag = Guid.NewGuid().ToString("N");
-        var (user, otherUser) = ($"erin-{tag}", $"olga-{tag}");
+        // Erin's id has a slash in it, which the path carries percent-encoded.
+        var (user, otherUser) = ($"team/erin-{tag}", $"olga-{tag}");
         using var erin = GenerationClient.For(pinglass.App, user: user);
         using var olga = GenerationClient.For(pinglass.App, user: otherUser);
         await using var stores = await Stores.ConnectAsync(pinglass.App);
@@ -55,12 +56,17 @@ public sealed class PrivacyTests(PinGlassApp pinglass) : IAsyncLifetime
         var spent = await SpentAsync(stores, erins);
         Assert.True(spent > 0, "Erin's generations cost something");
 
-        using var erase = await erin.Api.DeleteAsync($"/v1/users/{user}", Token);
+        using var erase = await erin.Api.DeleteAsync($"/v1/users/{Uri.EscapeDataString(user)}", Token);
 
-        // The running generation's files wait for its prediction to be cancelled: accepted, not done.
-        Assert.Equal(HttpStatusCode.Accepted, erase.StatusCode);
-        var erasure = await erase.Content.ReadFromJsonAsync<JsonElement>(Token);
-        Assert.Equal((2, 1), (erasure.GetProperty("generations").GetInt32(), erasure.GetProperty("filesPending").GetInt32()));
+        // The running generation's files wait for its prediction to be cancelled: accepted, not done (unless the cancel job was
+        // quicker than the request's own deletion of the other's files).
+        Assert.True(erase.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.NoContent, $"{erase.StatusCode}");
+        if (erase.StatusCode == HttpStatusCode.Accepted)
+        {
+            var erasure = await erase.Content.ReadFromJsonAsync<JsonElement>(Token);
+            Assert.Equal((2, 1), (erasure.GetProperty("generations").GetInt32(), erasure.GetProperty("filesPending").GetInt32()));
+        }
+
         foreach (var id in erins)
         {
             Assert.Equal(HttpStatusCode.NotFound, (await erin.Api.GetAsync($"/v1/generations/{id}", Token)).StatusCode);
@@ -97,7 +103,7 @@ public sealed class PrivacyTests(PinGlassApp pinglass) : IAsyncLifetime
         // Olga's is hers still, files and all; erasing Erin again has nothing left to do.
         Assert.Equal(HttpStatusCode.OK, (await olga.Api.GetAsync($"/v1/generations/{olgas}/portraits/0", Token)).StatusCode);
         Assert.Contains(left, b => b.Contains($"{olgas:N}/reference-0"));
-        Assert.Equal(HttpStatusCode.NoContent, (await erin.Api.DeleteAsync($"/v1/users/{user}", Token)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await erin.Api.DeleteAsync($"/v1/users/{Uri.EscapeDataString(user)}", Token)).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await erin.Api.DeleteAsync("/v1/users/two%20words", Token)).StatusCode);
     }
 
