@@ -16,8 +16,10 @@ var faces = builder.AddExecutable(ResourceNames.Faces, "node", Path.Combine(buil
     .WithHttpEndpoint(env: "PORT")
     .WithHttpHealthCheck("/health");
 
+// The migrations step makes the database's roles as the server's superuser, then runs the scripts as the owner; the services
+// connect as a role that reads and writes rows and changes no schema.
 var migrations = builder.AddProject<Projects.PinGlass_Migrations>(ResourceNames.Migrations)
-    .WithReference(stores.Database).WaitFor(stores.Database)
+    .WithReference(stores.Server).WithReference(stores.DatabaseOwner).WithReference(stores.Database).WaitFor(stores.Server)
     .WithReference(stores.Blobs).WaitFor(stores.Blobs);
 
 var api = PinGlassService(builder.AddProject<Projects.PinGlass_Api>(ResourceNames.Api))

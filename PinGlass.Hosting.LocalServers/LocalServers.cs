@@ -190,7 +190,7 @@ public static class LocalServers
     /// A generated password kept beside the data it protects. Read on first use, not when the model is built, and once only, so two
     /// first readers cannot create two different passwords.
     /// </summary>
-    private static IResourceBuilder<ParameterResource> AddSecret(this IDistributedApplicationBuilder builder, string name, InfrastructureSettings settings)
+    internal static IResourceBuilder<ParameterResource> AddSecret(this IDistributedApplicationBuilder builder, string name, InfrastructureSettings settings)
     {
         var value = new Lazy<string>(() => ReadOrCreateSecret(settings.DataRoot, name));
         return builder.AddParameter(name, () => value.Value, secret: true);

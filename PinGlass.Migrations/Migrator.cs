@@ -9,7 +9,10 @@ using PinGlass.Platform.Storage;
 
 namespace PinGlass.Migrations;
 
-/// <summary>Applies PinGlass's versioned SQL scripts, installs Hangfire's schema and creates the blob containers.</summary>
+/// <summary>
+/// Makes the database's roles and the database (<see cref="DatabaseRoles"/>), applies PinGlass's versioned SQL scripts and installs
+/// Hangfire's schema as the owner, lets the services' role at the rows, and creates the blob containers.
+/// </summary>
 public sealed partial class Migrator(ILogger<Migrator> logger)
 {
     /// <summary>DbUp's journal: one row per applied script, so each runs once.</summary>
@@ -18,18 +21,19 @@ public sealed partial class Migrator(ILogger<Migrator> logger)
     /// <summary>Brings everything up to date; returns how many SQL scripts this run applied (0 when already current).</summary>
     public async Task<int> MigrateAsync(IConfiguration configuration, CancellationToken cancellationToken)
     {
-        var database = configuration.GetRequiredConnectionString(ResourceNames.Database);
-        var applied = MigrateDatabase(database);
-        await InstallHangfireSchemaAsync(database, cancellationToken);
+        var owner = configuration.GetRequiredConnectionString(ResourceNames.DatabaseOwner);
+        var service = configuration.GetRequiredConnectionString(ResourceNames.Database);
+        await DatabaseRoles.PrepareAsync(configuration.GetRequiredConnectionString(ResourceNames.Postgres), owner, service, cancellationToken);
+        var applied = MigrateDatabase(owner);
+        await InstallHangfireSchemaAsync(owner, cancellationToken);
+        await DatabaseRoles.GrantAsync(owner, service, cancellationToken);
+        LogRoles();
         await CreateBlobContainersAsync(configuration.GetRequiredConnectionString(ResourceNames.Blobs), cancellationToken);
         return applied;
     }
 
     private int MigrateDatabase(string connectionString)
     {
-        // With containers, Aspire creates the database; with local servers or an external one, this does.
-        EnsureDatabase.For.PostgresqlDatabase(connectionString);
-
         var result = DeployChanges.To.PostgresqlDatabase(connectionString)
             .WithScriptsEmbeddedInAssembly(Assembly.GetExecutingAssembly())
             .WithTransactionPerScript()
@@ -73,6 +77,9 @@ public sealed partial class Migrator(ILogger<Migrator> logger)
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Hangfire schema '{Schema}' installed or already current")]
     private partial void LogHangfireSchema(string schema);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database roles ready: the scripts ran as the owner; the services' role reads and writes rows only")]
+    private partial void LogRoles();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Blob containers ready: {Containers}")]
     private partial void LogContainers(string containers);

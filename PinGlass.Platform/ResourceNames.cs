@@ -6,7 +6,11 @@ namespace PinGlass.Platform;
 public static class ResourceNames
 {
     public const string Postgres = "postgres";
+    /// <summary>PinGlass's database as the services' role: rows read and written, no schema changed.</summary>
     public const string Database = "pinglass";
+
+    /// <summary>PinGlass's database as the role that owns its schemas: the migrations step's.</summary>
+    public const string DatabaseOwner = "pinglass-owner";
     public const string Cache = "cache";
     public const string Blobs = "blobs";
     public const string Replicate = "replicate";

@@ -18,6 +18,7 @@ public sealed class AppHostModelTests
 
         Assert.IsType<LocalServerResource>(resources[ResourceNames.Postgres]);
         Assert.IsType<ConnectionStringResource>(resources[ResourceNames.Database]);
+        Assert.IsType<ConnectionStringResource>(resources[ResourceNames.DatabaseOwner]);
         Assert.IsType<LocalServerResource>(resources[ResourceNames.Cache]);
         Assert.IsType<LocalServerResource>(resources[ResourceNames.Blobs]);
         Assert.DoesNotContain(resources.Values, r => r is ContainerResource);
@@ -29,7 +30,8 @@ public sealed class AppHostModelTests
         var resources = await ResourcesAsync("Containers");
 
         Assert.IsType<PostgresServerResource>(resources[ResourceNames.Postgres]);
-        Assert.IsType<PostgresDatabaseResource>(resources[ResourceNames.Database]);
+        Assert.IsType<ConnectionStringResource>(resources[ResourceNames.Database]);
+        Assert.IsType<ConnectionStringResource>(resources[ResourceNames.DatabaseOwner]);
         Assert.IsType<RedisResource>(resources[ResourceNames.Cache]);
         Assert.IsType<AzuriteContainerResource>(resources[ResourceNames.Blobs]);
     }
@@ -54,11 +56,16 @@ public sealed class AppHostModelTests
             Assert.Superset(
                 new HashSet<string> { ResourceNames.Database, ResourceNames.Cache, ResourceNames.Blobs, ResourceNames.Replicate, ResourceNames.Faces },
                 references);
+            // The services get the database as their own role only: never the owner's or the superuser's connection string.
+            Assert.DoesNotContain(ResourceNames.DatabaseOwner, references);
+            Assert.DoesNotContain(ResourceNames.Postgres, references);
         }
 
-        var migrations = resources[ResourceNames.Migrations].Annotations.OfType<WaitAnnotation>().Select(w => w.Resource.Name);
-        Assert.Contains(ResourceNames.Database, migrations);
-        Assert.Contains(ResourceNames.Blobs, migrations);
+        var migrations = resources[ResourceNames.Migrations];
+        Assert.Contains(ResourceNames.Postgres, migrations.Annotations.OfType<WaitAnnotation>().Select(w => w.Resource.Name));
+        Assert.Contains(ResourceNames.Blobs, migrations.Annotations.OfType<WaitAnnotation>().Select(w => w.Resource.Name));
+        Assert.Superset(new HashSet<string> { ResourceNames.Postgres, ResourceNames.DatabaseOwner, ResourceNames.Database },
+            migrations.Annotations.OfType<ResourceRelationshipAnnotation>().Where(r => r.Type == "Reference").Select(r => r.Resource.Name).ToHashSet());
     }
 
     [Fact]

@@ -39,11 +39,8 @@ public sealed class MigrationsTests(PinGlassApp pinglass)
             costColumns);
 
         var foreignKey = await stores.QueryAsync(
-            """
-            SELECT ccu.table_name FROM information_schema.table_constraints tc
-            JOIN information_schema.constraint_column_usage ccu ON ccu.constraint_name = tc.constraint_name
-            WHERE tc.table_name = 'generation_costs' AND tc.constraint_type = 'FOREIGN KEY'
-            """,
+            // pg_catalog: information_schema shows constraints only to their table's owner, and the services' role is not it.
+            "SELECT confrelid::regclass::text FROM pg_constraint WHERE conrelid = 'generation_costs'::regclass AND contype = 'f'",
             r => r.GetString(0));
         Assert.Equal(["generation_jobs"], foreignKey);
 
@@ -57,6 +54,8 @@ public sealed class MigrationsTests(PinGlassApp pinglass)
         var ct = TestContext.Current.CancellationToken;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
+            [$"ConnectionStrings:{ResourceNames.Postgres}"] = await pinglass.App.GetConnectionStringAsync(ResourceNames.Postgres, ct),
+            [$"ConnectionStrings:{ResourceNames.DatabaseOwner}"] = await pinglass.App.GetConnectionStringAsync(ResourceNames.DatabaseOwner, ct),
             [$"ConnectionStrings:{ResourceNames.Database}"] = await pinglass.App.GetConnectionStringAsync(ResourceNames.Database, ct),
             [$"ConnectionStrings:{ResourceNames.Blobs}"] = await pinglass.App.GetConnectionStringAsync(ResourceNames.Blobs, ct),
         }).Build();
@@ -67,5 +66,40 @@ public sealed class MigrationsTests(PinGlassApp pinglass)
 
         Assert.Equal(0, applied);
         Assert.Equal(before, await stores.QueryAsync($"SELECT count(*) FROM {Migrator.JournalTable}", r => r.GetInt64(0)));
+    }
+
+    [Fact]
+    public async Task The_services_role_reads_and_writes_rows_and_changes_no_schema_while_the_owner_owns_every_table()
+    {
+        await using var stores = await Stores.ConnectAsync(pinglass.App);
+        var role = await stores.QueryAsync("""
+            SELECT current_user::text, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user
+            """, r => (Name: r.GetString(0), Super: r.GetBoolean(1), CreateRole: r.GetBoolean(2), CreateDb: r.GetBoolean(3)));
+        Assert.Equal(("pinglass_app", false, false, false), Assert.Single(role));
+
+        // Every connection the Api and Jobs hold is the services' role.
+        Assert.Equal(["pinglass_app"], await stores.QueryAsync(
+            "SELECT DISTINCT usename::text FROM pg_stat_activity WHERE datname = 'pinglass' AND backend_type = 'client backend'", r => r.GetString(0)));
+        Assert.Equal(["pinglass_owner"], await stores.QueryAsync(
+            "SELECT DISTINCT tableowner::text FROM pg_tables WHERE schemaname IN ('public', 'hangfire')", r => r.GetString(0)));
+
+        // Rows, yes (a probe row it may write); schema, temporary tables, roles, databases: no.
+        Assert.Equal(1, await ExecuteAsync(stores, "UPDATE service_probes SET probed_at = probed_at WHERE ctid = (SELECT min(ctid) FROM service_probes)"));
+        foreach (var statement in new[]
+                 {
+                     "CREATE TABLE public.intruder (x int)", "CREATE TABLE hangfire.intruder (x int)", "CREATE TEMP TABLE intruder (x int)",
+                     "ALTER TABLE generation_jobs ADD COLUMN intruder int", "DROP TABLE api_keys", "TRUNCATE predictions",
+                     "CREATE SCHEMA intruder", "CREATE ROLE intruder", "CREATE DATABASE intruder",
+                 })
+        {
+            var refused = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => ExecuteAsync(stores, statement));
+            Assert.True(refused.SqlState is "42501", $"{statement}: {refused.SqlState} {refused.MessageText}");
+        }
+    }
+
+    private static async Task<int> ExecuteAsync(Stores stores, string sql)
+    {
+        await using var command = stores.Database.CreateCommand(sql);
+        return await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
     }
 }
