@@ -1,4 +1,5 @@
 using PinGlass.Api.Apis;
+using PinGlass.Api.Clients;
 using PinGlass.Api.Extensions;
 using PinGlass.Generations.Clients;
 using PinGlass.Platform;
@@ -27,7 +28,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter(); // after authentication: the limit is per client
 
-app.MapDefaultEndpoints();
+app.MapDefaultEndpoints(http => http.User.IsInRole(ApiKeyAuthenticationHandler.OperatorRole));
 app.MapStylesApi();
 app.MapGenerationsApi();
 app.MapWebhooksApi();

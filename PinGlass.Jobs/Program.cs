@@ -8,7 +8,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
-app.MapDefaultEndpoints();
+app.MapDefaultEndpoints(app.Services.GetRequiredService<OperatorAuthorizationFilter>().IsOperator);
 app.MapOperatorDashboard();
 
 app.Run();

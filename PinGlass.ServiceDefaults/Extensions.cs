@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -106,14 +107,21 @@ public static class Extensions
         return builder;
     }
 
-    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    /// <param name="isOperator">
+    /// Whether a request comes from an operator, who is shown each check and its description; everyone else gets the overall status
+    /// alone (the status code is what orchestrators and load balancers read). Null: nobody is shown the checks.
+    /// </param>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app, Func<HttpContext, bool>? isOperator = null)
     {
         // Health endpoints are mapped in every environment: the orchestrator, load balancers and the tests poll them.
-        // They reveal only check names and states, never connection details.
+        // Open where a service requires authentication by default (the Api's API keys): the orchestrator holds no key. Which stores
+        // a service uses and which of them fail is for operators only.
 
         // All health checks must pass for app to be considered ready to accept traffic after starting
-        // Open where a service requires authentication by default (the Api's API keys): the orchestrator holds no key.
-        app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync }).AllowAnonymous();
+        app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions
+        {
+            ResponseWriter = (context, report) => HealthReportWriter.WriteAsync(context, report, isOperator?.Invoke(context) ?? false),
+        }).AllowAnonymous();
 
         // Only health checks tagged with the "live" tag must pass for app to be considered alive
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions

@@ -20,12 +20,7 @@ public sealed class OperatorAuthorizationFilter(IHostEnvironment environment, IO
     /// <summary>Whether this request may use the dashboard; a refused one is told to ask for the credential.</summary>
     public bool Admits(HttpContext http)
     {
-        if (environment.IsDevelopment() && http.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote))
-        {
-            return true;
-        }
-
-        if (PresentsCredential(http.Request.Headers.Authorization.ToString(), settings.Value.Username, settings.Value.Password))
+        if (IsOperator(http))
         {
             return true;
         }
@@ -34,6 +29,11 @@ public sealed class OperatorAuthorizationFilter(IHostEnvironment environment, IO
         http.Response.Headers.WWWAuthenticate = "Basic realm=\"PinGlass jobs\", charset=\"UTF-8\"";
         return false;
     }
+
+    /// <summary>Whether the request comes from an operator: this machine in Development, or the operator credential.</summary>
+    public bool IsOperator(HttpContext http) =>
+        (environment.IsDevelopment() && http.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote))
+        || PresentsCredential(http.Request.Headers.Authorization.ToString(), settings.Value.Username, settings.Value.Password);
 
     /// <summary>Whether an Authorization header carries exactly this Basic credential (compared in constant time).</summary>
     public static bool PresentsCredential(string? authorization, string? username, string? password)

@@ -1,4 +1,6 @@
 using System.Net;
+using PinGlass.Fixtures;
+using PinGlass.Generations.Clients;
 using PinGlass.Platform;
 using PinGlass.Platform.Health;
 using PinGlass.Platform.Storage;
@@ -41,7 +43,12 @@ public sealed class ServicesReachTheStoresTests(PinGlassApp pinglass)
     [InlineData(ResourceNames.Jobs)]
     public async Task Health_endpoint_reports_every_store_healthy(string service)
     {
+        // The checks are shown to operators: the Api's operator keys; the Jobs' dashboard credential, or this machine in Development.
         using var http = pinglass.App.CreateHttpClient(service);
+        if (service == ResourceNames.Api)
+        {
+            http.ActingFor(await OperatorKeyAsync(), user: null);
+        }
 
         // The proxy spreads requests over the replicas, and a replica that has just started reports unhealthy until its first
         // store round trip: ask until each replica has had time to answer healthy.
@@ -57,5 +64,32 @@ public sealed class ServicesReachTheStoresTests(PinGlassApp pinglass)
         Assert.Contains("\"store-round-trip\":{\"status\":\"Healthy\"", body);
         Assert.Contains("\"PostgreSql\":{\"status\":\"Healthy\"", body);
         Assert.Contains("\"StackExchange.Redis\":{\"status\":\"Healthy\"", body);
+    }
+
+    [Fact]
+    public async Task The_apis_health_shows_only_its_status_to_anyone_but_an_operator()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var anonymous = pinglass.App.CreateHttpClient(ResourceNames.Api);
+        using var client = pinglass.App.CreateHttpClient(ResourceNames.Api).ActingFor(user: null);
+        using var operatorClient = pinglass.App.CreateHttpClient(ResourceNames.Api).ActingFor(await OperatorKeyAsync(), user: null);
+
+        foreach (var http in new[] { anonymous, client })
+        {
+            using var response = await http.GetAsync("/health", ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("""{"status":"Healthy"}""", await response.Content.ReadAsStringAsync(ct));
+        }
+
+        var details = await operatorClient.GetStringAsync("/health", ct);
+        Assert.Contains("\"PostgreSql\":{\"status\":\"Healthy\"", details);
+    }
+
+    private async Task<string> OperatorKeyAsync()
+    {
+        await using var stores = await Stores.ConnectAsync(pinglass.App);
+        var (_, key) = await new ClientStore(stores.Database, TimeProvider.System).CreateKeyAsync($"health-operator-{Guid.NewGuid():N}",
+            operatorClient: true, TestContext.Current.CancellationToken);
+        return key;
     }
 }

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using PinGlass.Fixtures;
 using PinGlass.Platform;
 
 namespace PinGlass.AppHost.Tests;
@@ -212,6 +214,73 @@ public sealed class TelemetryTests(TelemetryApp fixture) : IClassFixture<Telemet
         // One completion job each; a job that met another worker taking the same end in is tried again (more spans, one job id).
         Assert.Equal(predictionIds.Order(), spans.Where(s => s.Name == "GenerationJobs.CompleteAsync" && s.Service == ResourceNames.Jobs)
             .DistinctBy(s => s.Attributes["hangfire.job.id"]).Select(s => s.Attributes["hangfire.job.arg.predictionId"]).Order());
+    }
+
+    [Fact]
+    public async Task No_log_line_or_span_of_a_run_holds_a_key_token_secret_or_password()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // A run as a client makes one: a key created now, a generation made with it, and calls with a wrong key and a revoked one.
+        await using var stores = await Stores.ConnectAsync(fixture.App);
+        var clients = new PinGlass.Generations.Clients.ClientStore(stores.Database, TimeProvider.System);
+        var (_, key) = await clients.CreateKeyAsync($"secrets-scan-{Guid.NewGuid():N}", operatorClient: false, ct);
+        var (revokedKey, revoked) = await clients.CreateKeyAsync($"secrets-scan-{Guid.NewGuid():N}", operatorClient: false, ct);
+        Assert.True(await clients.RevokeAsync(revokedKey.Id, ct));
+        const string wrong = "pgk_not_a_key_of_anyone_0123456789abcdefghijklmnopqrs";
+        using var keyed = GenerationClient.For(fixture.App, key);
+        var generation = await keyed.WaitAsync(await keyed.StartAsync(("styles", "professional-headshot")));
+        GenerationClient.AssertStatus("completed", generation);
+        var predictionId = generation.GetProperty("portraits")[0].GetProperty("attempts")[0].GetProperty("predictionId").GetString()!;
+        foreach (var refused in new[] { wrong, revoked })
+        {
+            using var stranger = fixture.App.CreateHttpClient(ResourceNames.Api).ActingFor(refused);
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await stranger.GetAsync("/v1/styles", ct)).StatusCode);
+        }
+
+        using var secretRequest = new HttpRequestMessage(HttpMethod.Get, "/v1/webhooks/default/secret");
+        secretRequest.Headers.Authorization = new("Bearer", ReplicateEndpoint.EmulatorToken);
+        using var secretResponse = await client.Emulator.SendAsync(secretRequest, ct);
+        var webhookSecret = (await secretResponse.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("key").GetString()!;
+        var secrets = new Dictionary<string, string>
+        {
+            ["the demo key"] = PinGlass.Fixtures.ApiClients.DemoKey, ["a new key"] = key, ["a revoked key"] = revoked, ["a wrong key"] = wrong,
+            ["the Replicate token"] = ReplicateEndpoint.EmulatorToken, ["the webhook secret"] = webhookSecret,
+            ["its key part"] = webhookSecret[(webhookSecret.IndexOf('_', StringComparison.Ordinal) + 1)..],
+            ["Redis's password"] = StackExchange.Redis.ConfigurationOptions.Parse((await fixture.App.GetConnectionStringAsync(ResourceNames.Cache, ct))!).Password!,
+        };
+        foreach (var database in new[] { ResourceNames.Postgres, ResourceNames.DatabaseOwner, ResourceNames.Database })
+        {
+            secrets[$"{database}'s password"] = new Npgsql.NpgsqlConnectionStringBuilder(await fixture.App.GetConnectionStringAsync(database, ct)).Password!;
+        }
+
+        // Every structured log line and span the services exported (once this run's are in), and every resource's console output.
+        using var dashboard = await fixture.DashboardAsync();
+        var spans = await Poll.UntilAsync(() => dashboard.GetStringAsync("/api/telemetry/spans?limit=1000000", ct),
+            text => text.Contains(predictionId, StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        var logs = await Poll.UntilAsync(() => dashboard.GetStringAsync("/api/telemetry/logs?limit=1000000", ct),
+            text => text.Contains(predictionId, StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        var console = new System.Text.StringBuilder();
+        var loggers = fixture.App.Services.GetRequiredService<ResourceLoggerService>();
+        foreach (var resource in fixture.App.Services.GetRequiredService<DistributedApplicationModel>().Resources)
+        {
+            await foreach (var batch in loggers.GetAllAsync(resource).WithCancellation(ct))
+            {
+                foreach (var line in batch)
+                {
+                    console.AppendLine(line.Content);
+                }
+            }
+        }
+
+        // Not vacuous: each holds this run.
+        Assert.All(new[] { spans, logs, console.ToString() }, text => Assert.Contains(predictionId, text, StringComparison.Ordinal));
+        foreach (var (what, secret) in secrets)
+        {
+            Assert.True(secret.Length >= 16, $"{what} is too short to look for");
+            Assert.False(spans.Contains(secret, StringComparison.Ordinal), $"a span holds {what}");
+            Assert.False(logs.Contains(secret, StringComparison.Ordinal), $"a structured log line holds {what}");
+            Assert.False(console.ToString().Contains(secret, StringComparison.Ordinal), $"a console line holds {what}");
+        }
     }
 
     private sealed record Span(string Service, string Name, string SpanId, string ParentSpanId, IReadOnlyDictionary<string, string?> Attributes);
