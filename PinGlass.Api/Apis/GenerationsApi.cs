@@ -37,7 +37,8 @@ public static class GenerationsApi
             .WithName("CreateGeneration")
             .WithSummary("Start a generation from 10–20 photos")
             .WithDescription("""
-                multipart/form-data: the photos as files; `styles` (optional, comma-separated style ids, default all 23); `budget`
+                multipart/form-data: 10–20 photos as files (each at most 30 MB; files past either limit are refused with their reason,
+                and 9 or 21 files are a 400 naming them); `styles` (optional, comma-separated style ids, default all 23); `budget`
                 (optional, USD); `options` (optional JSON: steps, seed, outputFormat, idWeightScale); `batchSize` and `batchDelayMs`
                 (optional: the design's batch loop is 3 and 1000). Answers 202 with the generation's id, estimated cost and ETA, and
                 what became of each photo.
@@ -73,17 +74,18 @@ public static class GenerationsApi
 
     public static async Task<Results<AcceptedAtRoute<GenerationCreated>, ValidationProblem, ProblemHttpResult>> CreateGeneration(
         HttpRequest request, Caller caller, StyleCatalog catalog, GenerationPlanner planner, IOptions<PipelineOptions> options,
-        CancellationToken cancellationToken)
+        IOptions<IntakeOptions> intake, CancellationToken cancellationToken)
     {
         if (!request.HasFormContentType)
         {
             return TypedResults.Problem(title: "Photos are sent as multipart/form-data", statusCode: StatusCodes.Status415UnsupportedMediaType);
         }
 
-        var (order, errors) = await NewGenerationForm.ReadAsync(request, catalog, options.Value, cancellationToken);
+        var (order, errors, refused) = await NewGenerationForm.ReadAsync(request, catalog, options.Value, intake.Value, cancellationToken);
         if (order is null)
         {
-            return TypedResults.ValidationProblem(errors, title: "The request cannot be used as it is");
+            return TypedResults.ValidationProblem(errors, title: "The request cannot be used as it is",
+                extensions: new Dictionary<string, object?> { ["refused"] = refused });
         }
 
         return await planner.PlanAsync(order with { Owner = caller.Owner }, cancellationToken) switch
@@ -93,9 +95,9 @@ public static class GenerationsApi
                     started.EstimatedDuration.TotalSeconds, started.Photos,
                     started.Refused),
                 "GetGeneration", new { id = started.Id }),
-            PlanOutcome.NotEnoughPhotos refused => TypedResults.Problem(title: "Not enough usable photos", detail: refused.Detail,
+            PlanOutcome.NotEnoughPhotos tooFew => TypedResults.Problem(title: "Not enough usable photos", detail: tooFew.Detail,
                 statusCode: StatusCodes.Status422UnprocessableEntity,
-                extensions: new Dictionary<string, object?> { ["photos"] = refused.Photos, ["refused"] = refused.Refused }),
+                extensions: new Dictionary<string, object?> { ["photos"] = tooFew.Photos, ["refused"] = tooFew.Refused }),
             PlanOutcome.OverBudget over => TypedResults.Problem(title: "The estimate exceeds the budget",
                 detail: $"These portraits are estimated at ${over.Estimate.Cost:0.000}; the budget is ${over.Budget:0.00}. Raise the budget or choose fewer styles.",
                 statusCode: StatusCodes.Status422UnprocessableEntity,

@@ -1,7 +1,9 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 using PinGlass.Generations;
 using PinGlass.Generations.Planning;
 using PinGlass.Generations.Styles;
@@ -11,39 +13,124 @@ namespace PinGlass.Api.Apis;
 
 /// <summary>
 /// Binds <c>POST /v1/generations</c>'s multipart form into a <see cref="GenerationOrder"/>: the photos, and the optional styles,
-/// budget, options and batch fields, each checked; every field that cannot be used is named with why.
+/// budget, options and batch fields, each checked; every field that cannot be used is named with why. The body is read part by part
+/// as it arrives, never buffered whole: a file is kept only while the upload's count and the file's size are within the intake limits,
+/// and a file past them is read through and refused with its reason.
 /// </summary>
 public static class NewGenerationForm
 {
-    public static async Task<(GenerationOrder? Order, Dictionary<string, string[]> Errors)> ReadAsync(HttpRequest request, StyleCatalog catalog,
-        PipelineOptions options, CancellationToken cancellationToken)
+    /// <summary>Bytes of one non-file field (the options JSON is the longest); a part's headers.</summary>
+    private const int FieldLimit = 16 * 1024;
+
+    /// <summary>Distinct non-file fields; the form has five.</summary>
+    private const int FieldCountLimit = 16;
+
+    /// <summary>What the form holds: an order, or the fields that cannot be used; and the files refused as they arrived.</summary>
+    public sealed record Reading(GenerationOrder? Order, Dictionary<string, string[]> Errors, IReadOnlyList<IntakeError> Refused);
+
+    public static async Task<Reading> ReadAsync(HttpRequest request, StyleCatalog catalog, PipelineOptions options, IntakeOptions intake,
+        CancellationToken cancellationToken)
     {
-        var form = await request.ReadFormAsync(cancellationToken);
         var errors = new Dictionary<string, string[]>();
-        var styles = ReadStyles(form["styles"], catalog, errors);
-        var budget = ReadBudget(form["budget"], options, errors);
-        var overrides = ReadOverrides(form["options"], errors);
-        var batchSize = ReadInt(form["batchSize"], "batchSize", 1, StyleCatalog.StyleCount, errors);
-        var batchDelay = ReadInt(form["batchDelayMs"], "batchDelayMs", 0, 60_000, errors);
-        if (form.Files.Count == 0)
-        {
-            errors["photos"] = ["Send 10–20 photos of yourself as files."];
-        }
-
-        if (errors.Count > 0)
-        {
-            return (null, errors);
-        }
-
+        var fields = new Dictionary<string, StringValues>(StringComparer.Ordinal);
         var photos = new List<UploadedPhoto>();
-        foreach (var file in form.Files)
+        var refused = new List<IntakeError>();
+        var sent = 0;
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || HeaderUtilities.RemoveQuotes(type.Boundary).Value is not { Length: > 0 } boundary)
         {
-            using var buffer = new MemoryStream((int)Math.Min(file.Length, int.MaxValue));
-            await file.CopyToAsync(buffer, cancellationToken);
-            photos.Add(new UploadedPhoto(file.FileName, buffer.ToArray(), file.ContentType));
+            errors["form"] = ["The body is multipart/form-data with a boundary."];
+            return new Reading(null, errors, refused);
         }
 
-        return (new GenerationOrder(photos, styles, budget, overrides!, batchSize, batchDelay is { } ms ? TimeSpan.FromMilliseconds(ms) : null), errors);
+        var reader = new MultipartReader(boundary, request.Body) { HeadersCountLimit = 8, HeadersLengthLimit = FieldLimit };
+        try
+        {
+            while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
+            {
+                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) || !disposition.IsFormDisposition()
+                    && !disposition.IsFileDisposition())
+                {
+                    errors["form"] = ["Every part is form-data, with a name."];
+                    await section.Body.CopyToAsync(Stream.Null, cancellationToken);
+                }
+                else if (disposition.IsFileDisposition())
+                {
+                    sent++;
+                    var name = HeaderUtilities.RemoveQuotes(disposition.FileName).Value ?? "";
+                    if (photos.Count == intake.MaxFiles)
+                    {
+                        refused.Add(new IntakeError(name, IntakeErrorCode.TooManyFiles, $"Only {intake.MaxFiles} photos are read from one upload."));
+                        await section.Body.CopyToAsync(Stream.Null, cancellationToken);
+                    }
+                    else if (await ReadUpToAsync(section.Body, intake.MaxBytes, cancellationToken) is { } content)
+                    {
+                        photos.Add(new UploadedPhoto(name, content, section.ContentType));
+                    }
+                    else
+                    {
+                        refused.Add(new IntakeError(name, IntakeErrorCode.TooLarge, $"The file has more than {intake.MaxBytes} bytes; at most {intake.MaxBytes} are accepted."));
+                    }
+                }
+                else
+                {
+                    var key = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? "";
+                    var value = await ReadUpToAsync(section.Body, FieldLimit, cancellationToken);
+                    if (value is null)
+                    {
+                        errors[key] = [$"{key} is longer than {FieldLimit} bytes."];
+                    }
+                    else if (fields.Count < FieldCountLimit || fields.ContainsKey(key))
+                    {
+                        fields[key] = StringValues.Concat(fields.GetValueOrDefault(key), System.Text.Encoding.UTF8.GetString(value));
+                    }
+                    else
+                    {
+                        errors["form"] = [$"The form has more than {FieldCountLimit} fields."];
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            // A malformed body (a part's headers too long or too many, a body cut short): nothing of it is used.
+            errors["form"] = [$"The multipart body cannot be read: {e.Message}"];
+            return new Reading(null, errors, refused);
+        }
+
+        var styles = ReadStyles(fields.GetValueOrDefault("styles"), catalog, errors);
+        var budget = ReadBudget(fields.GetValueOrDefault("budget"), options, errors);
+        var overrides = ReadOverrides(fields.GetValueOrDefault("options"), errors);
+        var batchSize = ReadInt(fields.GetValueOrDefault("batchSize"), "batchSize", 1, StyleCatalog.StyleCount, errors);
+        var batchDelay = ReadInt(fields.GetValueOrDefault("batchDelayMs"), "batchDelayMs", 0, 60_000, errors);
+        if (intake.CountProblem(sent) is { } count)
+        {
+            errors["photos"] = [count];
+        }
+
+        return errors.Count > 0
+            ? new Reading(null, errors, refused)
+            : new Reading(new GenerationOrder(photos, styles, budget, overrides!, batchSize, batchDelay is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
+                Refused: refused), errors, refused);
+    }
+
+    /// <summary>The whole of <paramref name="body"/> if it holds at most <paramref name="limit"/> bytes; otherwise null, the rest read through.</summary>
+    private static async Task<byte[]?> ReadUpToAsync(Stream body, int limit, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                await body.CopyToAsync(Stream.Null, cancellationToken);
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
     }
 
     private static List<string> ReadStyles(StringValues values, StyleCatalog catalog, Dictionary<string, string[]> errors)

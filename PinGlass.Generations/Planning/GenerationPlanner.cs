@@ -24,7 +24,8 @@ public sealed record GenerationOrder(
     PortraitOverrides Settings,
     int? BatchSize,
     TimeSpan? BatchDelay,
-    Owner? Owner = null);
+    Owner? Owner = null,
+    IReadOnlyList<IntakeError>? Refused = null);
 
 /// <summary>What became of an order: a generation under way, or why none was started.</summary>
 public abstract record PlanOutcome
@@ -80,15 +81,17 @@ public sealed partial class GenerationPlanner(ReferencePhotos photos, ProviderCr
 
         using var _ = report;
         var assessments = report.Selection.Assessments;
+        // Files refused as the upload arrived (past the file limits) are reported with those intake refused.
+        IReadOnlyList<IntakeError> refused = [.. order.Refused ?? [], .. report.Refused];
         if (report.UploadError is { } uploadError)
         {
-            return new PlanOutcome.NotEnoughPhotos(uploadError.Message, assessments, report.Refused);
+            return new PlanOutcome.NotEnoughPhotos(uploadError.Message, assessments, refused);
         }
 
         var references = report.Selection.References;
-        if (TooFewPhotos(assessments.Count(a => a.Rejection is null), order.Photos.Count, settings.MinUsablePhotos, references.References.Count) is { } detail)
+        if (TooFewPhotos(assessments.Count(a => a.Rejection is null), order.Photos.Count + (order.Refused?.Count ?? 0), settings.MinUsablePhotos, references.References.Count) is { } detail)
         {
-            return new PlanOutcome.NotEnoughPhotos(detail, assessments, report.Refused);
+            return new PlanOutcome.NotEnoughPhotos(detail, assessments, refused);
         }
 
         var id = Guid.CreateVersion7(time.GetUtcNow());
@@ -124,7 +127,7 @@ public sealed partial class GenerationPlanner(ReferencePhotos photos, ProviderCr
         jobs.Enqueue<GenerationJobs>(j => j.PlanAsync(id, CancellationToken.None));
         var batches = (order.Styles.Count + batchSize - 1) / batchSize;
         var duration = settings.EstimatedPredictionTime * batches + batchDelay * (batches - 1);
-        return new PlanOutcome.Started(id, estimate, duration, assessments, report.Refused);
+        return new PlanOutcome.Started(id, estimate, duration, assessments, refused);
 
         Task<QuotaExceeded?> WriteAsync()
         {
@@ -135,7 +138,7 @@ public sealed partial class GenerationPlanner(ReferencePhotos photos, ProviderCr
                 score = Math.Round(r.Score, 3),
             }));
             return store.CreateAsync(new NewGeneration(id, order.Styles, order.Budget, estimate.Cost, batchSize, (int)batchDelay.TotalMilliseconds,
-                JsonSerializer.Serialize(order.Settings, PortraitOverrides.Json), JsonSerializer.Serialize(new { photos = assessments, refused = report.Refused },
+                JsonSerializer.Serialize(order.Settings, PortraitOverrides.Json), JsonSerializer.Serialize(new { photos = assessments, refused },
                     PortraitOverrides.Json), referencesJson, references.Centroid, time.GetUtcNow() + settings.Deadline, order.Owner), quota, cancellationToken);
         }
     }

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace PinGlass.Photos.Intake;
 
 /// <summary>Upload limits, checked before an image is decoded. Section <c>Photos:Intake</c>.</summary>
-public sealed class IntakeOptions
+public sealed class IntakeOptions : IValidatableObject
 {
     public const string Section = "Photos:Intake";
 
@@ -15,9 +15,13 @@ public sealed class IntakeOptions
     [Range(10_000, 200_000_000)]
     public long MaxPixels { get; set; } = 50_000_000;
 
-    /// <summary>Files per upload; the product asks for 10–20.</summary>
+    /// <summary>Files per upload at most; the product asks for 10–20. Files past it are not read.</summary>
     [Range(1, 100)]
     public int MaxFiles { get; set; } = 20;
+
+    /// <summary>Files per upload at least: the design's 10.</summary>
+    [Range(1, 100)]
+    public int MinFiles { get; set; } = 10;
 
     /// <summary>Shortest side below which a photo is too small to be a useful reference.</summary>
     [Range(64, 4096)]
@@ -29,4 +33,17 @@ public sealed class IntakeOptions
     /// </summary>
     [Range(512, 4096)]
     public int WorkingMaxSide { get; set; } = 1536;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MinFiles > MaxFiles)
+        {
+            yield return new ValidationResult($"{Section}:MinFiles cannot be above MaxFiles.", [nameof(MinFiles), nameof(MaxFiles)]);
+        }
+    }
+
+    /// <summary>Why an upload of <paramref name="sent"/> files cannot be used as it is; null when its count is within the limits.</summary>
+    public string? CountProblem(int sent) => sent < MinFiles || sent > MaxFiles
+        ? $"Send {MinFiles}–{MaxFiles} photos of yourself as files; {sent} {(sent == 1 ? "was" : "were")} sent."
+        : null;
 }

@@ -71,11 +71,11 @@ public sealed class PinGlassApp : IAsyncLifetime
                 .WithEnvironment("RecurringJobs__ProbeProviders", "0 0 1 1 *");
         }
 
-        // A generation starts on one usable photo rather than three: the faces service analyses every photo, and it is the busiest
-        // server of a test run. Tests about the references send the whole fixture upload.
+        // A generation starts on one photo sent and usable rather than ten and three: the faces service analyses every photo, and it is
+        // the busiest server of a test run. Tests about the references send the whole fixture upload.
         foreach (var api in builder.Resources.OfType<ProjectResource>().Where(r => r.Name == ResourceNames.Api).ToList())
         {
-            builder.CreateResourceBuilder(api).WithEnvironment("Pipeline__MinUsablePhotos", "1")
+            builder.CreateResourceBuilder(api).WithEnvironment("Pipeline__MinUsablePhotos", "1").WithEnvironment("Photos__Intake__MinFiles", "1")
                 // A follower reads the database after this much quiet from Redis; at the default 5 s, a clean-clone run's load delayed
                 // publishes past it, and the catch-up merged several portraits' events into one (the test of the stream counts each).
                 .WithEnvironment("Pipeline__ProgressCatchUp", "00:00:15")

@@ -10,6 +10,7 @@ public sealed class OptionsTests
 {
     [Theory]
     [InlineData("Photos:Intake:MaxFiles", "0")]
+    [InlineData("Photos:Intake:MinFiles", "21")]
     [InlineData("Photos:Faces:AnalysisMaxSide", "4096")]
     [InlineData("Photos:Faces:Timeout", "00:00:00")]
     [InlineData("Photos:Selection:Keep", "0")]
@@ -42,5 +43,22 @@ public sealed class OptionsTests
 
         Assert.Equal(new Uri("http://faces"), host.Services.GetRequiredService<IOptions<FacesOptions>>().Value.BaseAddress);
         await host.StopAsync(TestContext.Current.CancellationToken);
+    }
+
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(9, false)]
+    [InlineData(10, true)]
+    [InlineData(20, true)]
+    [InlineData(21, false)]
+    public void An_upload_holds_ten_to_twenty_files_by_default(int sent, bool usable)
+    {
+        var problem = new Intake.IntakeOptions().CountProblem(sent);
+
+        Assert.Equal(usable, problem is null);
+        if (!usable)
+        {
+            Assert.Equal($"Send 10–20 photos of yourself as files; {sent} {(sent == 1 ? "was" : "were")} sent.", problem);
+        }
     }
 }
