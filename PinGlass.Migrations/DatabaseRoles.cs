@@ -32,15 +32,19 @@ public static partial class DatabaseRoles
             var exists = await ScalarAsync(server, $"SELECT count(*) FROM pg_database WHERE datname = '{database}'", cancellationToken) is > 0L;
             await ExecuteAsync(server, exists ? $"ALTER DATABASE {database} OWNER TO {ownerRole}" : $"CREATE DATABASE {database} OWNER {ownerRole}",
                 cancellationToken);
+            // The server's own databases are closed to every role but the superuser's, as PinGlass's is to all but its two.
             await ExecuteAsync(server, $"""
                 REVOKE ALL ON DATABASE {database} FROM PUBLIC;
                 GRANT CONNECT ON DATABASE {database} TO {serviceRole};
+                REVOKE CONNECT, TEMPORARY ON DATABASE postgres, template1 FROM PUBLIC;
                 """, cancellationToken);
         }
 
         // Before roles, everything was made as the superuser: the owner takes over what it would have made.
         await using var inDatabase = await OpenAsync(superuser, database, cancellationToken);
         await ExecuteAsync(inDatabase, $"""
+            ALTER SCHEMA public OWNER TO {ownerRole};
+            REVOKE CREATE ON SCHEMA public FROM PUBLIC;
             DO $$
             DECLARE o record;
             BEGIN
@@ -59,16 +63,20 @@ public static partial class DatabaseRoles
             """, cancellationToken);
     }
 
-    /// <summary>As the owner, once the schemas are current: the services' role reads and writes the rows of every table there is.</summary>
+    /// <summary>
+    /// As the owner, once the schemas are current: the services' role reads and writes the rows of every table there is (the journals
+    /// of the migrations it only reads) and draws from their sequences.
+    /// </summary>
     public static async Task GrantAsync(string owner, string service, CancellationToken cancellationToken)
     {
         var (serviceRole, _, _) = Parse(service);
         await using var connection = await OpenAsync(owner, null, cancellationToken);
+        // The journals of what was migrated are the owner's to write: the services may read them.
         await ExecuteAsync(connection, $"""
-            REVOKE CREATE ON SCHEMA public FROM PUBLIC;
             GRANT USAGE ON SCHEMA public, hangfire TO {serviceRole};
             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public, hangfire TO {serviceRole};
-            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public, hangfire TO {serviceRole};
+            REVOKE INSERT, UPDATE, DELETE ON public.{Migrator.JournalTable}, hangfire.schema FROM {serviceRole};
+            GRANT USAGE ON ALL SEQUENCES IN SCHEMA public, hangfire TO {serviceRole};
             """, cancellationToken);
     }
 

@@ -21,7 +21,9 @@ public sealed partial class Migrator(ILogger<Migrator> logger)
     /// <summary>Brings everything up to date; returns how many SQL scripts this run applied (0 when already current).</summary>
     public async Task<int> MigrateAsync(IConfiguration configuration, CancellationToken cancellationToken)
     {
-        var owner = configuration.GetRequiredConnectionString(ResourceNames.DatabaseOwner);
+        // Not pooled: the step's connections close with it, and none of the owner's lingers where only the services' role should be.
+        var owner = new NpgsqlConnectionStringBuilder(configuration.GetRequiredConnectionString(ResourceNames.DatabaseOwner)) { Pooling = false }
+            .ConnectionString;
         var service = configuration.GetRequiredConnectionString(ResourceNames.Database);
         await DatabaseRoles.PrepareAsync(configuration.GetRequiredConnectionString(ResourceNames.Postgres), owner, service, cancellationToken);
         var applied = MigrateDatabase(owner);

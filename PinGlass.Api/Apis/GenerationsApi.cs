@@ -52,7 +52,8 @@ public static class GenerationsApi
 
         generations.MapGet("/{id:guid}", GetGeneration).WithName("GetGeneration").WithSummary("A generation: status, progress, portraits, cost");
         generations.MapGet("/{id:guid}/events", FollowGeneration).WithName("FollowGeneration")
-            .WithSummary("Live progress as server-sent events (event `progress`, id = version), until the generation ends; `Last-Event-ID` resumes");
+            .WithSummary("Live progress as server-sent events (event `progress`, id = version), until the generation ends; `Last-Event-ID` resumes")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         generations.MapGet("/{id:guid}/portraits/{index:int}", GetPortrait).WithName("GetPortrait").WithSummary("A stored portrait image");
         generations.MapPost("/{id:guid}/cancel", CancelGeneration).WithName("CancelGeneration")
             .WithSummary("Stop a generation: every prediction still running is cancelled on Replicate");
@@ -141,8 +142,16 @@ public static class GenerationsApi
     /// </param>
     public static async Task<Results<ServerSentEventsResult<GenerationProgress>, NoContent, ProblemHttpResult>> FollowGeneration(Guid id,
         Caller caller, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, GenerationStore store, ProgressChannel channel,
-        IOptions<PipelineOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        EventStreamLimits limits, IOptions<PipelineOptions> options, TimeProvider time, HttpResponse response, CancellationToken cancellationToken)
     {
+        // A stream holds its lease until its request ends, whichever way it ends.
+        var lease = limits.Open(caller.ClientId);
+        response.RegisterForDispose(lease);
+        if (!lease.IsAcquired)
+        {
+            return QuotaProblems.Refused(response, limits.Exceeded());
+        }
+
         // Subscribe before reading the current state, so no change falls between the two.
         var subscription = await channel.SubscribeAsync(id);
         var estimate = options.Value.EstimatedPredictionTime;

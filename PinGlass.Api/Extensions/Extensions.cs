@@ -32,6 +32,7 @@ public static class Extensions
         // endpoint is never open by accident.
         builder.Services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         builder.Services.AddRequestRateLimits();
+        builder.Services.AddSingleton<EventStreamLimits>();
         builder.Services.AddOptions<ClientsOptions>().BindConfiguration("Clients").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHostedService<DemoClient>();
         builder.Services.AddProblemDetails();

@@ -23,6 +23,7 @@ public static class Quota
 {
     public const string GenerationsPerUser = "generations_per_user";
     public const string DailySpendCap = "daily_spend_cap";
+    public const string EventStreams = "event_streams";
 
     /// <summary>How soon to ask again when a generation running now is what stands in the way: about the time one takes.</summary>
     public static readonly TimeSpan RunningRetryAfter = TimeSpan.FromSeconds(30);

@@ -23,4 +23,8 @@ public sealed class QuotaOptions
     /// </summary>
     [Range(typeof(decimal), "0", "10000000")]
     public decimal DailySpendCap { get; set; } = 250m;
+
+    /// <summary>Progress event streams a client may hold open at once on one Api replica (each holds a connection and a subscription).</summary>
+    [Range(1, 1_000_000)]
+    public int EventStreamsPerClient { get; set; } = 100;
 }

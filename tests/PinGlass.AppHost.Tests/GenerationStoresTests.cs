@@ -413,7 +413,7 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
         return (await clients.AuthenticateAsync(key, Token))!.Id;
     }
 
-    private static NewGeneration OwnedGeneration(Guid id, Owner owner, decimal budget) =>
+    internal static NewGeneration OwnedGeneration(Guid id, Owner owner, decimal budget) =>
         new(id, ["style-0"], budget, 0.05m, 1, 0, "{}", "[]", "[]", [0.5f], DateTimeOffset.UtcNow.AddMinutes(30), owner);
 
     private static async Task Execute(Stores stores, string sql, Guid id)

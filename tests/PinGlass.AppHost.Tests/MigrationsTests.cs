@@ -87,6 +87,7 @@ public sealed class MigrationsTests(PinGlassApp pinglass)
         Assert.Equal(1, await ExecuteAsync(stores, "UPDATE service_probes SET probed_at = probed_at WHERE ctid = (SELECT min(ctid) FROM service_probes)"));
         foreach (var statement in new[]
                  {
+                     $"DELETE FROM {Migrator.JournalTable}", "UPDATE hangfire.schema SET version = version",
                      "CREATE TABLE public.intruder (x int)", "CREATE TABLE hangfire.intruder (x int)", "CREATE TEMP TABLE intruder (x int)",
                      "ALTER TABLE generation_jobs ADD COLUMN intruder int", "DROP TABLE api_keys", "TRUNCATE predictions",
                      "CREATE SCHEMA intruder", "CREATE ROLE intruder", "CREATE DATABASE intruder",
@@ -95,6 +96,18 @@ public sealed class MigrationsTests(PinGlassApp pinglass)
             var refused = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => ExecuteAsync(stores, statement));
             Assert.True(refused.SqlState is "42501", $"{statement}: {refused.SqlState} {refused.MessageText}");
         }
+    }
+
+    [Theory]
+    [InlineData("postgres")]
+    [InlineData("template1")]
+    public async Task The_services_role_cannot_connect_to_the_servers_other_databases(string database)
+    {
+        var other = new Npgsql.NpgsqlConnectionStringBuilder(await pinglass.App.GetConnectionStringAsync(ResourceNames.Database,
+            TestContext.Current.CancellationToken)) { Database = database, Pooling = false };
+        await using var connection = new Npgsql.NpgsqlConnection(other.ConnectionString);
+        var refused = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => connection.OpenAsync(TestContext.Current.CancellationToken));
+        Assert.Equal("42501", refused.SqlState);
     }
 
     private static async Task<int> ExecuteAsync(Stores stores, string sql)

@@ -2,6 +2,9 @@ using System.Net;
 using System.Net.ServerSentEvents;
 using System.Text.Json;
 using Npgsql;
+using PinGlass.Fixtures;
+using PinGlass.Generations.Clients;
+using PinGlass.Generations.Quotas;
 
 namespace PinGlass.AppHost.Tests;
 
@@ -54,6 +57,66 @@ public sealed class ProgressEventsTests(PinGlassApp pinglass)
         request.Headers.Add("Last-Event-ID", (before + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
         using var response = await client.Api.SendAsync(request, Token);
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_client_holds_at_most_its_limit_of_streams_open_and_one_more_is_a_429_until_one_closes()
+    {
+        await using var stores = await GenerationStoresTests.ConnectAsync(pinglass);
+        var clients = new ClientStore(stores.Database, TimeProvider.System);
+        var (_, key) = await clients.CreateKeyAsync($"streams-test-{Guid.NewGuid():N}", operatorClient: false, Token);
+        var id = Guid.NewGuid();
+        var owner = new Owner((await clients.AuthenticateAsync(key, Token))!.Id, ApiClients.User);
+        Assert.Null(await stores.Generations.CreateAsync(GenerationStoresTests.OwnedGeneration(id, owner, 0.50m), null, Token));
+        stores.Made.Add(id);
+        using var client = GenerationClient.For(pinglass.App, key);
+        using var demo = GenerationClient.For(pinglass.App);
+        var limit = new QuotaOptions().EventStreamsPerClient;
+        Task<HttpResponseMessage> OpenAsync(GenerationClient who, Guid generation) =>
+            who.Api.GetAsync($"/v1/generations/{generation}/events", HttpCompletionOption.ResponseHeadersRead, Token);
+
+        var open = new List<HttpResponseMessage>();
+        try
+        {
+            for (var i = 0; i < limit; i++)
+            {
+                open.Add(await OpenAsync(client, id));
+                Assert.Equal(HttpStatusCode.OK, open[^1].StatusCode);
+            }
+
+            using (var refused = await OpenAsync(client, id))
+            {
+                Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+                Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
+                Assert.Equal("event_streams", JsonDocument.Parse(await refused.Content.ReadAsStringAsync(Token)).RootElement.GetProperty("limit").GetString());
+            }
+
+            // Another client is not held back by this one's streams.
+            using (var other = await OpenAsync(demo, await GenerationStoresTests.NewGenerationAsync(stores)))
+            {
+                Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+            }
+
+            // One closed, one more may open (once the Api has seen it go).
+            open[0].Dispose();
+            open.RemoveAt(0);
+            var again = await Poll.UntilAsync(() => OpenAsync(client, id), r =>
+            {
+                if (r.StatusCode == HttpStatusCode.OK)
+                {
+                    return true;
+                }
+
+                r.Dispose();
+                return false;
+            }, TimeSpan.FromSeconds(30));
+            open.Add(again);
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        }
+        finally
+        {
+            open.ForEach(r => r.Dispose());
+        }
     }
 
     private static async Task<List<SseItem<string>>> FollowAsync(GenerationClient client, Guid id, long lastEventId)
