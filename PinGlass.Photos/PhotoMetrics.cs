@@ -9,6 +9,7 @@ namespace PinGlass.Photos;
 public sealed class PhotoMetrics
 {
     private readonly Counter<long> refused;
+    private readonly Counter<long> busy;
     private readonly Counter<long> analysed;
     private readonly Counter<long> rejected;
     private readonly Histogram<double> analysisDuration;
@@ -19,6 +20,7 @@ public sealed class PhotoMetrics
     {
         var meter = meterFactory.Create(PinGlass.ServiceDefaults.PinGlassTelemetry.Name);
         refused = meter.CreateCounter<long>("pinglass.photos.intake_refused", "{file}", "Uploaded files refused at intake, by reason.");
+        busy = meter.CreateCounter<long>("pinglass.photos.analysis.queue_full", "{upload}", "Uploads refused with a 503 because the analysis queue was full or its wait too long.");
         analysed = meter.CreateCounter<long>("pinglass.photos.analysed", "{photo}", "Reference photos analysed by the faces service.");
         rejected = meter.CreateCounter<long>("pinglass.photos.rejected", "{photo}", "Reference photos rejected by selection, by reason.");
         analysisDuration = meter.CreateHistogram<double>("pinglass.photos.analysis.duration", "ms", "Face analysis time per photo, including transfer.");
@@ -27,6 +29,8 @@ public sealed class PhotoMetrics
     }
 
     internal void Refused(IntakeErrorCode code) => refused.Add(1, new KeyValuePair<string, object?>("reason", code.ToString()));
+
+    internal void Busy() => busy.Add(1);
 
     internal void Analysed(double milliseconds)
     {

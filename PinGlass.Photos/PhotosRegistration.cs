@@ -23,6 +23,7 @@ public static class PhotosRegistration
         services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<FacesOptions>().BindConfiguration(FacesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SelectionOptions>().BindConfiguration(SelectionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AnalysisQueueOptions>().BindConfiguration(AnalysisQueueOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<IdentityOptions>().BindConfiguration(IdentityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddMetrics();
@@ -30,6 +31,7 @@ public static class PhotosRegistration
         services.TryAddSingleton<PhotoIntake>();
         services.TryAddSingleton<ReferenceSelector>();
         services.TryAddSingleton<ProviderCrop>();
+        services.TryAddSingleton<AnalysisQueue>();
         // Transient: they hold the typed client, whose handlers the factory rotates.
         services.TryAddTransient<ReferencePhotos>();
         services.TryAddTransient<IdentityGate>();

@@ -19,6 +19,7 @@ using PinGlass.Generations.Progress;
 using PinGlass.Generations.Quotas;
 using PinGlass.Generations.Storage;
 using PinGlass.Photos.Intake;
+using PinGlass.Photos.Selection;
 
 namespace PinGlass.Api.Apis;
 
@@ -75,11 +76,17 @@ public static class GenerationsApi
 
     public static async Task<Results<AcceptedAtRoute<GenerationCreated>, ValidationProblem, ProblemHttpResult>> CreateGeneration(
         HttpRequest request, Caller caller, StyleCatalog catalog, GenerationPlanner planner, IOptions<PipelineOptions> options,
-        IOptions<IntakeOptions> intake, CancellationToken cancellationToken)
+        IOptions<IntakeOptions> intake, AnalysisQueue queue, CancellationToken cancellationToken)
     {
         if (!request.HasFormContentType)
         {
             return TypedResults.Problem(title: "Photos are sent as multipart/form-data", statusCode: StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        // A full queue would refuse the upload after it arrived: refuse it before it is read.
+        if (queue.RefusesNow())
+        {
+            return Busy(request.HttpContext.Response);
         }
 
         var (order, errors, refused) = await NewGenerationForm.ReadAsync(request, catalog, options.Value, intake.Value, cancellationToken);
@@ -107,6 +114,7 @@ public static class GenerationsApi
                     ["estimatedCost"] = over.Estimate.Cost, ["estimatedCostWithRetries"] = over.Estimate.WithRetries, ["budget"] = over.Budget,
                 }),
             PlanOutcome.PhotosUnanalysed => Unanalysed(request.HttpContext.Response),
+            PlanOutcome.AnalysisBusy => Busy(request.HttpContext.Response),
             PlanOutcome.OverQuota over => QuotaProblems.Refused(request.HttpContext.Response, over.Exceeded),
             var other => throw new InvalidOperationException($"Unexpected plan outcome {other}."),
         };
@@ -119,6 +127,15 @@ public static class GenerationsApi
         return TypedResults.Problem(title: "Photo analysis is unavailable for the moment",
             detail: "The photos could not be analysed now; nothing was stored. Send them again after the Retry-After delay.",
             statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+
+    /// <summary>The analysis queue is full (<c>Photos:AnalysisQueue</c>): nothing was read or stored; the upload is sent again later.</summary>
+    private static ProblemHttpResult Busy(HttpResponse response)
+    {
+        response.Headers.RetryAfter = FacesRetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Problem(title: "Too many uploads are being analysed",
+            detail: "Photo analysis has no room for this upload now; nothing was stored. Send it again after the Retry-After delay.",
+            statusCode: StatusCodes.Status503ServiceUnavailable, extensions: new Dictionary<string, object?> { ["limit"] = "photo_analysis" });
     }
 
     public static async Task<Results<Ok<GenerationView>, ProblemHttpResult>> GetGeneration(Guid id, Caller caller, GenerationStore store,

@@ -42,6 +42,9 @@ public abstract record PlanOutcome
     /// <summary>The photos could not be analysed now (the faces service is down or has a backlog): nothing was stored.</summary>
     public sealed record PhotosUnanalysed(string Reason) : PlanOutcome;
 
+    /// <summary>Too many uploads are being analysed or waiting to be: nothing was stored.</summary>
+    public sealed record AnalysisBusy : PlanOutcome;
+
     /// <summary>The generation would pass one of its client's limits: nothing was stored.</summary>
     public sealed record OverQuota(QuotaExceeded Exceeded) : PlanOutcome;
 }
@@ -50,7 +53,7 @@ public abstract record PlanOutcome
 /// Turns an order into a generation: the photos are taken in, scored and the references chosen; the estimate is checked against the
 /// budget; the references' crops are stored; the generation and its portraits are written; the plan job is queued.
 /// </summary>
-public sealed partial class GenerationPlanner(ReferencePhotos photos, ProviderCrop crop, GenerationStore store, GenerationBlobs blobs, QuotaGuard quota,
+public sealed partial class GenerationPlanner(AnalysisQueue queue, ReferencePhotos photos, ProviderCrop crop, GenerationStore store, GenerationBlobs blobs, QuotaGuard quota,
     IBackgroundJobClient jobs, IOptions<PipelineOptions> options, IOptions<ReplicateOptions> replicateOptions, TimeProvider time,
     ILogger<GenerationPlanner> logger)
 {
@@ -72,6 +75,12 @@ public sealed partial class GenerationPlanner(ReferencePhotos photos, ProviderCr
         ReferenceReport report;
         try
         {
+            using var place = await queue.EnterAsync(cancellationToken);
+            if (place is null)
+            {
+                return new PlanOutcome.AnalysisBusy();
+            }
+
             report = await photos.ProcessAsync(order.Photos, cancellationToken);
         }
         catch (Exception e) when (FacesClient.IsUnavailable(e) && !cancellationToken.IsCancellationRequested)

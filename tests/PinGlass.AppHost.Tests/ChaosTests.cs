@@ -5,6 +5,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using PinGlass.Platform;
+using PinGlass.Fixtures;
+using PinGlass.Photos.Intake;
 using PinGlass.Platform.Storage;
 
 namespace PinGlass.AppHost.Tests;
@@ -102,6 +104,51 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
             Assert.Equal(("same_person", false), (identity.GetProperty("reason").GetString(), identity.GetProperty("flagged").GetBoolean()));
         });
     }
+
+    [Fact]
+    public async Task Uploads_past_the_analysis_queue_are_refused_at_once_and_the_queued_ones_are_analysed_when_analysis_resumes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = GenerationClient.For(chaos.App);
+        await using var stores = await Stores.ConnectAsync(chaos.App);
+        var generationsBefore = await CountGenerationsAsync(stores);
+        // A photo with no face: analysed, then refused as unusable (422), so nothing is generated or spent.
+        using var blank = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(640, 480, new SixLabors.ImageSharp.PixelFormats.Rgb24(90, 120, 150));
+        UploadedPhoto[] noFace = [new("wall.png", Samples.Encode(blank, "png"))];
+
+        // The faces service frozen (SIGSTOP): the two uploads analysed at once hang in analysis and eight wait (the defaults,
+        // Photos:AnalysisQueue), so of eleven uploads exactly one finds the queue full, whichever arrives last.
+        var faces = await FacesProcessIdAsync();
+        Send(faces, Signal.Stop);
+        List<Task<HttpResponseMessage>> uploads;
+        try
+        {
+            uploads = [.. Enumerable.Range(0, 11).Select(_ => client.PostAsync(noFace, ("styles", "professional-headshot")))];
+            using var refused = await await Task.WhenAny(uploads).WaitAsync(TimeSpan.FromMinutes(1), ct);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(10), refused.Headers.RetryAfter?.Delta);
+            var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync(ct)).RootElement;
+            Assert.Equal("photo_analysis", problem.GetProperty("limit").GetString());
+            await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            Assert.Equal(1, uploads.Count(u => u.IsCompleted));
+        }
+        finally
+        {
+            Send(faces, Signal.Continue);
+        }
+
+        // Analysis resumed: every upload that had a place is analysed and answered on its merits.
+        var answers = await Task.WhenAll(uploads).WaitAsync(TimeSpan.FromMinutes(2), ct);
+        Assert.Equal(10, answers.Count(a => a.StatusCode == HttpStatusCode.UnprocessableEntity));
+        Assert.Equal(generationsBefore, await CountGenerationsAsync(stores));
+        foreach (var answer in answers)
+        {
+            answer.Dispose();
+        }
+    }
+
+    private static async Task<long> CountGenerationsAsync(Stores stores) =>
+        (await stores.QueryAsync("SELECT count(*) FROM generation_jobs", r => r.GetInt64(0))).Single();
 
     [Fact]
     public async Task Twenty_generations_under_every_transient_fault_at_once_deliver_every_portrait_exactly_once_within_budget()
@@ -249,6 +296,18 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
         Term = 15,
         Int = 2,
         Kill = 9,
+        Continue = 18,
+        Stop = 19,
+    }
+
+    /// <summary>The faces service's process (node, started by Aspire itself, so the pid it records is node's).</summary>
+    private async Task<int> FacesProcessIdAsync()
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(1));
+        var running = await chaos.App.ResourceNotifications.WaitForResourceAsync(ResourceNames.Faces,
+            e => e.Snapshot.Properties.Any(p => p.Name == "executable.pid" && p.Value is not null), timeout.Token);
+        return Convert.ToInt32(running.Snapshot.Properties.First(p => p.Name == "executable.pid").Value, CultureInfo.InvariantCulture);
     }
 
     /// <summary>Kills one Jobs replica outright (SIGKILL): the process Hangfire's server table names (its id starts with machine:pid).</summary>

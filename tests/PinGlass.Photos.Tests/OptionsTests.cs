@@ -15,6 +15,9 @@ public sealed class OptionsTests
     [InlineData("Photos:Faces:Timeout", "00:00:00")]
     [InlineData("Photos:Selection:Keep", "0")]
     [InlineData("Photos:Identity:Threshold", "3")]
+    [InlineData("Photos:AnalysisQueue:UploadsAtOnce", "0")]
+    [InlineData("Photos:AnalysisQueue:UploadsWaiting", "-1")]
+    [InlineData("Photos:AnalysisQueue:MaxWait", "00:00:00")]
     public async Task Invalid_settings_stop_the_host_at_start_up(string key, string value)
     {
         var builder = Host.CreateApplicationBuilder();
