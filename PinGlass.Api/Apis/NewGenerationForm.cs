@@ -135,10 +135,17 @@ public static class NewGenerationForm
 
     private static List<string> ReadStyles(StringValues values, StyleCatalog catalog, Dictionary<string, string[]> errors)
     {
+        if (values.Count == 0)
+        {
+            return [.. catalog.All.Select(s => s.Id)];
+        }
+
+        // Sent but naming no style (empty, or only commas) is a mistake, not a wish for all 23.
         var ids = values.SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
         if (ids.Count == 0)
         {
-            return [.. catalog.All.Select(s => s.Id)];
+            errors["styles"] = ["The styles field names no style; leave it out for all of them. GET /v1/styles lists them."];
+            return [];
         }
 
         var unknown = ids.Where(i => catalog.Find(i) is null).ToList();
