@@ -3,6 +3,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
+using PinGlass.Api.Outages;
 using PinGlass.Generations.Clients;
 
 namespace PinGlass.Api.Clients;
@@ -36,7 +37,18 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSc
             return AuthenticateResult.Fail("The Authorization header must be 'Bearer <API key>'.");
         }
 
-        if (await clients.AuthenticateAsync(authorization[Bearer.Length..].Trim(), Context.RequestAborted) is not { } client)
+        ApiClient? client;
+        try
+        {
+            client = await clients.AuthenticateAsync(authorization[Bearer.Length..].Trim(), Context.RequestAborted);
+        }
+        catch (Exception e) when (StoreOutages.IsOutage(e))
+        {
+            // Not thrown: endpoints open to anyone (health) still answer; the others are a 503 from the challenge, not a 401.
+            return AuthenticateResult.Fail(new KeyStoreUnavailableException(e));
+        }
+
+        if (client is null)
         {
             return AuthenticateResult.Fail("The API key is unknown or has been revoked.");
         }
@@ -57,7 +69,15 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSc
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        var failure = (await HandleAuthenticateOnceSafeAsync()).Failure?.Message;
+        var result = await HandleAuthenticateOnceSafeAsync();
+        if (result.Failure is KeyStoreUnavailableException unavailable)
+        {
+            Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            await StoreOutages.WriteAsync(Context, problems, "The API key cannot be checked for the moment", unavailable.InnerException!);
+            return;
+        }
+
+        var failure = result.Failure?.Message;
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
         await WriteProblemAsync("An API key is required", failure ?? "Send the client application's key as 'Authorization: Bearer <API key>'.");
@@ -70,6 +90,9 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSc
         ProblemDetails = { Status = Response.StatusCode, Title = title, Detail = detail },
     });
 }
+
+/// <summary>The key store could not be reached: the key is neither accepted nor refused.</summary>
+public sealed class KeyStoreUnavailableException(Exception inner) : Exception("The API key store cannot be reached.", inner);
 
 /// <summary>
 /// Who a request acts for: the client application its key authenticated and, on calls about a user's data, the end user the client

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using PinGlass.Api.Clients;
+using PinGlass.Api.Outages;
 using PinGlass.Api.Quotas;
 using PinGlass.Generations.Clients;
 using PinGlass.Photos.Faces;
@@ -36,11 +37,12 @@ public static class Extensions
         builder.Services.AddOptions<ClientsOptions>().BindConfiguration("Clients").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHostedService<DemoClient>();
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<StoreOutages>();
         // A request Kestrel refused while it was read (a body over the endpoint's limit, a malformed one) is the caller's error, answered
         // with its status (413, 400) as a problem, not the Api's 500.
         builder.Services.Configure<ExceptionHandlerOptions>(handler => handler.StatusCodeSelector =
             exception => exception is BadHttpRequestException refused ? refused.StatusCode : StatusCodes.Status500InternalServerError);
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(options => options.AddApiKeyScheme());
         return builder;
     }
 }

@@ -198,7 +198,22 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
         // With Redis down the Api still answers (its request counter lets calls through uncounted).
         await RestartAsync(ResourceNames.Cache, Signal.Term, "redis-server",
             whileDown: async () => Assert.Equal(HttpStatusCode.OK, (await client.Api.GetAsync($"/v1/generations/{ids[0]}", ct)).StatusCode));
-        await RestartAsync(ResourceNames.Postgres, Signal.Int, "postgres -D");
+        // With PostgreSQL down a call is a 503 with Retry-After (the same call works once it is back), and an operator's /health
+        // still answers, without its details, since the key cannot be checked.
+        var (_, operatorKey) = await new PinGlass.Generations.Clients.ClientStore(stores.Database, TimeProvider.System)
+            .CreateKeyAsync($"chaos-operator-{Guid.NewGuid():N}", operatorClient: true, ct);
+        await RestartAsync(ResourceNames.Postgres, Signal.Int, "postgres -D", whileDown: async () =>
+        {
+            using var call = await client.Api.GetAsync($"/v1/generations/{ids[0]}", ct);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, call.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(5), call.Headers.RetryAfter?.Delta);
+            Assert.Equal("application/problem+json", call.Content.Headers.ContentType?.MediaType);
+            using var health = new HttpRequestMessage(HttpMethod.Get, "/health");
+            health.Headers.Authorization = new("Bearer", operatorKey);
+            using var anyone = chaos.App.CreateHttpClient(ResourceNames.Api);
+            using var healthAnswer = await anyone.SendAsync(health, ct);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, healthAnswer.StatusCode);
+        });
         stores.Database.Clear(); // this test's own pooled connections died with the server
         await StopAsync(ResourceNames.Faces);
         await Task.Delay(TimeSpan.FromSeconds(8), ct);

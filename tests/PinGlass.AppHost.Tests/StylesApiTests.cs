@@ -33,7 +33,7 @@ public sealed class StylesApiTests(PinGlassApp pinglass)
     }
 
     [Fact]
-    public async Task The_openapi_document_describes_the_style_endpoints()
+    public async Task The_openapi_document_describes_the_style_endpoints_and_the_api_key()
     {
         using var http = pinglass.App.CreateHttpClient(ResourceNames.Api);
 
@@ -42,5 +42,11 @@ public sealed class StylesApiTests(PinGlassApp pinglass)
 
         Assert.True(paths.TryGetProperty("/v1/styles", out _));
         Assert.True(paths.GetProperty("/v1/styles/{id}").GetProperty("get").GetProperty("responses").TryGetProperty("404", out _));
+
+        // The API key is a bearer scheme every keyed operation requires; Replicate's webhook receiver, open to its signature, does not.
+        var scheme = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("apiKey");
+        Assert.Equal(("http", "bearer"), (scheme.GetProperty("type").GetString(), scheme.GetProperty("scheme").GetString()));
+        Assert.True(paths.GetProperty("/v1/generations").GetProperty("post").GetProperty("security")[0].TryGetProperty("apiKey", out _));
+        Assert.False(paths.GetProperty("/v1/webhooks/replicate").GetProperty("post").TryGetProperty("security", out _));
     }
 }
