@@ -84,7 +84,7 @@ public static class GenerationsApi
         }
 
         // A full queue would refuse the upload after it arrived: refuse it before it is read.
-        if (queue.RefusesNow())
+        if (queue.RefusesNow(caller.ClientId.ToString()))
         {
             return Busy(request.HttpContext.Response);
         }
@@ -134,7 +134,7 @@ public static class GenerationsApi
     {
         response.Headers.RetryAfter = FacesRetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         return TypedResults.Problem(title: "Too many uploads are being analysed",
-            detail: "Photo analysis has no room for this upload now; nothing was stored. Send it again after the Retry-After delay.",
+            detail: "Photo analysis has no room for this upload now (the queue is full, or this client application has its share of uploads in it); nothing was stored. Send it again after the Retry-After delay.",
             statusCode: StatusCodes.Status503ServiceUnavailable, extensions: new Dictionary<string, object?> { ["limit"] = "photo_analysis" });
     }
 

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using PinGlass.Api.Outages;
 using PinGlass.Generations.Clients;
+using PinGlass.Platform.Storage;
 
 namespace PinGlass.Api.Clients;
 
@@ -42,9 +43,10 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSc
         {
             client = await clients.AuthenticateAsync(authorization[Bearer.Length..].Trim(), Context.RequestAborted);
         }
-        catch (Exception e) when (StoreOutages.IsOutage(e))
+        catch (Exception e) when (StoreOutage.Is(e))
         {
             // Not thrown: endpoints open to anyone (health) still answer; the others are a 503 from the challenge, not a 401.
+            StoreOutages.LogOutage(Logger, Request.Method, Request.Path, e);
             return AuthenticateResult.Fail(new KeyStoreUnavailableException(e));
         }
 

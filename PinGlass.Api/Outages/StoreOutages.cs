@@ -1,29 +1,24 @@
 using Microsoft.AspNetCore.Diagnostics;
-using Npgsql;
-using StackExchange.Redis;
+using PinGlass.Platform.Storage;
 
 namespace PinGlass.Api.Outages;
 
 /// <summary>
 /// PostgreSQL or Redis unreachable: the call is answered 503 with Retry-After, as a problem, not 500, because the same call works once
-/// they are back (a client app retries a 503 and reports a 500).
+/// they are back (a client app retries a 503 and reports a 500). Each is logged as a warning: the framework logs only what no handler took.
 /// </summary>
-public sealed class StoreOutages(IProblemDetailsService problems) : IExceptionHandler
+public sealed partial class StoreOutages(IProblemDetailsService problems, ILogger<StoreOutages> logger) : IExceptionHandler
 {
     public const int RetryAfterSeconds = 5;
 
-    /// <summary>A store that cannot be reached or answered too late, rather than a statement or a value it refused.</summary>
-    public static bool IsOutage(Exception exception) =>
-        exception is NpgsqlException { IsTransient: true } or RedisConnectionException or RedisTimeoutException
-        || exception is NpgsqlException { InnerException: { } inner } && IsOutage(inner);
-
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (!IsOutage(exception))
+        if (!StoreOutage.Is(exception))
         {
             return false;
         }
 
+        LogOutage(logger, httpContext.Request.Method, httpContext.Request.Path, exception);
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         await WriteAsync(httpContext, problems, "PinGlass's stores cannot be reached for the moment", exception);
         return true;
@@ -45,4 +40,7 @@ public sealed class StoreOutages(IProblemDetailsService problems) : IExceptionHa
             },
         });
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} {Path} answered 503: a store cannot be reached")]
+    public static partial void LogOutage(ILogger logger, string method, PathString path, Exception exception);
 }

@@ -46,6 +46,6 @@ public sealed record ApiClient(Guid Id, string Name, bool IsOperator, int? Reque
 /// <summary>A client's own limits as an operator set them; null where the <c>Quotas</c> defaults apply.</summary>
 public sealed record ClientLimitsOverride(int? RequestsPerMinute, int? GenerationsPerUser, decimal? DailySpendCap);
 
-/// <summary>An API key as listed: never the key itself, which is shown once, when it is created.</summary>
+/// <summary>An API key as listed, with its client's own limits: never the key itself, which is shown once, when it is created.</summary>
 public sealed record ApiKeyInfo(Guid Id, string Client, bool Operator, string Hint, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt,
-    DateTimeOffset? LastUsedAt);
+    DateTimeOffset? LastUsedAt, ClientLimitsOverride Limits);

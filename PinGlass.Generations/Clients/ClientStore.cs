@@ -10,7 +10,8 @@ public sealed class ClientStore(NpgsqlDataSource database, TimeProvider time)
     private static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
 
     private const string KeyColumns = """
-        k.id, k.hint, k.created_at, k.revoked_at, k.last_used_at, c.id AS client_id, c.name, c.operator, c.requests_per_minute
+        k.id, k.hint, k.created_at, k.revoked_at, k.last_used_at, c.id AS client_id, c.name, c.operator, c.requests_per_minute,
+        c.generations_per_user, c.daily_spend_cap_usd
         FROM api_keys k JOIN clients c ON c.id = k.client_id
         """;
 
@@ -87,5 +88,6 @@ public sealed class ClientStore(NpgsqlDataSource database, TimeProvider time)
             .ExecuteAsync(cancellationToken) == 1;
 
     private static ApiKeyInfo ReadKey(NpgsqlDataReader r) => new(r.Get<Guid>("id"), r.Get<string>("name"), r.Get<bool>("operator"), r.Get<string>("hint"),
-        r.Get<DateTimeOffset>("created_at"), r.Maybe<DateTimeOffset>("revoked_at"), r.Maybe<DateTimeOffset>("last_used_at"));
+        r.Get<DateTimeOffset>("created_at"), r.Maybe<DateTimeOffset>("revoked_at"), r.Maybe<DateTimeOffset>("last_used_at"),
+        new ClientLimitsOverride(r.Maybe<int>("requests_per_minute"), r.Maybe<int>("generations_per_user"), r.Maybe<decimal>("daily_spend_cap_usd")));
 }

@@ -12,7 +12,7 @@ public sealed record KeysCommand(string Verb, string? Argument = null, bool Oper
 {
     public const string Usage = """
         usage: keys create <client> [--operator]   a new key for the client (created if new); printed once
-               keys list [<client>]                 every key, or one client's: id, client, hint, created, last used, revoked
+               keys list [<client>]                 every key, or one client's: id, client, hint, created, last used, revoked, limits
                keys revoke <key id>                 the key authenticates nothing from now on
                keys limits <client> [--requests-per-minute N] [--generations-per-user N] [--daily-spend-cap USD]
                                                     the client's own limits; any not given is the Quotas default again
@@ -46,7 +46,7 @@ public sealed record KeysCommand(string Verb, string? Argument = null, bool Oper
                 {
                     var state = listed.RevokedAt is { } revoked ? $"revoked {Time(revoked)}" : "active";
                     await output.WriteLineAsync(string.Join("  ", listed.Id, listed.Client + (listed.Operator ? " (operator)" : ""), listed.Hint,
-                        $"created {Time(listed.CreatedAt)}", $"last used {Time(listed.LastUsedAt)}", state));
+                        $"created {Time(listed.CreatedAt)}", $"last used {Time(listed.LastUsedAt)}", state, $"limits: {Describe(listed.Limits)}"));
                 }
 
                 return 0;
@@ -56,10 +56,7 @@ public sealed record KeysCommand(string Verb, string? Argument = null, bool Oper
                 return done ? 0 : 1;
             case "limits" when Limits is { } limits:
                 var set = await clients.SetLimitsAsync(Argument!, limits, cancellationToken);
-                await output.WriteLineAsync(set
-                    ? $"Client '{Argument}': {Describe(limits.RequestsPerMinute, "requests a minute")}, {Describe(limits.GenerationsPerUser, "generations running per user")}, " +
-                      $"{Describe(limits.DailySpendCap?.ToString("0.00", CultureInfo.InvariantCulture), "USD a day")}."
-                    : $"No client '{Argument}'.");
+                await output.WriteLineAsync(set ? $"Client '{Argument}': {Describe(limits)}." : $"No client '{Argument}'.");
                 return set ? 0 : 1;
             default:
                 await output.WriteLineAsync(Usage);
@@ -103,6 +100,10 @@ public sealed record KeysCommand(string Verb, string? Argument = null, bool Oper
     /// <summary>The bounds the <c>clients</c> table's checks hold them to, as <see cref="Quotas.QuotaOptions"/> does the defaults.</summary>
     private static int? Positive(string value, int max) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is > 0 && n <= max ? n : null;
+
+    private static string Describe(ClientLimitsOverride limits) =>
+        $"{Describe(limits.RequestsPerMinute, "requests a minute")}, {Describe(limits.GenerationsPerUser, "generations running per user")}, " +
+        Describe(limits.DailySpendCap?.ToString("0.00", CultureInfo.InvariantCulture), "USD a day");
 
     private static string Describe(object? limit, string what) => $"{limit?.ToString() ?? "default"} {what}";
 

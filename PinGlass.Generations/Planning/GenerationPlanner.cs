@@ -75,7 +75,7 @@ public sealed partial class GenerationPlanner(AnalysisQueue queue, ReferencePhot
         ReferenceReport report;
         try
         {
-            using var place = await queue.EnterAsync(cancellationToken);
+            using var place = await queue.EnterAsync(order.Owner?.ClientId.ToString() ?? "", cancellationToken);
             if (place is null)
             {
                 return new PlanOutcome.AnalysisBusy();

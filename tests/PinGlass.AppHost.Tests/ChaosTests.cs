@@ -45,6 +45,15 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
                 builder.CreateResourceBuilder(jobs).WithEnvironment("Photos__Faces__Timeout", "00:00:15");
             }
 
+            // The analysis queue's limits as they are in production, but a long wait: the queue test's waiting uploads sit through
+            // the faces service's pause and then four rounds of analysis.
+            foreach (var api in builder.Resources.OfType<ProjectResource>().Where(r => r.Name == ResourceNames.Api).ToList())
+            {
+                builder.CreateResourceBuilder(api).WithEnvironment("Photos__AnalysisQueue__UploadsAtOnce", "2")
+                    .WithEnvironment("Photos__AnalysisQueue__UploadsWaiting", "8").WithEnvironment("Photos__AnalysisQueue__UploadsPerClient", "20")
+                    .WithEnvironment("Photos__AnalysisQueue__MaxWait", "00:05:00");
+            }
+
             app = await PinGlassApp.StartAsync(builder);
         }
 
@@ -116,7 +125,7 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
         using var blank = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(640, 480, new SixLabors.ImageSharp.PixelFormats.Rgb24(90, 120, 150));
         UploadedPhoto[] noFace = [new("wall.png", Samples.Encode(blank, "png"))];
 
-        // The faces service frozen (SIGSTOP): the two uploads analysed at once hang in analysis and eight wait (the defaults,
+        // The faces service frozen (SIGSTOP): the two uploads analysed at once hang in analysis and eight wait (the ChaosApp's
         // Photos:AnalysisQueue), so of eleven uploads exactly one finds the queue full, whichever arrives last.
         var faces = await FacesProcessIdAsync();
         Send(faces, Signal.Stop);
@@ -213,6 +222,7 @@ public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixtur
             using var anyone = chaos.App.CreateHttpClient(ResourceNames.Api);
             using var healthAnswer = await anyone.SendAsync(health, ct);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, healthAnswer.StatusCode);
+            Assert.Equal("{\"status\":\"Unhealthy\"}", await healthAnswer.Content.ReadAsStringAsync(ct));
         });
         stores.Database.Clear(); // this test's own pooled connections died with the server
         await StopAsync(ResourceNames.Faces);

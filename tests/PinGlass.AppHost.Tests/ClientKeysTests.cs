@@ -136,6 +136,13 @@ public sealed class ClientKeysTests(PinGlassApp pinglass)
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/v1/styles", Token)).StatusCode);
         Assert.Contains(await clients.KeysAsync("revocable-app", Token), k => k.Id == keyId && k.LastUsedAt is not null && k.RevokedAt is null);
 
+        // The list shows each key's client's own limits, the defaults where none was set.
+        Assert.Equal(0, await KeysCommand.Parse(["keys", "limits", "revocable-app", "--requests-per-minute", "77"])!.RunAsync(clients, output, Token));
+        output.GetStringBuilder().Clear();
+        Assert.Equal(0, await KeysCommand.Parse(["keys", "list", "revocable-app"])!.RunAsync(clients, output, Token));
+        Assert.Contains($"{keyId}  revocable-app", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("limits: 77 requests a minute, default generations running per user, default USD a day", output.ToString(), StringComparison.Ordinal);
+
         output.GetStringBuilder().Clear();
         Assert.Equal(0, await KeysCommand.Parse(["keys", "revoke", keyId.ToString()])!.RunAsync(clients, output, Token));
         Assert.Equal(HttpStatusCode.Unauthorized, (await api.GetAsync("/v1/styles", Token)).StatusCode);

@@ -52,17 +52,10 @@ public sealed class MigrationsTests(PinGlassApp pinglass)
     public async Task Running_the_migrations_again_changes_nothing()
     {
         var ct = TestContext.Current.CancellationToken;
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            [$"ConnectionStrings:{ResourceNames.Postgres}"] = await pinglass.App.GetConnectionStringAsync(ResourceNames.Postgres, ct),
-            [$"ConnectionStrings:{ResourceNames.DatabaseOwner}"] = await pinglass.App.GetConnectionStringAsync(ResourceNames.DatabaseOwner, ct),
-            [$"ConnectionStrings:{ResourceNames.Database}"] = await pinglass.App.GetConnectionStringAsync(ResourceNames.Database, ct),
-            [$"ConnectionStrings:{ResourceNames.Blobs}"] = await pinglass.App.GetConnectionStringAsync(ResourceNames.Blobs, ct),
-        }).Build();
         await using var stores = await Stores.ConnectAsync(pinglass.App);
         var before = await stores.QueryAsync($"SELECT count(*) FROM {Migrator.JournalTable}", r => r.GetInt64(0));
 
-        var applied = await new Migrator(NullLogger<Migrator>.Instance).MigrateAsync(configuration, ct);
+        var applied = await new Migrator(NullLogger<Migrator>.Instance).MigrateAsync(await MigrationsConfigurationAsync(), ct);
 
         Assert.Equal(0, applied);
         Assert.Equal(before, await stores.QueryAsync($"SELECT count(*) FROM {Migrator.JournalTable}", r => r.GetInt64(0)));
@@ -96,6 +89,53 @@ public sealed class MigrationsTests(PinGlassApp pinglass)
             var refused = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => ExecuteAsync(stores, statement));
             Assert.True(refused.SqlState is "42501", $"{statement}: {refused.SqlState} {refused.MessageText}");
         }
+    }
+
+    [Fact]
+    public async Task What_an_older_version_made_as_the_superuser_is_handed_to_the_owner_and_opened_to_the_services()
+    {
+        // Before roles, the services made everything as postgres: a table with a serial column stands for it.
+        var ct = TestContext.Current.CancellationToken;
+        var table = $"made_by_postgres_{Guid.NewGuid():N}";
+        var database = new Npgsql.NpgsqlConnectionStringBuilder(await pinglass.App.GetConnectionStringAsync(ResourceNames.Database, ct)).Database;
+        var superuser = new Npgsql.NpgsqlConnectionStringBuilder(await pinglass.App.GetConnectionStringAsync(ResourceNames.Postgres, ct))
+            { Database = database, Pooling = false };
+        await using var asSuperuser = new Npgsql.NpgsqlConnection(superuser.ConnectionString);
+        await asSuperuser.OpenAsync(ct);
+        await using (var create = new Npgsql.NpgsqlCommand($"CREATE TABLE public.{table} (id serial PRIMARY KEY, note text)", asSuperuser))
+        {
+            await create.ExecuteNonQueryAsync(ct);
+        }
+
+        try
+        {
+            await new Migrator(NullLogger<Migrator>.Instance).MigrateAsync(await MigrationsConfigurationAsync(), ct);
+
+            await using var stores = await Stores.ConnectAsync(pinglass.App);
+            Assert.Equal(["pinglass_owner", "pinglass_owner"], await stores.QueryAsync(
+                $"SELECT pg_get_userbyid(relowner)::text FROM pg_class WHERE relname IN ('{table}', '{table}_id_seq') ORDER BY relname",
+                r => r.GetString(0)));
+            // The services' role writes its rows and draws from its sequence.
+            Assert.Equal(1, await ExecuteAsync(stores, $"INSERT INTO {table} (note) VALUES ('handed over')"));
+        }
+        finally
+        {
+            await using var drop = new Npgsql.NpgsqlCommand($"DROP TABLE public.{table}", asSuperuser);
+            await drop.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    /// <summary>The migrations step's connection strings, as the AppHost gives them, to run it again from the test.</summary>
+    private async Task<IConfiguration> MigrationsConfigurationAsync()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        return new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [$"ConnectionStrings:{ResourceNames.Postgres}"] = await pinglass.App.GetConnectionStringAsync(ResourceNames.Postgres, ct),
+            [$"ConnectionStrings:{ResourceNames.DatabaseOwner}"] = await pinglass.App.GetConnectionStringAsync(ResourceNames.DatabaseOwner, ct),
+            [$"ConnectionStrings:{ResourceNames.Database}"] = await pinglass.App.GetConnectionStringAsync(ResourceNames.Database, ct),
+            [$"ConnectionStrings:{ResourceNames.Blobs}"] = await pinglass.App.GetConnectionStringAsync(ResourceNames.Blobs, ct),
+        }).Build();
     }
 
     [Theory]

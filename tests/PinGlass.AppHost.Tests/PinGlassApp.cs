@@ -83,7 +83,12 @@ public sealed class PinGlassApp : IAsyncLifetime
                 // way. The quota tests give a client of their own its own limits.
                 .WithEnvironment("Quotas__RequestsPerMinute", "1000000")
                 .WithEnvironment("Quotas__GenerationsPerUser", "10000")
-                .WithEnvironment("Quotas__DailySpendCap", "1000000");
+                .WithEnvironment("Quotas__DailySpendCap", "1000000")
+                // Twenty uploads at once from the demo client, beside tests that expect a 400 or 422 for theirs: the analysis queue lets
+                // them all wait their turn (ChaosTests sets and tests its limits).
+                .WithEnvironment("Photos__AnalysisQueue__UploadsWaiting", "1000")
+                .WithEnvironment("Photos__AnalysisQueue__UploadsPerClient", "1000")
+                .WithEnvironment("Photos__AnalysisQueue__MaxWait", "00:10:00");
         }
 
         // Health checks fail by design while the servers start; the tests assert on what matters instead.

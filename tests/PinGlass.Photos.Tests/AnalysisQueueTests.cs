@@ -35,8 +35,11 @@ public sealed class AnalysisQueueTests : IDisposable
         services.Dispose();
     }
 
-    private AnalysisQueue Queue(int atOnce, int waiting, TimeSpan? maxWait = null) => new(
-        Options.Create(new AnalysisQueueOptions { UploadsAtOnce = atOnce, UploadsWaiting = waiting, MaxWait = maxWait ?? TimeSpan.FromMinutes(1) }),
+    private AnalysisQueue Queue(int atOnce, int waiting, TimeSpan? maxWait = null, int perClient = 100) => new(
+        Options.Create(new AnalysisQueueOptions
+        {
+            UploadsAtOnce = atOnce, UploadsWaiting = waiting, MaxWait = maxWait ?? TimeSpan.FromMinutes(1), UploadsPerClient = perClient,
+        }),
         services.GetRequiredService<PhotoMetrics>());
 
     [Fact]
@@ -44,23 +47,23 @@ public sealed class AnalysisQueueTests : IDisposable
     {
         var ct = TestContext.Current.CancellationToken;
         using var queue = Queue(atOnce: 2, waiting: 1);
-        using var first = await queue.EnterAsync(ct);
-        using var second = await queue.EnterAsync(ct);
+        using var first = await queue.EnterAsync("acme", ct);
+        using var second = await queue.EnterAsync("acme", ct);
         Assert.NotNull(first);
         Assert.NotNull(second);
-        Assert.False(queue.RefusesNow());
+        Assert.False(queue.RefusesNow("acme"));
 
-        var third = queue.EnterAsync(ct).AsTask();
+        var third = queue.EnterAsync("acme", ct).AsTask();
         Assert.False(third.IsCompleted);
-        Assert.True(queue.RefusesNow());
-        Assert.Null(await queue.EnterAsync(ct));
+        Assert.True(queue.RefusesNow("acme"));
+        Assert.Null(await queue.EnterAsync("acme", ct));
         Assert.Equal(2, Refused);
 
         // A place freed goes to the upload that waited.
         first!.Dispose();
         using var admitted = await third.WaitAsync(TimeSpan.FromSeconds(10), ct);
         Assert.NotNull(admitted);
-        Assert.False(queue.RefusesNow());
+        Assert.False(queue.RefusesNow("acme"));
     }
 
     [Fact]
@@ -68,25 +71,48 @@ public sealed class AnalysisQueueTests : IDisposable
     {
         var ct = TestContext.Current.CancellationToken;
         using var queue = Queue(atOnce: 1, waiting: 4, maxWait: TimeSpan.FromMilliseconds(200));
-        using var held = await queue.EnterAsync(ct);
+        using var held = await queue.EnterAsync("acme", ct);
 
-        Assert.Null(await queue.EnterAsync(ct).AsTask().WaitAsync(TimeSpan.FromSeconds(10), ct));
+        Assert.Null(await queue.EnterAsync("acme", ct).AsTask().WaitAsync(TimeSpan.FromSeconds(10), ct));
         Assert.Equal(1, Refused);
         // The refused upload left the waiting room: the next one waits in its turn.
-        Assert.False(queue.RefusesNow());
+        Assert.False(queue.RefusesNow("acme"));
     }
 
     [Fact]
     public async Task A_caller_that_hangs_up_while_waiting_is_cancelled_not_counted_as_refused()
     {
         using var queue = Queue(atOnce: 1, waiting: 1);
-        using var held = await queue.EnterAsync(TestContext.Current.CancellationToken);
+        using var held = await queue.EnterAsync("acme", TestContext.Current.CancellationToken);
         using var hangUp = new CancellationTokenSource();
 
-        var waiting = queue.EnterAsync(hangUp.Token).AsTask();
+        var waiting = queue.EnterAsync("acme", hangUp.Token).AsTask();
         await hangUp.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
         Assert.Equal(0, Refused);
-        Assert.False(queue.RefusesNow());
+        Assert.False(queue.RefusesNow("acme"));
+    }
+
+    [Fact]
+    public async Task One_client_has_at_most_its_share_in_the_queue_while_others_still_get_in()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var queue = Queue(atOnce: 1, waiting: 10, perClient: 2);
+        using var first = await queue.EnterAsync("greedy", ct);
+        var second = queue.EnterAsync("greedy", ct).AsTask();
+
+        Assert.True(queue.RefusesNow("greedy"));
+        Assert.Null(await queue.EnterAsync("greedy", ct));
+        Assert.False(queue.RefusesNow("modest"));
+        var other = queue.EnterAsync("modest", ct).AsTask();
+        Assert.Equal(2, Refused);
+
+        // The greedy client's places, once freed, are its own again; the other client's upload waited in its turn.
+        first!.Dispose();
+        var admitted = await second.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        admitted!.Dispose();
+        using var theOther = await other.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        Assert.NotNull(theOther);
+        Assert.False(queue.RefusesNow("greedy"));
     }
 }
