@@ -28,9 +28,9 @@ public static class WebhooksApi
         var body = await reader.ReadToEndAsync(cancellationToken);
         return await webhooks.ReceiveAsync(body, request.Headers, cancellationToken) switch
         {
-            WebhookResult.Accepted or WebhookResult.Ignored => TypedResults.Ok(),
-            WebhookResult.Replayed => TypedResults.Problem(title: "Webhook already received",
-                detail: "This webhook-id was received before; it is not acted on again.", statusCode: StatusCodes.Status409Conflict),
+            // A webhook-id received before is acknowledged and not acted on again: Replicate sends one twice, and retries the terminal
+            // one after any 4xx, so a 409 would only earn a minute of resends.
+            WebhookResult.Accepted or WebhookResult.Ignored or WebhookResult.Replayed => TypedResults.Ok(),
             WebhookResult.Unverified => TypedResults.Problem(title: "The webhook does not verify",
                 detail: "The webhook-id, webhook-timestamp and webhook-signature headers must sign the body with the account's secret, within five minutes.",
                 statusCode: StatusCodes.Status401Unauthorized),

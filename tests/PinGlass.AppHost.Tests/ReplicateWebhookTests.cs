@@ -13,17 +13,25 @@ public sealed class ReplicateWebhookTests(PinGlassApp fixture)
     private const string Body = """{"id":"webhook-test-prediction","status":"succeeded","output":["https://replicate.delivery/x.png"]}""";
 
     [Fact]
-    public async Task A_signed_delivery_is_taken_once_and_its_replay_is_refused()
+    public async Task A_signed_delivery_delivered_twice_is_acknowledged_twice_and_acted_on_once()
     {
         using var api = fixture.App.CreateHttpClient(ResourceNames.Api);
         var id = $"msg_{Guid.NewGuid():N}";
+        var prediction = $"webhook-twice-{Guid.NewGuid():N}";
+        var body = Body.Replace("webhook-test-prediction", prediction, StringComparison.Ordinal);
         var signer = new StandardWebhook(await SecretAsync());
 
-        using var first = await PostAsync(api, Body, id, DateTimeOffset.UtcNow, signer);
-        using var replay = await PostAsync(api, Body, id, DateTimeOffset.UtcNow, signer);
+        using var first = await PostAsync(api, body, id, DateTimeOffset.UtcNow, signer);
+        using var again = await PostAsync(api, body, id, DateTimeOffset.UtcNow, signer);
 
+        // Replicate sends a webhook twice, and resends after any 4xx: the second is a 2xx, so it is not resent for a minute.
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
-        Assert.Equal(HttpStatusCode.Conflict, replay.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        // Acted on once: one completion job for the prediction.
+        await using var stores = await Stores.ConnectAsync(fixture.App);
+        Assert.Equal(1L, (await stores.QueryAsync(
+            $"SELECT count(*) FROM hangfire.job WHERE invocationdata->>'Method' = 'CompleteAsync' AND arguments::text LIKE '%{prediction}%'",
+            r => r.GetInt64(0))).Single());
     }
 
     [Fact]
