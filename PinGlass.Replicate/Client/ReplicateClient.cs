@@ -1,6 +1,8 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using PinGlass.Replicate.Errors;
@@ -11,7 +13,7 @@ namespace PinGlass.Replicate.Client;
 /// The typed Replicate HTTP client (API v1). Every failure surfaces as a <see cref="ReplicateException"/> with its category.
 /// A create is sent once per call: retrying it safely is <see cref="Resilience.SafeCreate"/>'s job, the HTTP pipeline never does.
 /// </summary>
-public sealed class ReplicateClient(HttpClient http, IOptions<ReplicateOptions> options)
+public sealed partial class ReplicateClient(HttpClient http, IOptions<ReplicateOptions> options)
 {
     public const string HttpClientName = "replicate";
 
@@ -162,7 +164,8 @@ public sealed class ReplicateClient(HttpClient http, IOptions<ReplicateOptions> 
             // A proxy or load balancer answered with HTML or plain text; the status still says enough.
         }
 
-        var retryAfter = RetryAfter(response) ?? (problem?.RetryAfter is { } seconds ? TimeSpan.FromSeconds(seconds) : null);
+        var retryAfter = RetryAfter(response) ?? (problem?.RetryAfter is { } seconds ? (TimeSpan?)TimeSpan.FromSeconds(seconds) : null)
+            ?? WaitInText(problem?.Detail);
         var detail = problem?.Detail ?? problem?.Title ?? response.ReasonPhrase ?? response.StatusCode.ToString();
         return new ReplicateException(ErrorPolicy.FromStatus(status), $"{operation} failed with {status}: {detail.TrimEnd()}", status, problem, retryAfter);
     }
@@ -173,6 +176,19 @@ public sealed class ReplicateClient(HttpClient http, IOptions<ReplicateOptions> 
         { Date: { } date } => date - DateTimeOffset.UtcNow is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
         _ => null,
     };
+
+    /// <summary>
+    /// The wait a throttle's text states when neither the header nor <c>retry_after</c> does: Replicate's rate-limit docs show the
+    /// body alone, "Request was throttled. Your rate limit resets in ~30s." (older: "Expected available in 1 second.").
+    /// </summary>
+    internal static TimeSpan? WaitInText(string? detail) =>
+        detail is not null && ThrottleWait().Match(detail) is { Success: true } match
+            && double.TryParse(match.Groups["seconds"].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
+            ? TimeSpan.FromSeconds(Math.Min(seconds, 3600))
+            : null;
+
+    [GeneratedRegex(@"(?:resets in ~?|available in )(?<seconds>\d+(?:\.\d+)?)\s*s", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex ThrottleWait();
 
     private sealed record WebhookSecret(string Key);
 }

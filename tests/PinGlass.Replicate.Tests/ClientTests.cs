@@ -178,4 +178,23 @@ public sealed class ClientTests
 
         Assert.Equal(TimeSpan.FromSeconds(5), error.RetryAfter);
     }
+
+    [Theory]
+    [InlineData("{\"detail\":\"Request was throttled. Your rate limit resets in ~30s.\",\"status\":429}", 30)]
+    [InlineData("{\"detail\":\"Request was throttled. Expected available in 1 second.\"}", 1)]
+    public async Task A_wait_stated_only_in_the_throttles_text_is_read(string body, int seconds)
+    {
+        var stub = new StubHandler((_, _) => StubHandler.Json(429, body));
+        await using var host = await TestHost.StartAsync(Api, new Dictionary<string, string?> { ["REPLICATE_MAX_RETRIES"] = "0" }, stub);
+
+        var error = await Assert.ThrowsAsync<ReplicateException>(() => host.Client.CreatePredictionAsync(Official, new JsonObject(), null, Token));
+
+        Assert.Equal(TimeSpan.FromSeconds(seconds), error.RetryAfter);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Request was throttled.")]
+    [InlineData("Your rate limit resets in ~s.")]
+    public void A_throttle_text_without_a_wait_states_none(string? detail) => Assert.Null(ReplicateClient.WaitInText(detail));
 }
