@@ -101,6 +101,16 @@ public sealed class GenerationClient(HttpClient api, HttpClient emulator) : IDis
         return events;
     }
 
+    /// <summary>The account's webhook signing secret, as Replicate's API serves it (with the emulator's token).</summary>
+    public async Task<string> WebhookSecretAsync()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/webhooks/default/secret");
+        request.Headers.Authorization = new("Bearer", ReplicateEndpoint.EmulatorToken);
+        using var response = await Emulator.SendAsync(request, TestContext.Current.CancellationToken);
+        return (await response.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken))
+            .GetProperty("key").GetString()!;
+    }
+
     /// <summary>The emulator's predictions, newest first (the API's list, with the emulator's token).</summary>
     public async Task<List<JsonElement>> EmulatorPredictionsAsync()
     {

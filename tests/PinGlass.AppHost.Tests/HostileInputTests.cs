@@ -144,7 +144,8 @@ public sealed class HostileInputTests(PinGlassApp pinglass)
         var clientId = (await clients.AuthenticateAsync(key, Token))!.Id;
         using var api = pinglass.App.CreateHttpClient(ResourceNames.Api);
 
-        using var request = hostile.Request(new Sender(key, new StandardWebhook(await WebhookSecretAsync())));
+        using var generations = GenerationClient.For(pinglass.App);
+        using var request = hostile.Request(new Sender(key, new StandardWebhook(await generations.WebhookSecretAsync())));
         using var response = await api.SendAsync(request, Token);
 
         var body = await response.Content.ReadAsStringAsync(Token);
@@ -167,15 +168,6 @@ public sealed class HostileInputTests(PinGlassApp pinglass)
         Assert.Equal(0L, (await stores.QueryAsync($"SELECT count(*) FROM generation_jobs WHERE client_id = '{clientId}'", r => r.GetInt64(0))).Single());
         Assert.Equal(0L, (await stores.QueryAsync(
             $"SELECT count(*) FROM predictions p JOIN generation_jobs g ON g.id = p.generation_id WHERE g.client_id = '{clientId}'", r => r.GetInt64(0))).Single());
-    }
-
-    private async Task<string> WebhookSecretAsync()
-    {
-        using var emulator = pinglass.App.CreateHttpClient(ResourceNames.Replicate);
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/webhooks/default/secret");
-        request.Headers.Authorization = new("Bearer", ReplicateEndpoint.EmulatorToken);
-        using var response = await emulator.SendAsync(request, Token);
-        return (await response.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("key").GetString()!;
     }
 
     private static HttpRequestMessage Authed(HttpMethod method, string path, Sender sender, HttpContent? content = null,

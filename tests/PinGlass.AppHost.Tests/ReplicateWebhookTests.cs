@@ -81,11 +81,8 @@ public sealed class ReplicateWebhookTests(PinGlassApp fixture)
 
     private async Task<string> SecretAsync()
     {
-        using var emulator = fixture.App.CreateHttpClient(ResourceNames.Replicate);
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/webhooks/default/secret");
-        request.Headers.Authorization = new("Bearer", ReplicateEndpoint.EmulatorToken);
-        using var response = await emulator.SendAsync(request, TestContext.Current.CancellationToken);
-        return (await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken)).GetProperty("key").GetString()!;
+        using var client = GenerationClient.For(fixture.App);
+        return await client.WebhookSecretAsync();
     }
 
     private static async Task<HttpResponseMessage> PostAsync(HttpClient api, string body, string id, DateTimeOffset timestamp, StandardWebhook signer,

@@ -237,10 +237,7 @@ public sealed class TelemetryTests(TelemetryApp fixture) : IClassFixture<Telemet
             Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await stranger.GetAsync("/v1/styles", ct)).StatusCode);
         }
 
-        using var secretRequest = new HttpRequestMessage(HttpMethod.Get, "/v1/webhooks/default/secret");
-        secretRequest.Headers.Authorization = new("Bearer", ReplicateEndpoint.EmulatorToken);
-        using var secretResponse = await client.Emulator.SendAsync(secretRequest, ct);
-        var webhookSecret = (await secretResponse.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("key").GetString()!;
+        var webhookSecret = await client.WebhookSecretAsync();
         var secrets = new Dictionary<string, string>
         {
             ["the demo key"] = PinGlass.Fixtures.ApiClients.DemoKey, ["a new key"] = key, ["a revoked key"] = revoked, ["a wrong key"] = wrong,
