@@ -23,7 +23,7 @@ public static class ApiKeyOpenApi
             {
                 Type = SecuritySchemeType.Http,
                 Scheme = "bearer",
-                Description = $"A client application's API key (`pgk_…`). Calls about a user's data also name the user in `{EndUsers.Header}`.",
+                Description = $"A client application's API key (from the Api's `keys create`; in Development the AppHost prints a demo key). Calls about a user's data also name the user in `{EndUsers.Header}`.",
             };
             return Task.CompletedTask;
         });
