@@ -43,6 +43,7 @@ public static class GenerationsRegistration
         services.TryAddSingleton<GenerationMetrics>();
         services.TryAddSingleton<ProgressChannel>();
         services.TryAddSingleton<GenerationVersions>();
+        services.TryAddSingleton<ProgressLog>();
         services.TryAddSingleton<GenerationStore>();
         services.TryAddSingleton<PortraitStore>();
         services.TryAddSingleton<PredictionLedger>();

@@ -154,11 +154,11 @@ public static class GenerationsApi
     }
 
     /// <param name="lastEventId">
-    /// The last version the client has (a reconnecting <c>EventSource</c> sends it): only newer ones are sent, and a client that has the
-    /// end is answered 204, which tells an <c>EventSource</c> to stop reconnecting.
+    /// The last version the client has (a reconnecting <c>EventSource</c> sends it): every change newer than it is sent, and a client that
+    /// has the end is answered 204, which tells an <c>EventSource</c> to stop reconnecting.
     /// </param>
     public static async Task<Results<ServerSentEventsResult<GenerationProgress>, NoContent, ProblemHttpResult>> FollowGeneration(Guid id,
-        Caller caller, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, GenerationStore store, ProgressChannel channel,
+        Caller caller, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, GenerationStore store, ProgressChannel channel, ProgressLog log,
         EventStreamLimits limits, IOptions<PipelineOptions> options, TimeProvider time, HttpResponse response, CancellationToken cancellationToken)
     {
         // A stream holds its lease until its request ends, whichever way it ends.
@@ -186,9 +186,7 @@ public static class GenerationsApi
             return TypedResults.NoContent();
         }
 
-        var follower = new ProgressFollower(subscription?.Events,
-            async token => await store.GetAsync(id, token) is { } now ? GenerationProgress.From(now, time.GetUtcNow(), estimate) : null,
-            options.Value.ProgressCatchUp, time);
+        var follower = new ProgressFollower(subscription?.Events, (since, token) => log.SinceAsync(id, since, token), options.Value.ProgressCatchUp, time);
         return TypedResults.ServerSentEvents(Stream(follower.FollowAsync(first, seen, cancellationToken), subscription, cancellationToken));
     }
 

@@ -5,8 +5,9 @@ using PinGlass.Generations.Progress;
 namespace PinGlass.Generations.Persistence;
 
 /// <summary>
-/// A change a client can see: bumps the generation's version in the transaction that made the change, and publishes the progress once
-/// that transaction has committed, so a change rolled back is never streamed and no version is seen twice with different contents.
+/// A change a client can see: bumps the generation's version and logs the change in the transaction that made it, and publishes the
+/// progress once that transaction has committed, so a change rolled back is never streamed and no version is seen twice with different
+/// contents.
 /// </summary>
 public sealed class GenerationVersions(ProgressChannel progress, IOptions<PipelineOptions> options, TimeProvider time)
 {
@@ -25,9 +26,19 @@ public sealed class GenerationVersions(ProgressChannel progress, IOptions<Pipeli
             """;
         var command = connection.Command(sql, args, transaction);
         command.Parameters.AddWithValue("id", id);
-        return await command.QuerySingleOrDefaultAsync(GenerationStore.Read, cancellationToken) is { } row
-            ? GenerationProgress.From(row, time.GetUtcNow(), options.Value.EstimatedPredictionTime, portrait)
-            : null;
+        if (await command.QuerySingleOrDefaultAsync(GenerationStore.Read, cancellationToken) is not { } row)
+        {
+            return null;
+        }
+
+        var progress = GenerationProgress.From(row, time.GetUtcNow(), options.Value.EstimatedPredictionTime, portrait);
+        if (row.ErasedAt is null)
+        {
+            // An erased generation's log went with it; what it does after (a prediction cancelled, its end) is not kept.
+            await ProgressLog.AppendAsync(connection, transaction, progress, cancellationToken);
+        }
+
+        return progress;
     }
 
     /// <summary>A guarded change of the generation row alone: <see cref="BumpAsync"/> in a transaction of its own.</summary>

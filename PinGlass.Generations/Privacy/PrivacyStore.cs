@@ -44,14 +44,16 @@ public sealed class PrivacyStore(NpgsqlDataSource database)
             cancellationToken)).Count;
 
     /// <summary>
-    /// Deletes the faces of the generations that ended more than <paramref name="after"/> ago (a batch of them). A generation made to run
+    /// Deletes the faces of the generations that ended more than <paramref name="after"/> ago (a batch of them), and their progress log,
+    /// which no follower needs any more. A generation made to run
     /// again by a retry has not ended: its row lock and its <c>completed_at</c> keep the two apart.
     /// </summary>
     public async Task<int> ForgetFacesDueAsync(TimeSpan after, CancellationToken cancellationToken) =>
         await database.Command($"""
             WITH due AS MATERIALIZED (
                 SELECT id FROM generation_jobs WHERE faces_deleted_at IS NULL AND completed_at < now() - @after
-                ORDER BY completed_at LIMIT {Batch} FOR UPDATE SKIP LOCKED)
+                ORDER BY completed_at LIMIT {Batch} FOR UPDATE SKIP LOCKED),
+            unlogged AS (DELETE FROM progress_log USING due WHERE progress_log.generation_id = due.id)
             UPDATE generation_jobs SET {ForgetFaces} FROM due WHERE generation_jobs.id = due.id
             """, new { after }).ExecuteAsync(cancellationToken);
 
@@ -132,6 +134,9 @@ public sealed class PrivacyStore(NpgsqlDataSource database)
                         """, args, transaction);
                     erase.Parameters.AddWithValue("ids", ids);
                     erased = await erase.QueryAsync(r => new ErasedGeneration(r.Get<Guid>("id"), r.Get<bool>("running")), cancellationToken);
+                    var unlog = connection.Command("DELETE FROM progress_log WHERE generation_id = ANY(@ids)", null, transaction);
+                    unlog.Parameters.AddWithValue("ids", erased.Select(e => e.Id).ToArray());
+                    await unlog.ExecuteAsync(cancellationToken);
                     return true;
                 }, cancellationToken);
                 return erased;

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using PinGlass.Generations.Persistence;
 
@@ -20,6 +21,9 @@ public sealed record GenerationProgress(
     decimal CostSoFar,
     PortraitChange? Portrait = null)
 {
+    /// <summary>The form changes take on Redis and in the progress log.</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
     [JsonIgnore]
     public bool IsTerminal => StatusNames.Parse<GenerationStatus>(Status).IsTerminal();
 

@@ -8,12 +8,10 @@ namespace PinGlass.Generations.Progress;
 /// <summary>
 /// Progress events over Redis pub/sub, one channel per generation, so a client following a generation on one Api replica sees the
 /// changes the Jobs replicas make. Events are published after their change commits, so two changes committed close together may arrive
-/// out of version order: a follower keeps the newest (<see cref="ProgressFollower"/>), and reads the database when Redis is quiet.
+/// out of version order: a follower reads the ones it missed from the database's log (<see cref="ProgressFollower"/>).
 /// </summary>
 public sealed partial class ProgressChannel(IConnectionMultiplexer redis, ILogger<ProgressChannel> logger)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     public static RedisChannel ChannelOf(Guid generationId) => RedisChannel.Literal($"pinglass:generations:{generationId:N}:progress");
 
     /// <summary>Publishes a change. A Redis outage must not undo the change itself: followers then catch up from the database.</summary>
@@ -21,7 +19,7 @@ public sealed partial class ProgressChannel(IConnectionMultiplexer redis, ILogge
     {
         try
         {
-            await redis.GetSubscriber().PublishAsync(ChannelOf(progress.GenerationId), JsonSerializer.Serialize(progress, Json));
+            await redis.GetSubscriber().PublishAsync(ChannelOf(progress.GenerationId), JsonSerializer.Serialize(progress, GenerationProgress.Json));
         }
         catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
@@ -49,7 +47,7 @@ public sealed partial class ProgressChannel(IConnectionMultiplexer redis, ILogge
 
         queue.OnMessage(message =>
         {
-            if (JsonSerializer.Deserialize<GenerationProgress>(message.Message.ToString(), Json) is { } progress)
+            if (JsonSerializer.Deserialize<GenerationProgress>(message.Message.ToString(), GenerationProgress.Json) is { } progress)
             {
                 events.Writer.TryWrite(progress);
             }

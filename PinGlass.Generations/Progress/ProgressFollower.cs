@@ -4,15 +4,19 @@ using System.Threading.Channels;
 namespace PinGlass.Generations.Progress;
 
 /// <summary>
-/// What one follower of a generation is sent: its state now, then each newer version, until the generation ends. Redis brings changes
-/// at once; after <see cref="PipelineOptions.ProgressCatchUp"/> of quiet the database is read, so a publish that failed, a worker killed
-/// between commit and publish, or events lost while Redis restarted delay a follower but never stall it. Versions only grow: an event
-/// overtaken by a newer one (publishes leave after commit, not in version order) is dropped.
+/// What one follower of a generation is sent: its state now (or, reconnecting, every change it missed), then every change in version
+/// order, each once, until the generation ends. Redis brings changes at once; the database's log of changes fills in what Redis did not
+/// bring in order: a change overtaken by a newer one (publishes leave after their commits, not in version order), a publish that failed,
+/// a worker killed between commit and publish, events lost while Redis restarted. A gap in the versions is read at once, a quiet spell
+/// after <see cref="PipelineOptions.ProgressCatchUp"/>, so a follower is delayed but never stalled and never misses a portrait's change.
 /// </summary>
 /// <param name="events">Redis's events for the generation; null when Redis could not be subscribed to (the database alone is read).</param>
-/// <param name="read">Reads the generation's progress from the database; null once it is gone.</param>
-public sealed class ProgressFollower(ChannelReader<GenerationProgress>? events, Func<CancellationToken, Task<GenerationProgress?>> read,
-    TimeSpan catchUp, TimeProvider time)
+/// <param name="changesSince">
+/// The generation's changes newer than a version, oldest first, ending with its state now (which is that version or older when nothing
+/// is newer); null once the generation is gone.
+/// </param>
+public sealed class ProgressFollower(ChannelReader<GenerationProgress>? events,
+    Func<long, CancellationToken, Task<IReadOnlyList<GenerationProgress>?>> changesSince, TimeSpan catchUp, TimeProvider time)
 {
     /// <param name="current">The state read when the follower arrived.</param>
     /// <param name="seen">
@@ -23,33 +27,38 @@ public sealed class ProgressFollower(ChannelReader<GenerationProgress>? events, 
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         seen = seen > current.Version ? -1 : seen;
-        for (var latest = current; latest is not null; latest = await NextAsync(seen, cancellationToken))
+        var changes = seen < 0 ? [current] : await changesSince(seen, cancellationToken) ?? [current];
+        while (changes is not null)
         {
-            if (latest.Version > seen)
+            foreach (var change in changes)
             {
-                seen = latest.Version;
-                yield return latest;
+                if (change.Version > seen)
+                {
+                    seen = change.Version;
+                    yield return change;
+                }
+
+                if (change.IsTerminal)
+                {
+                    // Only the database's state now reaches here at or below the version seen: it has ended, and the follower has its end.
+                    yield break;
+                }
             }
 
-            if (latest.IsTerminal)
-            {
-                // Only the database's word reaches here at or below the version seen (stale events are dropped first): it has ended,
-                // and the follower has its end.
-                yield break;
-            }
+            changes = await NextAsync(seen, cancellationToken);
         }
     }
 
     /// <summary>
-    /// The next event from Redis newer than <paramref name="seen"/>, or what the database says once Redis has brought nothing newer
-    /// for the catch-up time.
+    /// The next change: Redis's event right after <paramref name="seen"/>, or the database's changes since it when Redis brings a later
+    /// one first (the change between was committed before it, and is in the log) or nothing newer for the catch-up time.
     /// </summary>
-    private async Task<GenerationProgress?> NextAsync(long seen, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<GenerationProgress>?> NextAsync(long seen, CancellationToken cancellationToken)
     {
         if (events is null)
         {
             await Task.Delay(catchUp, time, cancellationToken);
-            return await read(cancellationToken);
+            return await changesSince(seen, cancellationToken);
         }
 
         using var quiet = new CancellationTokenSource(catchUp, time);
@@ -60,9 +69,14 @@ public sealed class ProgressFollower(ChannelReader<GenerationProgress>? events, 
             {
                 while (events.TryRead(out var progress))
                 {
+                    if (progress.Version == seen + 1)
+                    {
+                        return [progress];
+                    }
+
                     if (progress.Version > seen)
                     {
-                        return progress;
+                        return await changesSince(seen, cancellationToken);
                     }
                 }
             }
@@ -75,6 +89,6 @@ public sealed class ProgressFollower(ChannelReader<GenerationProgress>? events, 
             // quiet: the database says what Redis did not
         }
 
-        return await read(cancellationToken);
+        return await changesSince(seen, cancellationToken);
     }
 }

@@ -25,7 +25,7 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     internal sealed record Stores(GenerationStore Generations, PortraitStore Portraits, PredictionLedger Ledger, GenerationVersions Versions,
-        ProgressChannel Channel, NpgsqlDataSource Database, IConnectionMultiplexer Redis) : IAsyncDisposable
+        ProgressChannel Channel, ProgressLog Log, NpgsqlDataSource Database, IConnectionMultiplexer Redis) : IAsyncDisposable
     {
         /// <summary>The generations this test wrote.</summary>
         public List<Guid> Made { get; } = [];
@@ -57,8 +57,9 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
         var options = Options.Create(new PipelineOptions());
         var channel = new ProgressChannel(redis, NullLogger<ProgressChannel>.Instance);
         var versions = new GenerationVersions(channel, options, TimeProvider.System);
-        return new Stores(new GenerationStore(database, versions), new PortraitStore(database, versions, options), new PredictionLedger(database),
-            versions, channel, database, redis);
+        var generations = new GenerationStore(database, versions);
+        return new Stores(generations, new PortraitStore(database, versions, options), new PredictionLedger(database),
+            versions, channel, new ProgressLog(database, generations, options, TimeProvider.System), database, redis);
     }
 
     /// <summary>A generation of the demo client's test user (<see cref="ApiClients"/>), so the Api serves it to <see cref="GenerationClient"/>.</summary>
@@ -202,7 +203,7 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
     }
 
     [Fact]
-    public async Task Progress_is_published_after_its_change_commits_and_a_change_rolled_back_is_never_published()
+    public async Task Progress_is_published_and_logged_after_its_change_commits_and_a_change_rolled_back_is_neither()
     {
         await using var stores = await ConnectAsync(pinglass);
         var id = await NewGenerationAsync(stores);
@@ -222,6 +223,13 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
         var first = await subscription.Events.ReadAsync(wait.Token);
         var committed = (await stores.Generations.GetAsync(id, Token))!;
         Assert.Equal((committed.Version, "running", 0), (first.Version, first.Status, first.CurrentBatch));
+
+        // The log a follower catches up from holds the committed changes, each with its portrait, and not the one rolled back.
+        Assert.True(await stores.Portraits.ClaimAsync(id, 1, Token));
+        var logged = await stores.Log.SinceAsync(id, -1, Token);
+        Assert.Equal([(committed.Version, "running", 0, (PortraitChange?)null), (committed.Version + 1, "running", 0, new PortraitChange(1, "running"))],
+            logged!.Select(p => (p.Version, p.Status, p.CurrentBatch, p.Portrait)));
+        Assert.Equal([committed.Version + 1], (await stores.Log.SinceAsync(id, committed.Version, Token))!.Select(p => p.Version));
     }
 
     [Fact]

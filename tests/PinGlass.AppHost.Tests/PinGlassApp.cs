@@ -76,9 +76,6 @@ public sealed class PinGlassApp : IAsyncLifetime
         foreach (var api in builder.Resources.OfType<ProjectResource>().Where(r => r.Name == ResourceNames.Api).ToList())
         {
             builder.CreateResourceBuilder(api).WithEnvironment("Pipeline__MinUsablePhotos", "1").WithEnvironment("Photos__Intake__MinFiles", "1")
-                // A follower reads the database after this much quiet from Redis; at the default 5 s, a clean-clone run's load delayed
-                // publishes past it, and the catch-up merged several portraits' events into one (the test of the stream counts each).
-                .WithEnvironment("Pipeline__ProgressCatchUp", "00:00:15")
                 // The tests' demo client polls generations twice a second, twenty at a time, for one test user: its limits are out of the
                 // way. The quota tests give a client of their own its own limits.
                 .WithEnvironment("Quotas__RequestsPerMinute", "1000000")

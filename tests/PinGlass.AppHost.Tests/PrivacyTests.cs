@@ -93,6 +93,7 @@ public sealed class PrivacyTests(PinGlassApp pinglass) : IAsyncLifetime
         Assert.Equal(0L, (await stores.QueryAsync($"""
             SELECT (SELECT count(*) FROM portraits WHERE generation_id IN ({list}) AND (blob_name IS NOT NULL OR identity_distance IS NOT NULL))
                  + (SELECT count(*) FROM predictions WHERE generation_id IN ({list}) AND (output_url IS NOT NULL OR blob_name IS NOT NULL))
+                 + (SELECT count(*) FROM progress_log WHERE generation_id IN ({list}))
             """, r => r.GetInt64(0))).Single());
 
         // What was spent stays spent, with the client, in the ledger: the cancelled prediction added what it ran.
@@ -121,12 +122,16 @@ public sealed class PrivacyTests(PinGlassApp pinglass) : IAsyncLifetime
             retention.GetProperty("portraitsDeletedBy").GetDateTimeOffset(), retention.GetProperty("facesDeleted").GetBoolean()));
         Assert.Contains($"{BlobContainers.Photos}/{id:N}/reference-0.jpg", await BlobsAsync(stores.Blobs));
 
-        // A day and an hour later (as the database sees it): the retention job deletes the faces, and keeps the portraits.
+        Assert.True(await LoggedAsync(stores, id) > 0);
+
+        // A day and an hour later (as the database sees it): the retention job deletes the faces and the progress log no follower
+        // needs any more, and keeps the portraits.
         await BackdateAsync(stores, id, "25 hours");
         Assert.True(await Poll.UntilAsync(() => FilesDeletedAsync(stores, id), done => done, TimeSpan.FromMinutes(2)));
         var blobs = await BlobsAsync(stores.Blobs);
         Assert.DoesNotContain(blobs, b => b.StartsWith($"{BlobContainers.Photos}/{id:N}/", StringComparison.Ordinal));
         Assert.Contains(blobs, b => b.StartsWith($"{BlobContainers.Portraits}/{id:N}/", StringComparison.Ordinal));
+        Assert.Equal(0L, await LoggedAsync(stores, id));
         var forgotten = await client.GetAsync(id);
         Assert.True(forgotten.GetProperty("retention").GetProperty("facesDeleted").GetBoolean());
         Assert.Equal("""[{"index":0}]""", forgotten.GetProperty("references").GetRawText());
@@ -204,6 +209,9 @@ public sealed class PrivacyTests(PinGlassApp pinglass) : IAsyncLifetime
 
         return texts;
     }
+
+    private static async Task<long> LoggedAsync(Stores stores, Guid id) =>
+        (await stores.QueryAsync($"SELECT count(*) FROM progress_log WHERE generation_id = '{id}'", r => r.GetInt64(0))).Single();
 
     /// <summary>Rows of any table in PinGlass's and Hangfire's schemas whose text holds one of <paramref name="needles"/>.</summary>
     private static async Task<List<string>> PostgresRowsWithAsync(Stores stores, string[] needles)
