@@ -19,7 +19,6 @@ namespace PinGlass.AppHost.Tests;
 /// Jobs replica is killed and Redis, PostgreSQL and the faces service go down and come back. Every fault is transient, so afterwards
 /// every promise must hold for every generation; the figures are printed as a table.
 /// </summary>
-[Collection(OwnAppHost.Collection)]
 public sealed partial class ChaosTests(ChaosTests.ChaosApp chaos) : IClassFixture<ChaosTests.ChaosApp>
 {
     private const int Generations = 20;

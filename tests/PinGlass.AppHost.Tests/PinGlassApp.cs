@@ -5,6 +5,10 @@ using PinGlass.Fixtures;
 using PinGlass.Platform;
 
 [assembly: AssemblyFixture(typeof(PinGlass.AppHost.Tests.PinGlassApp))]
+// Three test classes at a time on 2 cores: the classes with an AppHost of their own (chaos, restart, telemetry) spend most of their time
+// waiting on starts, stops and injected faults, and run beside the shared AppHost's tests; their starts take turns (StartAsync), and the
+// two tests of twenty generations theirs (HeavyLoad).
+[assembly: Xunit.v3.Parallelization(MaxThreads = 3)]
 
 namespace PinGlass.AppHost.Tests;
 
@@ -15,6 +19,8 @@ namespace PinGlass.AppHost.Tests;
 public sealed class PinGlassApp : IAsyncLifetime
 {
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
+
+    private static readonly SemaphoreSlim Starting = new(1, 1);
 
     /// <summary>How much faster than Replicate the emulator runs in the tests.</summary>
     public const int TimeScale = 20;
@@ -98,8 +104,24 @@ public sealed class PinGlassApp : IAsyncLifetime
     /// <summary>Starts the AppHost and waits until the Api and every Jobs replica report healthy.</summary>
     public static async Task<DistributedApplication> StartAsync(string dataRoot) => await StartAsync(await CreateBuilderAsync(dataRoot));
 
-    /// <summary>Starts what <paramref name="builder"/> holds and waits until the Api and every Jobs replica report healthy.</summary>
+    /// <summary>
+    /// Starts what <paramref name="builder"/> holds and waits until the Api and every Jobs replica report healthy. AppHosts start one at
+    /// a time: three starting together on 2 cores have timed a Jobs replica out.
+    /// </summary>
     public static async Task<DistributedApplication> StartAsync(IDistributedApplicationTestingBuilder builder)
+    {
+        await Starting.WaitAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            return await StartNowAsync(builder);
+        }
+        finally
+        {
+            Starting.Release();
+        }
+    }
+
+    private static async Task<DistributedApplication> StartNowAsync(IDistributedApplicationTestingBuilder builder)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(StartTimeout);

@@ -6,7 +6,6 @@ namespace PinGlass.AppHost.Tests;
 /// Its own AppHost, started twice over one data folder: stopping must leave nothing running, starting again finds the data, and a lock
 /// a killed replica left in Hangfire's storage does not stop the Jobs replicas from starting.
 /// </summary>
-[Collection(OwnAppHost.Collection)]
 public sealed class RestartTests
 {
     [Fact]

@@ -58,7 +58,6 @@ public sealed class TelemetryApp : IAsyncLifetime
 }
 
 /// <summary>The metrics and the trace of known generations, read where operators read them.</summary>
-[Collection(OwnAppHost.Collection)]
 public sealed class TelemetryTests(TelemetryApp fixture) : IClassFixture<TelemetryApp>, IAsyncLifetime
 {
     private const string FluxPulid = "bytedance/flux-pulid";
