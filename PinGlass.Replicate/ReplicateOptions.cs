@@ -77,7 +77,7 @@ public sealed class ReplicateOptions : IValidatableObject
         [ProviderNames.FluxPulid] = new() { Model = "bytedance/flux-pulid:8baa7ef2255075b46f4d91cd238c21d31181b3e6a864463f967960bb0112525b", UsdPerSecond = 0.0014m },
         [ProviderNames.FluxKontextPro] = new() { Model = "black-forest-labs/flux-kontext-pro", UsdPerImage = 0.04m },
         [ProviderNames.InstantId] = new() { Model = "grandlineai/instant-id-photorealistic:03914a0c3326bf44383d0cd84b06822618af879229ce5d1d53bef38d93b68279", UsdPerSecond = 0.000975m },
-        [ProviderNames.FluxMultiPulid] = new() { Model = "mattheum/flux-multi-pulid-controlnet:698d4bd4cecda02d32cdb226d1dc397aeaf9b5ec4abdcc388833435317e18f78", UsdPerSecond = 0.0014m },
+        [ProviderNames.FluxMultiPulid] = new() { Model = "mattheum/flux-multi-pulid-controlnet:73a2c5ab8fbf6f29278a0285d6c6282ce61baefce9def279d91223541903687e", UsdPerSecond = 0.0014m },
     };
 
     public CircuitBreakerSettings CircuitBreaker { get; set; } = new();

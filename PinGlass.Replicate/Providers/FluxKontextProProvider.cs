@@ -6,12 +6,15 @@ namespace PinGlass.Replicate.Providers;
 
 /// <summary>
 /// black-forest-labs/flux-kontext-pro, the secondary (an official model, run by its models path). It takes an aspect ratio, not a
-/// size; png or jpg only; and has no steps, identity weight or guidance (replicate-api.md §7.2).
+/// size; png or jpg only; and has no negative prompt, steps, identity weight or guidance (replicate-api.md §7.2). Its safety tolerance
+/// is at most 2 with an input image.
 /// </summary>
 public sealed class FluxKontextProProvider(IOptions<ReplicateOptions> options) : PortraitProvider(ProviderNames.FluxKontextPro, options)
 {
     /// <summary>The model's aspect ratios, <c>match_input_image</c> left out: PinGlass always asks for a shape.</summary>
     private static readonly string[] AspectRatios = ["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "4:5", "5:4", "21:9", "9:21", "2:1", "1:2"];
+
+    protected override bool TakesNegativePrompt => false;
 
     /// <summary>The most a request with an input image may ask for.</summary>
     private const int SafetyTolerance = 2;

@@ -4,8 +4,9 @@ using Microsoft.Extensions.Options;
 namespace PinGlass.Replicate.Providers;
 
 /// <summary>
-/// mattheum/flux-multi-pulid-controlnet: FLUX PuLID with up to four identities (<c>id_one_image</c> … <c>id_four_image</c>),
-/// otherwise flux-pulid's fields (replicate-api.md §7.4). Used only when <c>Replicate:EnableMultiReference</c> is on.
+/// mattheum/flux-multi-pulid-controlnet, pinned to its version whose published schema has up to four identities
+/// (<c>id_one_image</c> … <c>id_four_image</c>; the other published version has none): its confirmed generation fields are size and
+/// steps (replicate-api.md §7.4). Used only when <c>Replicate:EnableMultiReference</c> is on.
 /// </summary>
 public sealed class FluxMultiPulidProvider(IOptions<ReplicateOptions> options) : PortraitProvider(ProviderNames.FluxMultiPulid, options)
 {
@@ -20,6 +21,11 @@ public sealed class FluxMultiPulidProvider(IOptions<ReplicateOptions> options) :
             input[field] = face;
         }
 
-        FluxPulidProvider.MapFluxOptions(input, request.Options);
+        var options = request.Options;
+        input["width"] = options.Width;
+        input["height"] = options.Height;
+        input["num_steps"] = options.Steps;
+        // Replicate ignores inputs a version does not have: sent, they would look applied and not be.
+        adaptations.Add("idWeight, guidanceScale, seed and outputFormat were not sent: the pinned version's published schema confirms no such inputs.");
     }
 }

@@ -9,12 +9,7 @@ public sealed class FluxPulidProvider(IOptions<ReplicateOptions> options) : Port
     protected override void MapInto(JsonObject input, PortraitRequest request, List<string> adaptations)
     {
         input["main_face_image"] = request.FaceImages[0];
-        MapFluxOptions(input, request.Options);
-    }
-
-    /// <summary>The FLUX PuLID fields flux-pulid and flux-multi-pulid share, all with PinGlass's ranges or wider.</summary>
-    internal static void MapFluxOptions(JsonObject input, PortraitOptions options)
-    {
+        var options = request.Options;
         input["width"] = options.Width;
         input["height"] = options.Height;
         input["num_steps"] = options.Steps;

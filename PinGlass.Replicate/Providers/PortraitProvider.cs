@@ -17,6 +17,9 @@ public abstract class PortraitProvider(string name, IOptions<ReplicateOptions> o
     /// <summary>How many reference faces the model takes.</summary>
     public virtual int MaxFaces => 1;
 
+    /// <summary>Whether the model has a <c>negative_prompt</c> input.</summary>
+    protected virtual bool TakesNegativePrompt => true;
+
     /// <summary>
     /// The most one prediction can cost: the price of its image, or <paramref name="maxPredictTime"/> (Replicate time) of compute for a
     /// time-billed model.
@@ -55,9 +58,14 @@ public abstract class PortraitProvider(string name, IOptions<ReplicateOptions> o
         }
 
         var input = new JsonObject { ["prompt"] = request.Prompt };
-        if (request.NegativePrompt is { } negative)
+        if (request.NegativePrompt is { } negative && TakesNegativePrompt)
         {
             input["negative_prompt"] = negative;
+        }
+        else if (request.NegativePrompt is not null)
+        {
+            // Replicate drops an input the model does not have without a word: the portrait's notes say it instead.
+            adaptations.Add($"The negative prompt was not applied: {Name} has no negative_prompt input.");
         }
 
         MapInto(input, request, adaptations);

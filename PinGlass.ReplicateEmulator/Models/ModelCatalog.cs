@@ -32,7 +32,7 @@ public sealed class ModelCatalog
                 "InstantID: zero-shot identity-preserving generation, photorealistic base model",
                 Published, Schema("grandlineai-instant-id-photorealistic"), new(["image"], false, "png"),
                 new(Secs(8), Secs(16), Secs(40), Secs(120), Secs(0.1), Secs(0.5)), Price.PerSecond(0.000975m)),
-            new("mattheum", "flux-multi-pulid-controlnet", "698d4bd4cecda02d32cdb226d1dc397aeaf9b5ec4abdcc388833435317e18f78", false,
+            new("mattheum", "flux-multi-pulid-controlnet", "73a2c5ab8fbf6f29278a0285d6c6282ce61baefce9def279d91223541903687e", false,
                 "FLUX PuLID with several identities and ControlNet",
                 Published, Schema("mattheum-flux-multi-pulid-controlnet"),
                 new(["id_one_image", "id_two_image", "id_three_image", "id_four_image"], true, "webp"),
