@@ -29,6 +29,10 @@ public sealed class EmulatorOptions : IValidatableObject
     [Range(1, 1_000_000)]
     public int CreateRateLimitPerMinute { get; set; } = 600;
 
+    /// <summary>Calls to every other endpoint allowed per minute, together (Replicate's published limit is 3000).</summary>
+    [Range(1, 1_000_000)]
+    public int RateLimitPerMinute { get; set; } = 3000;
+
     /// <summary>Absolute URL put into output, file and pagination URLs; empty means the request's own scheme and host.</summary>
     public string? PublicBaseUrl { get; set; }
 

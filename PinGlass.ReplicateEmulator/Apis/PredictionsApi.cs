@@ -22,7 +22,7 @@ public static class PredictionsApi
                     : Task.FromResult<Results<Created<PredictionResponse>, ReplicateProblemResult>>(ReplicateErrors.NotFound()))
             .WithMetadata(RateLimitBucket.Create);
         v1.MapGet("/predictions", List);
-        v1.MapGet("/predictions/{id}", Get).WithMetadata(RateLimitBucket.PredictionGet);
+        v1.MapGet("/predictions/{id}", Get);
         v1.MapPost("/predictions/{id}/cancel", Cancel);
         return v1;
     }
@@ -91,7 +91,7 @@ public static class PredictionsApi
     private static Ok<PredictionPage> List(HttpRequest request, [FromQuery(Name = "created_after")] DateTimeOffset? createdAfter,
         [FromQuery(Name = "created_before")] DateTimeOffset? createdBefore, PredictionServices services)
     {
-        var matching = services.Store.All.Where(p => (createdAfter is null || p.CreatedAt > createdAfter) && (createdBefore is null || p.CreatedAt < createdBefore));
+        var matching = services.Store.All.Where(p => (createdAfter is null || p.CreatedAt >= createdAfter) && (createdBefore is null || p.CreatedAt < createdBefore));
         var page = Pagination.Paginate(matching, p => p.Sequence, request, services.BaseUrl.For(request));
         return TypedResults.Ok(new PredictionPage(page.Next, page.Previous, [.. page.Items.Select(p => p.ToResponse())]));
     }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Serialization;
 
 namespace PinGlass.ReplicateEmulator.Http;
@@ -13,8 +12,8 @@ public sealed record ReplicateProblem(
     [property: JsonPropertyOrder(3)] int? Status,
     [property: JsonPropertyOrder(4)] IReadOnlyList<InvalidField>? InvalidFields = null);
 
-/// <summary>The typed result of every Replicate error; <see cref="RetryAfter"/> adds a <c>Retry-After</c> header.</summary>
-public sealed class ReplicateProblemResult(int statusCode, ReplicateProblem problem, TimeSpan? retryAfter = null)
+/// <summary>The typed result of every Replicate error.</summary>
+public sealed class ReplicateProblemResult(int statusCode, ReplicateProblem problem)
     : IResult, IStatusCodeHttpResult, IValueHttpResult, IValueHttpResult<ReplicateProblem>, IContentTypeHttpResult
 {
     public const string ContentType = "application/problem+json";
@@ -31,11 +30,6 @@ public sealed class ReplicateProblemResult(int statusCode, ReplicateProblem prob
 
     public Task ExecuteAsync(HttpContext httpContext)
     {
-        if (retryAfter is { } wait)
-        {
-            httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        }
-
         httpContext.Response.StatusCode = statusCode;
         return httpContext.Response.WriteAsJsonAsync(problem, ReplicateJson.Options, ContentType);
     }
@@ -66,10 +60,14 @@ public static class ReplicateErrors
 
     public static ReplicateProblemResult BadRequest(string detail) => new(400, new("Bad request", detail, 400));
 
+    /// <summary>
+    /// A 429 says its wait in its text alone, as Replicate's rate-limit docs show it: whether Replicate also sends a
+    /// <c>Retry-After</c> header is not documented, so a client must not need one (replicate-api.md §4.2).
+    /// </summary>
     public static ReplicateProblemResult Throttled(TimeSpan retryAfter)
     {
         var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-        return new(429, new(null, $"Request was throttled. Your rate limit resets in ~{seconds}s.", 429), retryAfter);
+        return new(429, new(null, $"Request was throttled. Your rate limit resets in ~{seconds}s.", 429));
     }
 
     public static ReplicateProblemResult ServerError(int status) => status switch

@@ -63,7 +63,9 @@ public sealed class PredictionRunner(
             plan = plan with { PredictTime = plan.PredictTime + (slow.Duration ?? plan.PredictTime * 4) };
         }
 
+        // Kept to the microsecond, as Replicate's timestamps are: a client filtering by a created_at it was sent gets exactly it.
         var now = clock.UtcNow;
+        now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
         var prediction = new Prediction(PredictionStore.NewId(), store.NextSequence(), model, request.Version, request.Input, baseUrl,
             request.Webhook, request.WebhookEventsFilter, now, cancelAfter is { } after ? now + clock.ToWall(after) : null, plan);
         store.Add(prediction);

@@ -45,8 +45,11 @@ public sealed class RecordingHandler(RequestLog log) : DelegatingHandler
             throw;
         }
 
-        log.Add(new(request.Method.Method, request.RequestUri!.PathAndQuery, body, (int)response.StatusCode, response.Headers.RetryAfter?.Delta, sent,
-            Stopwatch.GetTimestamp()));
+        var answered = Stopwatch.GetTimestamp();
+        // A throttle's wait, where the client reads it: the header, or the text (the emulator, like Replicate's docs, gives only the text).
+        var wait = ReplicateClient.RetryAfter(response) ?? (response.StatusCode == System.Net.HttpStatusCode.TooManyRequests
+            ? ReplicateClient.WaitInText(await response.Content.ReadAsStringAsync(cancellationToken)) : null);
+        log.Add(new(request.Method.Method, request.RequestUri!.PathAndQuery, body, (int)response.StatusCode, wait, sent, answered));
         if (log.LoseResponse?.Invoke(request) == true)
         {
             response.Dispose();

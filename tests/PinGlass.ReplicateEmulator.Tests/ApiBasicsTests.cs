@@ -117,6 +117,21 @@ public sealed class ApiBasicsTests(EmulatorFixture fixture) : IClassFixture<Emul
     }
 
     [Fact]
+    public async Task Listing_created_after_an_instant_includes_a_prediction_created_at_it_and_created_before_excludes_it()
+    {
+        // The OpenAPI document: created_after "at or after this date-time", created_before "before this date-time".
+        var created = await emulator.CreateFluxPulidAsync();
+        var id = created.GetProperty("id").GetString();
+        var at = Uri.EscapeDataString(created.GetProperty("created_at").GetString()!);
+
+        var (_, after) = await emulator.GetAsync($"/v1/predictions?created_after={at}");
+        var (_, before) = await emulator.GetAsync($"/v1/predictions?created_before={at}");
+
+        Assert.Contains(after.GetProperty("results").EnumerateArray(), p => p.GetProperty("id").GetString() == id);
+        Assert.DoesNotContain(before.GetProperty("results").EnumerateArray(), p => p.GetProperty("id").GetString() == id);
+    }
+
+    [Fact]
     public async Task Health_is_served()
     {
         var response = await emulator.Anonymous.GetAsync("/health", TestContext.Current.CancellationToken);

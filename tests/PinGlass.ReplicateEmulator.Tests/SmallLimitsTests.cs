@@ -8,7 +8,7 @@ namespace PinGlass.ReplicateEmulator.Tests;
 public sealed class SmallLimitsTests
 {
     [Fact]
-    public async Task Creating_past_the_rate_limit_is_429_with_the_real_body_and_retry_after()
+    public async Task Creating_past_the_rate_limit_is_429_with_the_real_body_and_its_wait_in_the_text_alone()
     {
         await using var emulator = await Emulator.StartAsync(new Dictionary<string, string?> { ["ReplicateEmulator:CreateRateLimitPerMinute"] = "2" });
         var body = new { version = Emulator.FluxPulid, input = new { main_face_image = Emulator.SmallFaceDataUrl, width = 256, height = 256 } };
@@ -23,10 +23,25 @@ public sealed class SmallLimitsTests
         Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
         Assert.Matches(@"^Request was throttled\. Your rate limit resets in ~\d+s\.$", problem.GetProperty("detail").GetString());
         Assert.Equal(429, problem.GetProperty("status").GetInt32());
-        Assert.True(third.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        Assert.Null(third.Headers.RetryAfter);
         // Other endpoints have their own budget.
         var (list, _) = await emulator.GetAsync("/v1/predictions");
         Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+    }
+
+    [Fact]
+    public async Task Every_other_endpoint_draws_on_one_shared_budget_not_one_each()
+    {
+        // Replicate publishes two limits: creating predictions, and all other endpoints together.
+        await using var emulator = await Emulator.StartAsync(new Dictionary<string, string?> { ["ReplicateEmulator:RateLimitPerMinute"] = "2" });
+
+        var (list, _) = await emulator.GetAsync("/v1/predictions");
+        var (model, _) = await emulator.GetAsync("/v1/models/bytedance/flux-pulid");
+        var (prediction, problem) = await emulator.GetAsync("/v1/predictions/doesnotexist00000000000000");
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (list.StatusCode, model.StatusCode));
+        Assert.Equal(HttpStatusCode.TooManyRequests, prediction.StatusCode);
+        Assert.Matches(@"^Request was throttled\. Your rate limit resets in ~\d+s\.$", problem.GetProperty("detail").GetString());
     }
 
     [Fact]

@@ -89,6 +89,7 @@ public static class EmulatorBenchmark
             ["ReplicateEmulator:TimeScale"] = timeScale.ToString(CultureInfo.InvariantCulture),
             ["ReplicateEmulator:ApiToken"] = token,
             ["ReplicateEmulator:CreateRateLimitPerMinute"] = "100000",
+            ["ReplicateEmulator:RateLimitPerMinute"] = "100000",
         })).App;
 
     private static Dictionary<string, string> Parse(string[] args)
