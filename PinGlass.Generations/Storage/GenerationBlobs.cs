@@ -42,7 +42,7 @@ public sealed class GenerationBlobs(BlobServiceClient blobs)
         }
     }
 
-    /// <summary>A reference as the data URL the models take (a crop well under Replicate's 256 KB guidance for data URLs).</summary>
+    /// <summary>A reference as the data URL the models take (the crop keeps it within Replicate's 256 kB for data URLs: ProviderCrop).</summary>
     public async Task<string> ReferenceDataUrlAsync(Guid generationId, int reference, CancellationToken cancellationToken)
     {
         var content = await Photos.GetBlobClient(ReferenceName(generationId, reference)).DownloadContentAsync(cancellationToken);

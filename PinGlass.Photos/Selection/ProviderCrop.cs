@@ -11,10 +11,21 @@ public sealed record ProviderImage(byte[] Jpeg, int Width, int Height);
 
 /// <summary>
 /// Cuts the face the provider is to use from the full-resolution original: head and shoulders in a square, at the provider's
-/// size, never upscaled, instead of a 12-megapixel photo in which the face is a corner.
+/// size, never upscaled, instead of a 12-megapixel photo in which the face is a corner. It goes to Replicate as a data URL, which
+/// Replicate takes for a file of 256 kB or less (the OpenAPI document's guidance for <c>input</c>): a crop whose data URL
+/// (<c>data:image/jpeg;base64,</c> and a third more than the file) would be longer is made smaller until it fits.
 /// </summary>
 public sealed class ProviderCrop(IOptions<SelectionOptions> options)
 {
+    /// <summary>The longest data URL sent: Replicate's figure for data URLs, held to the URL itself, not only its file.</summary>
+    public const int MaxDataUrlLength = 256_000;
+
+    /// <summary>The largest reference file: its data URL is <c>data:image/jpeg;base64,</c> (23 characters) and a third more.</summary>
+    public const int MaxBytes = (MaxDataUrlLength - 23) / 4 * 3;
+
+    /// <summary>Below this side a face crop no longer shrinks; its quality is lowered instead. Face models look at 112–336 px.</summary>
+    private const int MinSide = 512;
+
     /// <summary>Crop side over face side: the face takes about 40 % of the crop, as in a head-and-shoulders portrait.</summary>
     public const double Framing = 2.5;
 
@@ -30,8 +41,51 @@ public sealed class ProviderCrop(IOptions<SelectionOptions> options)
         var top = (int)Math.Round(Math.Clamp(box.CenterY - Headroom * box.Height - side / 2.0, 0, image.Height - side));
         var target = Math.Min(side, options.Value.ProviderCropSide);
         image.Mutate(x => x.Crop(new Rectangle(left, top, side, side)).Resize(target, target));
+        return Fit(image);
+    }
+
+    /// <summary>
+    /// The crop as a JPEG of at most <see cref="MaxBytes"/>: at quality 92, a sixth smaller a step down to <see cref="MinSide"/> while
+    /// it is larger (a phone photo's noise made 1024 px crops of 650 KB), then at lower quality. Nothing larger is ever returned.
+    /// </summary>
+    internal static ProviderImage Fit(Image image)
+    {
+        for (int side = image.Width, quality = 92; ; )
+        {
+            var jpeg = Encode(image, side, quality);
+            if (jpeg.Length <= MaxBytes)
+            {
+                return new ProviderImage(jpeg, side, side);
+            }
+
+            if (side > MinSide)
+            {
+                side = Math.Max(MinSide, side * 5 / 6);
+            }
+            else if (quality > 60)
+            {
+                quality -= 8;
+            }
+            else
+            {
+                throw new InvalidOperationException($"A {side} px face crop is {jpeg.Length} bytes at JPEG quality {quality}, over {MaxBytes}.");
+            }
+        }
+    }
+
+    private static byte[] Encode(Image image, int side, int quality)
+    {
         using var output = new MemoryStream();
-        image.SaveAsJpeg(output, new JpegEncoder { Quality = 92 });
-        return new ProviderImage(output.ToArray(), target, target);
+        if (side == image.Width)
+        {
+            image.SaveAsJpeg(output, new JpegEncoder { Quality = quality });
+        }
+        else
+        {
+            using var smaller = image.Clone(x => x.Resize(side, side));
+            smaller.SaveAsJpeg(output, new JpegEncoder { Quality = quality });
+        }
+
+        return output.ToArray();
     }
 }

@@ -7,10 +7,17 @@ namespace PinGlass.ReplicateEmulator.Models;
 /// <summary>
 /// Validates a prediction input against the version's <c>openapi_schema.components.schemas.Input</c> with the error
 /// types and wording of Replicate's validator (<c>required</c>, <c>invalid_type</c>, <c>enum</c>, <c>number_gte</c>,
-/// <c>number_lte</c>, <c>format</c>). Keys the schema does not know are ignored, as Replicate ignores them.
+/// <c>number_lte</c>, <c>format</c>), and a data URL over the documented size (<c>data_url_too_large</c>, the emulator's own wording).
+/// Keys the schema does not know are ignored, as Replicate ignores them.
 /// </summary>
 public static class InputValidator
 {
+    /// <summary>
+    /// Replicate's OpenAPI document has data URLs for files of 256 kB or less and HTTP URLs for larger ones, without saying what a
+    /// larger data URL meets: the emulator refuses one, holding the URL itself (a third larger than its file) to the figure.
+    /// </summary>
+    public const int MaxDataUrlLength = 256_000;
+
     public static List<InvalidField> Validate(JsonElement schema, JsonElement input)
     {
         var errors = new List<InvalidField>();
@@ -69,6 +76,12 @@ public static class InputValidator
         if (definition.TryGetProperty("format", out var format) && format.GetString() == "uri" && !IsUri(value.GetString()!))
         {
             errors.Add(new("format", field, "Does not match format 'uri'"));
+        }
+        else if (value.ValueKind == JsonValueKind.String && value.GetString()!.StartsWith("data:", StringComparison.OrdinalIgnoreCase)
+                 && value.GetString()!.Length > MaxDataUrlLength)
+        {
+            errors.Add(new("data_url_too_large", field,
+                $"A data URL may be at most {MaxDataUrlLength / 1000} kB; pass a larger file as an HTTP URL (for example one from the files API)"));
         }
     }
 

@@ -25,8 +25,8 @@ public sealed class ModelInputTests(EmulatorFixture fixture) : IClassFixture<Emu
             "required input prompt is required\ninvalid_type input.prompt_upsampling Invalid type. Expected: boolean, given: string" },
         { "grandlineai/instant-id-photorealistic:03914a0c3326bf44383d0cd84b06822618af879229ce5d1d53bef38d93b68279", """{"width": 256, "ip_adapter_scale": 1.5}""",
             "required input image is required\nnumber_gte input.width Must be greater than or equal to 512\nnumber_lte input.ip_adapter_scale Must be less than or equal to 1" },
-        { "mattheum/flux-multi-pulid-controlnet:698d4bd4cecda02d32cdb226d1dc397aeaf9b5ec4abdcc388833435317e18f78", """{"num_steps": 60, "num_outputs": 5}""",
-            "required input id_one_image is required\nnumber_lte input.num_steps Must be less than or equal to 50\nnumber_lte input.num_outputs Must be less than or equal to 4" },
+        { "mattheum/flux-multi-pulid-controlnet:73a2c5ab8fbf6f29278a0285d6c6282ce61baefce9def279d91223541903687e", """{"num_steps": 26, "width": 2048, "image2image_strength": 1.5}""",
+            "number_lte input.num_steps Must be less than or equal to 25\nnumber_lte input.width Must be less than or equal to 1536\nnumber_lte input.image2image_strength Must be less than or equal to 1" },
     };
 
     [Theory]
@@ -43,6 +43,22 @@ public sealed class ModelInputTests(EmulatorFixture fixture) : IClassFixture<Emu
     }
 
     [Fact]
+    public async Task A_data_url_over_256_kB_is_refused_naming_the_field()
+    {
+        // The OpenAPI document: a data URL for a file of 256 kB or less, an HTTP URL for a larger one (#15 item 2).
+        var prefix = "data:image/jpeg;base64,";
+        var longest = prefix + new string('A', Models.InputValidator.MaxDataUrlLength - prefix.Length);
+
+        var (over, body) = await CreateAsync(Emulator.FluxPulid, JsonSerializer.SerializeToElement(new { main_face_image = longest + "A" }));
+        var (within, _) = await CreateAsync(Emulator.FluxPulid, JsonSerializer.SerializeToElement(new { main_face_image = longest, width = 256, height = 256 }));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, over.StatusCode);
+        var field = Assert.Single(body.GetProperty("invalid_fields").EnumerateArray());
+        Assert.Equal(("data_url_too_large", "input.main_face_image"), (field.GetProperty("type").GetString(), field.GetProperty("field").GetString()));
+        Assert.Equal(HttpStatusCode.Created, within.StatusCode); // accepted; its bytes are no image, so the prediction then fails
+    }
+
+    [Fact]
     public async Task A_webp_request_to_flux_kontext_pro_gets_the_recorded_422_body()
     {
         var (_, body) = await CreateAsync("black-forest-labs/flux-kontext-pro", JsonSerializer.SerializeToElement(new { prompt = "x", output_format = "webp" }));
@@ -56,7 +72,7 @@ public sealed class ModelInputTests(EmulatorFixture fixture) : IClassFixture<Emu
         { Emulator.FluxPulid, """{"main_face_image": "FACE", "width": 256, "height": 320, "num_outputs": 2, "output_format": "png"}""", true },
         { "black-forest-labs/flux-kontext-pro", """{"prompt": "make it a studio portrait", "input_image": "FACE", "aspect_ratio": "1:1"}""", false },
         { "grandlineai/instant-id-photorealistic:03914a0c3326bf44383d0cd84b06822618af879229ce5d1d53bef38d93b68279", """{"image": "FACE", "width": 512, "height": 512}""", false },
-        { "mattheum/flux-multi-pulid-controlnet:698d4bd4cecda02d32cdb226d1dc397aeaf9b5ec4abdcc388833435317e18f78", """{"id_one_image": "FACE", "width": 256, "height": 256}""", true },
+        { "mattheum/flux-multi-pulid-controlnet:73a2c5ab8fbf6f29278a0285d6c6282ce61baefce9def279d91223541903687e", """{"id_one_image": "FACE", "width": 256, "height": 256}""", true },
     };
 
     [Theory]

@@ -1,5 +1,6 @@
 // Reference-photo benchmark: 20 phone-sized JPEGs (4032×3024) through intake, face analysis, scoring and selection against a
-// faces service started here, then the five provider crops. Prints wall time, per-photo time and peak memory of both processes.
+// faces service started here, then the five provider crops. Prints wall time, per-photo time and peak memory of both processes, and
+// the bytes a generation's references send to Replicate. --noise gives the photos a phone sensor's noise (which makes JPEGs large).
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
@@ -17,8 +18,9 @@ using SixLabors.ImageSharp.Processing;
 const int Photos = 20;
 const int Width = 4032, Height = 3024;
 
-Console.WriteLine($"Generating {Photos} JPEGs of {Width}×{Height} from astronaut.png (not timed)...");
-var files = Generate();
+var noisy = args.Contains("--noise");
+Console.WriteLine($"Generating {Photos} JPEGs of {Width}×{Height} from astronaut.png{(noisy ? " with sensor noise" : "")} (not timed)...");
+var files = Generate(noisy);
 Console.WriteLine($"  {files.Sum(f => f.Content.Length) / 1e6:F1} MB in all");
 
 await using var faces = await LocalFacesService.StartAsync(LocalFacesService.FindServiceDirectory(AppContext.BaseDirectory), TimeSpan.FromSeconds(60));
@@ -52,6 +54,10 @@ var accepted = report.Selection.Assessments.Count(a => a.Rejection is null);
 Console.WriteLine($"Photos: {Photos} × {Width}×{Height} JPEG; accepted {accepted}, rejected {report.Selection.Assessments.Count - accepted}, refused at intake {report.Refused.Count}; chosen {crops.Count}");
 Console.WriteLine($"Intake + analysis + scoring + selection: {selected.TotalSeconds:F2} s ({selected.TotalMilliseconds / Photos:F0} ms per photo)");
 Console.WriteLine($"Plus {crops.Count} provider crops ({string.Join(", ", crops.Select(c => $"{c.Width} px").Distinct())}): {total.TotalSeconds:F2} s in all");
+// Each portrait's prediction carries one reference as a data URL, the five taking turns over 23 portraits.
+var dataUrls = crops.Select(c => "data:image/jpeg;base64,".Length + 4 * ((c.Jpeg.Length + 2) / 3)).ToList();
+Console.WriteLine($"References as sent: {crops.Min(c => c.Jpeg.Length) / 1000.0:F0}–{crops.Max(c => c.Jpeg.Length) / 1000.0:F0} kB files (limit {ProviderCrop.MaxBytes / 1000} kB), " +
+    $"{dataUrls.Min() / 1000.0:F0}–{dataUrls.Max() / 1000.0:F0} kB data URLs; a generation's 23 predictions send {Enumerable.Range(0, 23).Sum(i => dataUrls[i % dataUrls.Count]) / 1e6:F1} MB of them");
 // Wall time depends on what else the machine runs; CPU time does not, and bounds the wall time on idle cores.
 Console.WriteLine($"CPU time of intake to selection: .NET {dotnetCpu:F2} s, Node {nodeCpu:F2} s; on {Environment.ProcessorCount} idle cores the wall time cannot be below {(dotnetCpu + nodeCpu) / Environment.ProcessorCount:F2} s");
 Console.WriteLine($"Load average at the end: {File.ReadAllText("/proc/loadavg").Split(' ')[0]} (other processes compete for the cores)");
@@ -59,8 +65,9 @@ Console.WriteLine($"Peak memory (VmHWM): .NET {Peak(Environment.ProcessId)} MB, 
 Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 return selected.TotalSeconds < 8 ? 0 : 1;
 
-static List<UploadedPhoto> Generate()
+static List<UploadedPhoto> Generate(bool noisy)
 {
+    var noise = new Random(7);
     using var astronaut = Image.Load<Rgb24>(Path.Combine(AppContext.BaseDirectory, "astronaut.png"));
     var files = new List<UploadedPhoto>();
     for (var i = 0; i < Photos; i++)
@@ -78,12 +85,28 @@ static List<UploadedPhoto> Generate()
         });
         canvas.Mutate(x => x.DrawImage(person, new Point(200 + i * 60, Height - side), 1f).Rotate(i % 3 - 1));
         canvas.Mutate(x => x.Crop(new Rectangle((canvas.Width - Width) / 2, (canvas.Height - Height) / 2, Width, Height)));
+        if (noisy)
+        {
+            canvas.ProcessPixelRows(rows =>
+            {
+                for (var y = 0; y < rows.Height; y++)
+                {
+                    foreach (ref var pixel in rows.GetRowSpan(y))
+                    {
+                        pixel = new Rgb24(Noisy(pixel.R), Noisy(pixel.G), Noisy(pixel.B));
+                    }
+                }
+            });
+        }
+
         using var jpeg = new MemoryStream();
         canvas.SaveAsJpeg(jpeg, new JpegEncoder { Quality = 90 });
         files.Add(new UploadedPhoto($"IMG_{i:D4}.jpg", jpeg.ToArray()));
     }
 
     return files;
+
+    byte Noisy(byte value) => (byte)Math.Clamp(value + noise.Next(-24, 25), 0, 255);
 }
 
 // Writing 5 to clear_refs resets the peak resident size (Linux), so generation and model loading are not counted.
