@@ -65,7 +65,9 @@ public sealed class LapsedCreatesTests(PinGlassApp pinglass)
     /// <summary>A prediction as a sender that died would have left it: created on the emulator with the attempt's marker, its answer lost.</summary>
     private static async Task<string> CreateOnEmulatorAsync(GenerationClient client, string marker)
     {
-        var face = Convert.ToBase64String(await File.ReadAllBytesAsync(PinGlass.Fixtures.Samples.Path("astronaut.png"), Token));
+        // A JPEG: the PNG's data URL (1 MB) is over the 256 kB Replicate takes.
+        using var astronaut = PinGlass.Fixtures.Samples.Astronaut();
+        var face = Convert.ToBase64String(PinGlass.Fixtures.Samples.Encode(astronaut, "jpeg"));
         using var model = new HttpRequestMessage(HttpMethod.Get, "/v1/models/bytedance/flux-pulid");
         model.Headers.Authorization = new("Bearer", ReplicateEndpoint.EmulatorToken);
         using var modelResponse = await client.Emulator.SendAsync(model, Token);
@@ -78,7 +80,7 @@ public sealed class LapsedCreatesTests(PinGlassApp pinglass)
             Content = JsonContent.Create(new
             {
                 version,
-                input = new { prompt = "a studio portrait", main_face_image = $"data:image/png;base64,{face}", width = 256, height = 256 },
+                input = new { prompt = "a studio portrait", main_face_image = $"data:image/jpeg;base64,{face}", width = 256, height = 256 },
                 webhook = $"http://127.0.0.1:9/hooks/replicate?{SafeCreate.MarkerParameter}={marker}",
                 webhook_events_filter = new[] { "completed" },
             }),

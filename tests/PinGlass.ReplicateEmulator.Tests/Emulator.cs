@@ -59,7 +59,14 @@ public sealed class Emulator : IAsyncDisposable
 
     public static string FixturePath(string file) => Path.Combine(AppContext.BaseDirectory, "Fixtures", file);
 
-    public static string FaceDataUrl(string file = "astronaut.png") => "data:image/png;base64," + Convert.ToBase64String(File.ReadAllBytes(FixturePath(file)));
+    public static string FaceDataUrl(string file = "astronaut.png")
+    {
+        // A JPEG: the fixture PNG's data URL (1 MB) is over the 256 kB Replicate takes.
+        using var image = SixLabors.ImageSharp.Image.Load(FixturePath(file));
+        using var jpeg = new MemoryStream();
+        image.SaveAsJpeg(jpeg);
+        return "data:image/jpeg;base64," + Convert.ToBase64String(jpeg.ToArray());
+    }
 
     /// <summary>The user's face at 128×128: cheap to send hundreds of times.</summary>
     public static string SmallFaceDataUrl => SmallFace.Value;
