@@ -4,14 +4,13 @@ using Microsoft.Extensions.Options;
 namespace PinGlass.Replicate.Providers;
 
 /// <summary>
-/// grandlineai/instant-id-photorealistic, the tertiary: sizes 512–2048, no seed, no output format (always png), and an identity
-/// strength (<c>ip_adapter_scale</c>) of 0–1 (replicate-api.md §7.3).
+/// grandlineai/instant-id-photorealistic, the tertiary: no seed, an identity strength (<c>ip_adapter_scale</c>) of 0–1
+/// (replicate-api.md §7.3), and, by its cog <c>predict.py</c>, an output that takes the reference's shape (short side 1024, long side
+/// 1280, floored to multiples of 64: 1280×1280 for PinGlass's square crops), always a JPEG; its <c>width</c>/<c>height</c> size only
+/// its face detector, left at the model's own 640.
 /// </summary>
 public sealed class InstantIdProvider(IOptions<ReplicateOptions> options) : PortraitProvider(ProviderNames.InstantId, options)
 {
-    private const int MinSize = 512;
-    private const int MaxSize = 2048;
-
     /// <summary>PinGlass's default idWeight (1.0) lands on the model's default ip_adapter_scale (0.8).</summary>
     private const double IdWeightToAdapterScale = 0.8;
 
@@ -20,15 +19,7 @@ public sealed class InstantIdProvider(IOptions<ReplicateOptions> options) : Port
         var options = request.Options;
         input["image"] = request.FaceImages[0];
 
-        // Scale up so the short side reaches the model's minimum, keeping the shape where the maximum allows.
-        var scale = Math.Max(1, (double)MinSize / Math.Min(options.Width, options.Height));
-        var (width, height) = (Math.Min(MaxSize, (int)Math.Round(options.Width * scale)), Math.Min(MaxSize, (int)Math.Round(options.Height * scale)));
-        input["width"] = width;
-        input["height"] = height;
-        if ((width, height) != (options.Width, options.Height))
-        {
-            adaptations.Add($"{options.Width}×{options.Height} was raised to {width}×{height}: the model's sizes are {MinSize}–{MaxSize}.");
-        }
+        adaptations.Add($"{options.Width}×{options.Height} was not applied: the model makes its output in the reference's shape (1280×1280 for a square reference).");
 
         input["num_inference_steps"] = options.Steps;
         input["guidance_scale"] = options.GuidanceScale;
@@ -45,9 +36,9 @@ public sealed class InstantIdProvider(IOptions<ReplicateOptions> options) : Port
             adaptations.Add("seed was not applied: the model has no seed input, so the result is not reproducible.");
         }
 
-        if (options.OutputFormat != OutputFormat.Png)
+        if (options.OutputFormat != OutputFormat.Jpg)
         {
-            adaptations.Add($"{FormatName(options.OutputFormat)} is not offered; the output is png.");
+            adaptations.Add($"{FormatName(options.OutputFormat)} is not offered; the output is jpg.");
         }
     }
 }

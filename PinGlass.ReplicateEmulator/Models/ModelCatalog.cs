@@ -30,7 +30,7 @@ public sealed class ModelCatalog
                 new(Secs(6), Secs(12), TimeSpan.Zero, TimeSpan.Zero, Secs(0.2), Secs(1)), Price.PerImage(0.04m)),
             new("grandlineai", "instant-id-photorealistic", "03914a0c3326bf44383d0cd84b06822618af879229ce5d1d53bef38d93b68279", false,
                 "InstantID: zero-shot identity-preserving generation, photorealistic base model",
-                Published, Schema("grandlineai-instant-id-photorealistic"), new(["image"], false, "png"),
+                Published, Schema("grandlineai-instant-id-photorealistic"), new(["image"], false, "jpg", SizedByFace: true),
                 new(Secs(8), Secs(16), Secs(40), Secs(120), Secs(0.1), Secs(0.5)), Price.PerSecond(0.000975m)),
             new("mattheum", "flux-multi-pulid-controlnet", "73a2c5ab8fbf6f29278a0285d6c6282ce61baefce9def279d91223541903687e", false,
                 "FLUX PuLID with several identities and ControlNet",

@@ -8,7 +8,8 @@ namespace PinGlass.ReplicateEmulator.Models;
 /// <param name="FaceInputs">Input fields holding face images, the first present one is the source.</param>
 /// <param name="ArrayOutput">True when the output is an array of URIs, false for one URI.</param>
 /// <param name="DefaultFormat">Output format when the schema has no <c>output_format</c>.</param>
-public sealed record OutputShape(string[] FaceInputs, bool ArrayOutput, string DefaultFormat);
+/// <param name="SizedByFace">The output takes the face image's shape, not <c>width</c>/<c>height</c> (instant-id).</param>
+public sealed record OutputShape(string[] FaceInputs, bool ArrayOutput, string DefaultFormat, bool SizedByFace = false);
 
 /// <summary>One emulated model with its single published version.</summary>
 public sealed record ReplicateModel(

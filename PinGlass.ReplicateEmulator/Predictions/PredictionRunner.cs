@@ -184,7 +184,7 @@ public sealed class PredictionRunner(
             : FaceSource.Input;
         using var blank = face is null ? ImageRenderer.Blank() : null;
         var format = input.Format;
-        var size = OutputSize(input, face ?? blank!);
+        var size = prediction.Model.Output.SizedByFace ? SizeOfFace(face ?? blank!) : OutputSize(input, face ?? blank!);
         var deliveryToken = DeliveryStore.NewToken();
         var urls = new List<string>();
         try
@@ -228,6 +228,18 @@ public sealed class PredictionRunner(
             : (double)face.Width / face.Height;
         var outWidth = Math.Sqrt(1024 * 1024 * ratio);
         return new Size(RoundTo16(outWidth), RoundTo16(outWidth / ratio));
+    }
+
+    /// <summary>
+    /// instant-id's size (its cog <c>predict.py</c>, <c>resize_img</c>): the face image scaled so its short side is 1024, then so its
+    /// long side is 1280, each side floored to a multiple of 64; <c>width</c>/<c>height</c> only size its face detector.
+    /// </summary>
+    internal static Size SizeOfFace(Image face)
+    {
+        var toShort = 1024.0 / Math.Min(face.Width, face.Height);
+        var (width, height) = (Math.Round(toShort * face.Width), Math.Round(toShort * face.Height));
+        var toLong = 1280 / Math.Max(width, height);
+        return new Size((int)Math.Round(toLong * width) / 64 * 64, (int)Math.Round(toLong * height) / 64 * 64);
     }
 
     private static int RoundTo16(double value) => Math.Max(16, (int)Math.Round(value / 16) * 16);

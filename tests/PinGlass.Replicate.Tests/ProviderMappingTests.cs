@@ -96,19 +96,13 @@ public sealed class ProviderMappingTests
         Assert.Contains(mapped.Adaptations, a => a.Contains("steps, idWeight and guidanceScale", StringComparison.Ordinal));
     }
 
-    [Theory]
-    [InlineData(896, 1152, 896, 1152)]
-    [InlineData(512, 512, 512, 512)]
-    [InlineData(256, 256, 512, 512)]
-    [InlineData(256, 384, 512, 768)]
-    [InlineData(1536, 256, 2048, 512)]
-    public void Instant_id_raises_sizes_below_512(int width, int height, int sentWidth, int sentHeight)
+    [Fact]
+    public void Instant_id_is_sent_no_size_and_says_its_output_takes_the_references_shape()
     {
-        var mapped = new InstantIdProvider(Options).Map(Request(new PortraitOptions { Width = width, Height = height }));
+        var mapped = new InstantIdProvider(Options).Map(Request(new PortraitOptions { Width = 896, Height = 1152 }));
 
-        Assert.Equal(sentWidth, mapped.Input["width"]!.GetValue<int>());
-        Assert.Equal(sentHeight, mapped.Input["height"]!.GetValue<int>());
-        Assert.Equal((sentWidth, sentHeight) != (width, height), mapped.Adaptations.Any(a => a.Contains("was raised", StringComparison.Ordinal)));
+        Assert.False(mapped.Input.ContainsKey("width") || mapped.Input.ContainsKey("height"));
+        Assert.Contains("896×1152 was not applied: the model makes its output in the reference's shape (1280×1280 for a square reference).", mapped.Adaptations);
     }
 
     [Theory]
@@ -125,16 +119,16 @@ public sealed class ProviderMappingTests
     }
 
     [Fact]
-    public void Instant_id_has_no_seed_and_only_png()
+    public void Instant_id_has_no_seed_and_only_jpg()
     {
-        var mapped = new InstantIdProvider(Options).Map(Request(new PortraitOptions { Seed = 9, OutputFormat = OutputFormat.Jpg, Steps = 15, GuidanceScale = 6 }));
+        var mapped = new InstantIdProvider(Options).Map(Request(new PortraitOptions { Seed = 9, OutputFormat = OutputFormat.Png, Steps = 15, GuidanceScale = 6 }));
 
         Assert.False(mapped.Input.ContainsKey("seed") || mapped.Input.ContainsKey("output_format"));
         Assert.Equal(15, mapped.Input["num_inference_steps"]!.GetValue<int>());
         Assert.Equal(6, mapped.Input["guidance_scale"]!.GetValue<double>());
         Assert.Equal($"{Face}0", mapped.Input["image"]!.GetValue<string>());
         Assert.Contains(mapped.Adaptations, a => a.Contains("seed", StringComparison.Ordinal));
-        Assert.Contains(mapped.Adaptations, a => a.Contains("jpg is not offered", StringComparison.Ordinal));
+        Assert.Contains(mapped.Adaptations, a => a.Contains("png is not offered; the output is jpg", StringComparison.Ordinal));
     }
 
     [Fact]

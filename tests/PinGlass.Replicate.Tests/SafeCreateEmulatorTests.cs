@@ -278,7 +278,7 @@ public sealed class SafeCreateEmulatorTests
 
         Assert.Equal(PredictionStatus.Succeeded, prediction.Status);
         Assert.StartsWith("grandlineai/instant-id-photorealistic", prediction.Model, StringComparison.Ordinal);
-        Assert.Contains(input.Adaptations, a => a.Contains("512×512", StringComparison.Ordinal));
+        Assert.Contains(input.Adaptations, a => a.Contains("256×256 was not applied", StringComparison.Ordinal));
         Assert.Contains(input.Adaptations, a => a.Contains("seed", StringComparison.Ordinal));
     }
 

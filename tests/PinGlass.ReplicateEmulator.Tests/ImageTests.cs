@@ -5,6 +5,7 @@ using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.Formats.Webp;
 using SixLabors.ImageSharp.Metadata.Profiles.Exif;
 using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
 
 namespace PinGlass.ReplicateEmulator.Tests;
 
@@ -52,6 +53,37 @@ public sealed class ImageTests(EmulatorFixture fixture) : IClassFixture<Emulator
         using var image = Image.Load<Rgb24>(await emulator.Anonymous.GetByteArrayAsync(done.GetProperty("output").GetString(), TestContext.Current.CancellationToken));
 
         Assert.InRange((double)image.Width / image.Height, 16 / 9.0 * 0.97, 16 / 9.0 * 1.03);
+    }
+
+    [Theory]
+    [InlineData(128, 128, 1280, 1280)]
+    [InlineData(300, 400, 960, 1280)]
+    [InlineData(900, 500, 1280, 704)]
+    public async Task Instant_id_makes_a_jpeg_in_the_references_shape_whatever_width_and_height_say(int faceWidth, int faceHeight, int width, int height)
+    {
+        // Its cog predict.py: the face image resized (short side 1024, then long side 1280, floored to 64s) is the output's frame, and
+        // the result is saved as result.jpg; width and height only size the face detector.
+        using var face = Image.Load<Rgb24>(Convert.FromBase64String(Emulator.SmallFaceDataUrl["data:image/png;base64,".Length..]));
+        face.Mutate(x => x.Resize(faceWidth, faceHeight));
+        var (response, created) = await emulator.PostAsync("/v1/predictions", new
+        {
+            version = "grandlineai/instant-id-photorealistic:03914a0c3326bf44383d0cd84b06822618af879229ce5d1d53bef38d93b68279",
+            input = new { image = "data:image/jpeg;base64," + Convert.ToBase64String(Encode(face)), width = 512, height = 2048 },
+        });
+        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+        var done = await emulator.WaitForTerminalAsync(created.GetProperty("id").GetString()!);
+        var bytes = await emulator.Anonymous.GetByteArrayAsync(done.GetProperty("output").GetString(), TestContext.Current.CancellationToken);
+
+        var info = Image.Identify(bytes);
+        Assert.Equal((width, height, JpegFormat.Instance.Name), (info.Width, info.Height, Image.DetectFormat(bytes).Name));
+        Assert.EndsWith(".jpg", done.GetProperty("output").GetString(), StringComparison.Ordinal);
+    }
+
+    private static byte[] Encode(Image image)
+    {
+        using var jpeg = new MemoryStream();
+        image.SaveAsJpeg(jpeg);
+        return jpeg.ToArray();
     }
 
     private async Task<(string Id, Image<Rgb24> Image, byte[] Bytes)> GenerateAsync(Dictionary<string, object?> input)
