@@ -11,7 +11,6 @@ namespace PinGlass.AppHost.Tests;
 /// One class, so its tests run one after another: the emulator's fault rules are global.
 /// </summary>
 [Collection(SharedEmulator.Collection)]
-[TestCaseOrderer(typeof(RunsFirstOrderer))]
 public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetime
 {
     private readonly GenerationClient client = GenerationClient.For(fixture.App);
@@ -164,7 +163,6 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
     }
 
     [Fact]
-    [RunsFirst]
     public async Task Twenty_concurrent_generations_on_tight_budgets_with_failures_never_spend_beyond_a_budget_and_release_every_reservation()
     {
         const int Concurrent = 20;
