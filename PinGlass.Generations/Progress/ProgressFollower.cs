@@ -5,7 +5,8 @@ namespace PinGlass.Generations.Progress;
 
 /// <summary>
 /// What one follower of a generation is sent: its state now (or, reconnecting, every change it missed), then every change in version
-/// order, each once, until the generation ends. Redis brings changes at once; the database's log of changes fills in what Redis did not
+/// order, each once, until the generation ends. (Changes no longer in the log, a day after the end or after an erasure, are seen as
+/// the state now.) Redis brings changes at once; the database's log of changes fills in what Redis did not
 /// bring in order: a change overtaken by a newer one (publishes leave after their commits, not in version order), a publish that failed,
 /// a worker killed between commit and publish, events lost while Redis restarted. A gap in the versions is read at once, a quiet spell
 /// after <see cref="PipelineOptions.ProgressCatchUp"/>, so a follower is delayed but never stalled and never misses a portrait's change.
@@ -30,19 +31,18 @@ public sealed class ProgressFollower(ChannelReader<GenerationProgress>? events,
         var changes = seen < 0 ? [current] : await changesSince(seen, cancellationToken) ?? [current];
         while (changes is not null)
         {
-            foreach (var change in changes)
+            foreach (var change in changes.Where(c => c.Version > seen))
             {
-                if (change.Version > seen)
-                {
-                    seen = change.Version;
-                    yield return change;
-                }
+                seen = change.Version;
+                yield return change;
+            }
 
-                if (change.IsTerminal)
-                {
-                    // Only the database's state now reaches here at or below the version seen: it has ended, and the follower has its end.
-                    yield break;
-                }
+            // The last change says where the generation is now: an end inside the batch may have been undone after it (a portrait
+            // retried on request reopens the generation). An end at or below the version seen is the database's state now: the
+            // follower has its end already.
+            if (changes[^1].IsTerminal)
+            {
+                yield break;
             }
 
             changes = await NextAsync(seen, cancellationToken);

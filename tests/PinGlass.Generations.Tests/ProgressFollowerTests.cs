@@ -148,6 +148,24 @@ public sealed class ProgressFollowerTests
     }
 
     [Fact]
+    public async Task An_end_undone_later_in_what_was_missed_does_not_end_the_stream()
+    {
+        // A portrait retried on request reopened the generation after it had completed.
+        database = [.. Enumerable.Range(1, 4).Select(v => Progress(v)), Progress(5, "completed"), Progress(6)];
+        await using var follow = Follower().FollowAsync(Progress(6), 3, Token).GetAsyncEnumerator(Token);
+        foreach (var version in new long[] { 4, 5, 6 })
+        {
+            Assert.True(await follow.MoveNextAsync());
+            Assert.Equal(version, follow.Current.Version);
+        }
+
+        redis.Writer.TryWrite(Progress(7, "completed"));
+        Assert.True(await follow.MoveNextAsync());
+        Assert.Equal(7, follow.Current.Version);
+        Assert.False(await follow.MoveNextAsync());
+    }
+
+    [Fact]
     public async Task A_last_event_id_newer_than_the_generation_is_ignored_and_the_current_state_is_sent()
     {
         var sent = await Follower().FollowAsync(Progress(4, "completed"), 999, Token).Select(p => p.Version).ToListAsync(Token);
