@@ -57,6 +57,24 @@ public static class Samples
         return collage;
     }
 
+    /// <summary>A phone sensor's noise (±24 a channel, seeded): what makes a phone photo's JPEGs large.</summary>
+    public static void AddSensorNoise(Image<Rgb24> image, int seed = 7)
+    {
+        var noise = new Random(seed);
+        image.ProcessPixelRows(rows =>
+        {
+            for (var y = 0; y < rows.Height; y++)
+            {
+                foreach (ref var pixel in rows.GetRowSpan(y))
+                {
+                    pixel = new Rgb24(Noisy(pixel.R), Noisy(pixel.G), Noisy(pixel.B));
+                }
+            }
+        });
+
+        byte Noisy(byte value) => (byte)Math.Clamp(value + noise.Next(-24, 25), 0, 255);
+    }
+
     public static byte[] Encode(Image image, string format)
     {
         using var stream = new MemoryStream();

@@ -154,18 +154,7 @@ public sealed class SelectionTests(FacesFixture fixture)
         // data URL (#15 item 2).
         using var astronaut = Samples.Astronaut();
         using var phone = astronaut.Clone(x => x.Resize(2400, 1800));
-        var noise = new Random(7);
-        phone.ProcessPixelRows(rows =>
-        {
-            for (var y = 0; y < rows.Height; y++)
-            {
-                foreach (ref var pixel in rows.GetRowSpan(y))
-                {
-                    pixel = new Rgb24(Noisy(pixel.R), Noisy(pixel.G), Noisy(pixel.B));
-                }
-            }
-        });
-        byte Noisy(byte value) => (byte)Math.Clamp(value + noise.Next(-24, 25), 0, 255);
+        Samples.AddSensorNoise(phone);
         using var photo = fixture.Get<PhotoIntake>().Read(new UploadedPhoto("phone.jpg", Samples.Encode(phone, "jpeg"))).Photo!;
         var face = Assert.Single((await fixture.Get<ReferencePhotos>().AnalyseAsync(photo, TestContext.Current.CancellationToken)).Faces);
 

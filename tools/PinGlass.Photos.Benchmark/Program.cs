@@ -67,7 +67,6 @@ return selected.TotalSeconds < 8 ? 0 : 1;
 
 static List<UploadedPhoto> Generate(bool noisy)
 {
-    var noise = new Random(7);
     using var astronaut = Image.Load<Rgb24>(Path.Combine(AppContext.BaseDirectory, "astronaut.png"));
     var files = new List<UploadedPhoto>();
     for (var i = 0; i < Photos; i++)
@@ -87,16 +86,7 @@ static List<UploadedPhoto> Generate(bool noisy)
         canvas.Mutate(x => x.Crop(new Rectangle((canvas.Width - Width) / 2, (canvas.Height - Height) / 2, Width, Height)));
         if (noisy)
         {
-            canvas.ProcessPixelRows(rows =>
-            {
-                for (var y = 0; y < rows.Height; y++)
-                {
-                    foreach (ref var pixel in rows.GetRowSpan(y))
-                    {
-                        pixel = new Rgb24(Noisy(pixel.R), Noisy(pixel.G), Noisy(pixel.B));
-                    }
-                }
-            });
+            PinGlass.Fixtures.Samples.AddSensorNoise(canvas, i);
         }
 
         using var jpeg = new MemoryStream();
@@ -105,8 +95,6 @@ static List<UploadedPhoto> Generate(bool noisy)
     }
 
     return files;
-
-    byte Noisy(byte value) => (byte)Math.Clamp(value + noise.Next(-24, 25), 0, 255);
 }
 
 // Writing 5 to clear_refs resets the peak resident size (Linux), so generation and model loading are not counted.
