@@ -31,7 +31,11 @@ public sealed record PortraitOptions
     /// <summary>Fixes the result; null for a random one.</summary>
     public long? Seed { get; init; }
 
-    public OutputFormat OutputFormat { get; init; } = OutputFormat.Png;
+    /// <summary>
+    /// JPEG by default: people download and share portraits from phones, and a portrait as JPEG is a fifth of its PNG's bytes with no
+    /// difference a person sees (flux-pulid is asked for quality 95).
+    /// </summary>
+    public OutputFormat OutputFormat { get; init; } = OutputFormat.Jpg;
 
     /// <summary>Every range violation, worded for the user; empty when the options are valid.</summary>
     public IReadOnlyList<string> Validate()

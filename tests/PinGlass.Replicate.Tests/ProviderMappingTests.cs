@@ -21,10 +21,17 @@ public sealed class ProviderMappingTests
 
         var mapped = new FluxPulidProvider(Options).Map(Request(options) with { NegativePrompt = "blurry" });
 
-        Assert.Equal("""{"prompt":"a studio portrait","negative_prompt":"blurry","main_face_image":"data:image/png;base64,AAAA0","width":768,"height":1024,"num_steps":12,"guidance_scale":7,"id_weight":2.5,"output_format":"webp","num_outputs":1,"seed":42}""",
+        Assert.Equal("""{"prompt":"a studio portrait","negative_prompt":"blurry","main_face_image":"data:image/png;base64,AAAA0","width":768,"height":1024,"num_steps":12,"guidance_scale":7,"id_weight":2.5,"output_format":"webp","output_quality":95,"num_outputs":1,"seed":42}""",
             mapped.Input.ToJsonString());
         Assert.Empty(mapped.Adaptations);
     }
+
+    [Theory]
+    [InlineData(OutputFormat.Jpg, 95)]
+    [InlineData(OutputFormat.Webp, 95)]
+    [InlineData(OutputFormat.Png, null)]
+    public void Flux_pulid_asks_for_quality_95_where_the_format_has_a_quality(OutputFormat format, int? quality) =>
+        Assert.Equal(quality, MapOnly(new FluxPulidProvider(Options), Request(new PortraitOptions { OutputFormat = format }))["output_quality"]?.GetValue<int>());
 
     [Fact]
     public void Flux_pulid_leaves_the_seed_out_when_none_is_given() =>
@@ -151,7 +158,7 @@ public sealed class PortraitOptionsTests
     {
         var options = new PortraitOptions();
 
-        Assert.Equal((896, 1152, 20, 1.0, 4.0, null, OutputFormat.Png),
+        Assert.Equal((896, 1152, 20, 1.0, 4.0, null, OutputFormat.Jpg),
             (options.Width, options.Height, options.Steps, options.IdWeight, options.GuidanceScale, options.Seed, options.OutputFormat));
         Assert.Empty(options.Validate());
     }
