@@ -1,5 +1,6 @@
 // PinGlass faces: face detection, 68 landmarks and 128-d descriptors over raw RGB pixels.
 // TF.js on wasm runs one inference at a time per thread, so a pool of worker threads (one per core by default) does the work.
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -12,7 +13,22 @@ const maxSide = 1024;
 const maxBody = maxSide * maxSide * 3;
 const minSide = 32;
 
+function wholeNumber(name, fallback) {
+  const raw = process.env[name] ?? String(fallback);
+  if (!/^\d{1,9}$/.test(raw)) {
+    console.error(`faces: ${name} must be a whole number, not "${raw}"`);
+    process.exit(1);
+  }
+  return Number.parseInt(raw, 10);
+}
+
 const versions = { backend: 'wasm', workers: workerCount };
+// Answers by the SHA-256 of the pixels sent: the same photo uploaded again (a person's second generation, a client's retry) is not
+// analysed twice. Bounded in entries and age; descriptors are biometric data, so they stay in this process's memory only briefly.
+const cacheEntries = wholeNumber('FACES_CACHE_ENTRIES', 1000);
+const cacheMs = wholeNumber('FACES_CACHE_SECONDS', 600) * 1000;
+const answers = new Map(); // key → { at, result }, in the order they were answered
+const cache = { hits: 0 };
 // Requests whose caller hung up while they waited for a worker: dropped, not analysed. A caller that times out and sends again would
 // otherwise leave its old request in the queue, and under load the queue fills with work nobody waits for.
 const queue = { abandoned: 0 };
@@ -80,6 +96,33 @@ const analyse = (pixels, width, height, lane, signal) =>
     dispatch();
   });
 
+function cacheKey(pixels, width, height) {
+  return createHash('sha256').update(`${width}x${height}:`).update(pixels).digest('base64');
+}
+
+function cached(key) {
+  const entry = answers.get(key);
+  if (entry === undefined || Date.now() - entry.at > cacheMs) return undefined;
+  cache.hits++;
+  return entry.result;
+}
+
+// Oldest first: what is past its age or over the bound leaves from the front.
+function forgetOld() {
+  for (const [key, entry] of answers) {
+    if (answers.size <= cacheEntries && Date.now() - entry.at <= cacheMs) break;
+    answers.delete(key);
+  }
+}
+
+function remember(key, result) {
+  answers.delete(key);
+  answers.set(key, { at: Date.now(), result });
+  forgetOld();
+}
+
+setInterval(forgetOld, 10_000).unref();
+
 function send(res, status, body) {
   const json = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) });
@@ -129,6 +172,9 @@ async function handleFaces(req, res, url) {
   if (body.length !== expected) {
     return fail(res, 400, 'bad_length', `Expected ${expected} bytes for ${width}x${height} RGB; got ${body.length}.`);
   }
+  const key = cacheKey(body, width, height);
+  const known = cached(key);
+  if (known !== undefined) return send(res, 200, { ...known, cached: true });
   const gone = new AbortController();
   res.on('close', () => { if (!res.writableFinished) gone.abort(); });
   let result;
@@ -140,6 +186,7 @@ async function handleFaces(req, res, url) {
     if (gone.signal.aborted) return undefined; // nobody to answer
     throw err;
   }
+  remember(key, result);
   return send(res, 200, result);
 }
 
@@ -149,7 +196,7 @@ const server = http.createServer(async (req, res) => {
     if (url.pathname === '/health' || url.pathname === '/alive') {
       if (req.method !== 'GET') return fail(res, 405, 'method_not_allowed', 'Use GET.');
       return readyCount === workerCount
-        ? send(res, 200, { status: 'ok', ...versions, queued: queued(), queuedInteractive: lanes.interactive.length, abandoned: queue.abandoned })
+        ? send(res, 200, { status: 'ok', ...versions, queued: queued(), queuedInteractive: lanes.interactive.length, abandoned: queue.abandoned, cached: answers.size, cacheHits: cache.hits })
         : send(res, 503, { status: 'loading', ready: readyCount, workers: workerCount });
     }
     if (url.pathname === '/v1/faces') {

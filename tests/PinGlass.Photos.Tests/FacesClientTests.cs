@@ -37,10 +37,11 @@ public sealed class FacesClientTests(FacesFixture fixture)
         astronaut.CopyPixelDataTo(pixels);
         var finished = new System.Collections.Concurrent.ConcurrentQueue<string>();
 
-        // Sixteen identity checks at once (no priority): the workers take two, the rest queue.
-        var background = Enumerable.Range(0, 16).Select(async _ =>
+        // Sixteen identity checks at once (no priority): the workers take two, the rest queue. Each differs in one byte, so none is
+        // answered from another's analysis.
+        var background = Enumerable.Range(0, 16).Select(async i =>
         {
-            await client.AnalyseRawAsync(pixels, astronaut.Width, astronaut.Height, ct);
+            await client.AnalyseRawAsync(Distinct(pixels, i), astronaut.Width, astronaut.Height, ct);
             finished.Enqueue("background");
         }).ToList();
         var deadline = DateTime.UtcNow.AddMinutes(1);
@@ -51,12 +52,56 @@ public sealed class FacesClientTests(FacesFixture fixture)
         }
 
         // An upload's analysis arrives behind ten or more of them, and is the next a worker takes.
-        await interactive.AnalyseRawAsync(pixels, astronaut.Width, astronaut.Height, ct);
+        await interactive.AnalyseRawAsync(Distinct(pixels, 16), astronaut.Width, astronaut.Height, ct);
         finished.Enqueue("interactive");
         await Task.WhenAll(background);
 
         var after = finished.SkipWhile(f => f != "interactive").Count() - 1;
         Assert.True(after >= 6, $"{after} background analyses finished after the interactive one: {string.Join(", ", finished)}");
+    }
+
+    [Fact]
+    public async Task The_same_pixels_sent_again_are_answered_from_the_first_analysis_and_other_pixels_are_analysed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var http = new HttpClient { BaseAddress = fixture.Get<Microsoft.Extensions.Options.IOptions<FacesOptions>>().Value.BaseAddress };
+        using var astronaut = Samples.Astronaut();
+        var pixels = new byte[astronaut.Width * astronaut.Height * 3];
+        astronaut.CopyPixelDataTo(pixels);
+        var mine = Distinct(pixels, 17);
+        async Task<System.Text.Json.JsonElement> AnalyseAsync(byte[] rgb)
+        {
+            using var content = new ByteArrayContent(rgb);
+            content.Headers.ContentType = new("application/octet-stream");
+            using var response = await http.PostAsync($"/v1/faces?width={astronaut.Width}&height={astronaut.Height}", content, ct);
+            response.EnsureSuccessStatusCode();
+            return System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement.Clone();
+        }
+
+        var first = await AnalyseAsync(mine);
+        var again = await AnalyseAsync(mine);
+        var changed = (byte[])mine.Clone();
+        changed[^1] ^= 1;
+        var other = await AnalyseAsync(changed);
+
+        Assert.False(first.TryGetProperty("cached", out _));
+        Assert.True(again.GetProperty("cached").GetBoolean());
+        Assert.Equal(first.GetProperty("faces").GetRawText(), again.GetProperty("faces").GetRawText());
+        Assert.Equal(first.GetProperty("elapsedMs").GetDouble(), again.GetProperty("elapsedMs").GetDouble());
+        Assert.False(other.TryGetProperty("cached", out _));
+        Assert.Single(other.GetProperty("faces").EnumerateArray());
+    }
+
+    /// <summary>
+    /// The same face in pixels no other call sends: the first byte is <paramref name="mark"/> and the second is not the original's,
+    /// so the faces service has no answer kept for them.
+    /// </summary>
+    private static byte[] Distinct(byte[] pixels, int mark)
+    {
+        var copy = (byte[])pixels.Clone();
+        copy[0] = (byte)mark;
+        copy[1] ^= 0x55;
+        return copy;
     }
 
     [Fact]
@@ -68,14 +113,15 @@ public sealed class FacesClientTests(FacesFixture fixture)
             System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/health", ct)).RootElement.Clone();
         var before = (await HealthAsync()).GetProperty("abandoned").GetInt32();
 
-        // Twelve analyses at once against the workers: most wait in the queue, then their callers give up.
+        // Twelve analyses at once against the workers (none answered from an earlier one): most wait in the queue, then their callers
+        // give up.
         using var astronaut = Samples.Astronaut();
         var pixels = new byte[astronaut.Width * astronaut.Height * 3];
         astronaut.CopyPixelDataTo(pixels);
         using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var calls = Enumerable.Range(0, 12).Select(async _ =>
+        var calls = Enumerable.Range(100, 12).Select(async i =>
         {
-            using var content = new ByteArrayContent(pixels);
+            using var content = new ByteArrayContent(Distinct(pixels, i));
             content.Headers.ContentType = new("application/octet-stream");
             try
             {
