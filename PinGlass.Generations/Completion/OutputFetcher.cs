@@ -16,7 +16,9 @@ public sealed class OutputFetchException(string message, bool passing = false) :
 
 /// <summary>
 /// Copies a prediction's output out of Replicate, which deletes it after an hour. Only allow-listed hosts are fetched (an output URL
-/// comes from outside), redirects are not followed, and the size is capped; the content must be an image PinGlass can serve.
+/// comes from outside), redirects are not followed, and the size is capped; the content must be an image PinGlass can serve. An
+/// output given inline as a base64 <c>data:</c> URL (how Replicate answers a blocking create, replicate-api.md §1.3) is decoded
+/// under the same cap and checks, and nothing is fetched.
 /// </summary>
 public sealed class OutputFetcher(HttpClient http, IOptions<PipelineOptions> options)
 {
@@ -25,6 +27,11 @@ public sealed class OutputFetcher(HttpClient http, IOptions<PipelineOptions> opt
     public async Task<FetchedOutput> FetchAsync(string url, CancellationToken cancellationToken)
     {
         var settings = options.Value;
+        if (url.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
+        {
+            return Decode(url, settings.MaxOutputBytes);
+        }
+
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !settings.AllowsOutputHost(uri))
         {
             throw new OutputFetchException($"The output URL's host is not allowed (Pipeline:OutputHosts): {(uri?.Host ?? "not a URL")}.");
@@ -71,6 +78,32 @@ public sealed class OutputFetcher(HttpClient http, IOptions<PipelineOptions> opt
         var (contentType, extension) = Sniff(buffer.GetBuffer().AsSpan(0, (int)buffer.Length))
             ?? throw new OutputFetchException($"The output is not a PNG, JPEG or WebP image ({response.Content.Headers.ContentType}).");
         return new FetchedOutput(new BinaryData(buffer.ToArray()), contentType, extension);
+    }
+
+    /// <summary>A base64 <c>data:</c> URL's image, held to <paramref name="maxBytes"/> before anything is decoded.</summary>
+    internal static FetchedOutput Decode(string url, long maxBytes)
+    {
+        var comma = url.IndexOf(',', StringComparison.Ordinal);
+        if (comma < 0 || !url.AsSpan(0, comma).EndsWith(";base64", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new OutputFetchException("The output is a data URL that is not base64.");
+        }
+
+        var payload = url.AsSpan(comma + 1);
+        if ((long)payload.Length / 4 * 3 > maxBytes)
+        {
+            throw new OutputFetchException($"The output is larger than {maxBytes} bytes.");
+        }
+
+        var content = new byte[payload.Length / 4 * 3];
+        if (!Convert.TryFromBase64Chars(payload, content, out var written))
+        {
+            throw new OutputFetchException("The output is a data URL whose base64 does not decode.");
+        }
+
+        var (contentType, extension) = Sniff(content.AsSpan(0, written))
+            ?? throw new OutputFetchException($"The output is not a PNG, JPEG or WebP image ({url[5..Math.Min(comma, 60)]}).");
+        return new FetchedOutput(new BinaryData(content.AsMemory(0, written)), contentType, extension);
     }
 
     /// <summary>The image type from the content's signature, never from a header.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using PinGlass.ReplicateEmulator.Files;
 using PinGlass.ReplicateEmulator.Http;
 using PinGlass.ReplicateEmulator.Models;
 using PinGlass.ReplicateEmulator.Predictions;
@@ -57,12 +58,13 @@ public static class PredictionsApi
 
         var prediction = services.Runner.Start(request!, services.BaseUrl.For(http.Request), cancelAfter);
         var waitedOut = false;
-        if (RequestHeaders.ParsePrefer(http.Request.Headers["Prefer"]) is { } wait)
+        var wait = RequestHeaders.ParsePrefer(http.Request.Headers["Prefer"]);
+        if (wait is not null)
         {
-            http.Response.Headers["Preference-Applied"] = wait.Applied;
+            http.Response.Headers["Preference-Applied"] = wait.Value.Applied;
             try
             {
-                await prediction.Finished.WaitAsync(services.Clock.ToWall(wait.Hold), http.RequestAborted);
+                await prediction.Finished.WaitAsync(services.Clock.ToWall(wait.Value.Hold), http.RequestAborted);
             }
             catch (TimeoutException)
             {
@@ -70,7 +72,10 @@ public static class PredictionsApi
             }
         }
 
-        var response = prediction.ToResponse(reportAsStarting: waitedOut);
+        // Succeeded within the wait: answered as Replicate answers a blocking create, its outputs inline (replicate-api.md §1.3).
+        var response = !waitedOut && wait is not null && prediction.Status == PredictionStatus.Succeeded
+            ? prediction.ToSyncResponse([.. prediction.OutputUrls.Select(url => services.Deliveries.DataUrl(url))])
+            : prediction.ToResponse(reportAsStarting: waitedOut);
         return TypedResults.Created(response.Urls.Get, response);
     }
 
@@ -98,4 +103,5 @@ public static class PredictionsApi
 }
 
 /// <summary>The services the prediction endpoints share, registered as one singleton.</summary>
-public sealed record PredictionServices(PredictionStore Store, PredictionRunner Runner, ModelCatalog Catalog, BaseUrl BaseUrl, Clock Clock);
+public sealed record PredictionServices(PredictionStore Store, PredictionRunner Runner, ModelCatalog Catalog, BaseUrl BaseUrl, Clock Clock,
+    DeliveryStore Deliveries);

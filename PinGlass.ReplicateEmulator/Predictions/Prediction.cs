@@ -182,25 +182,51 @@ public sealed class Prediction(
     {
         lock (gate)
         {
-            JsonElement? output = outputUrls.Count == 0 || reportAsStarting
-                ? null
-                : model.Output.ArrayOutput
-                    ? JsonSerializer.SerializeToElement(outputUrls)
-                    : JsonSerializer.SerializeToElement(outputUrls.FirstOrDefault());
-            var self = $"{baseUrl}/v1/predictions/{id}";
-            return new PredictionResponse(
-                id, model.FullName, version, input, output, dataRemoved, reportAsStarting ? null : error,
-                reportAsStarting ? PredictionStatus.Starting : status,
-                reportAsStarting ? "" : logs.ToString(),
-                createdAt,
-                reportAsStarting ? null : startedAt,
-                reportAsStarting ? null : completedAt,
-                deadline,
-                new PredictionUrls(self, $"{self}/cancel", $"{baseUrl}/p/{id}"),
-                reportAsStarting ? null : metrics,
-                "api",
-                webhook,
-                webhookEventsFilter);
+            return Response(reportAsStarting ? [] : outputUrls, reportAsStarting);
         }
+    }
+
+    /// <summary>
+    /// A <c>Prefer: wait</c> answer once the outputs are ready, as Replicate's was (recorded 2024-10, replicate-python's
+    /// <c>test_predictions_create_blocking</c>): status <c>processing</c>, the outputs inline as <paramref name="dataUrls"/>, no
+    /// <c>started_at</c>, <c>completed_at</c> or <c>metrics</c>, empty logs. A GET afterwards reads the prediction as it is.
+    /// </summary>
+    public PredictionResponse ToSyncResponse(IReadOnlyList<string> dataUrls)
+    {
+        lock (gate)
+        {
+            return Response(dataUrls, reportAsStarting: false) with
+            {
+                Status = PredictionStatus.Processing,
+                Logs = "",
+                StartedAt = null,
+                CompletedAt = null,
+                Metrics = null,
+            };
+        }
+    }
+
+    /// <summary>Under the lock.</summary>
+    private PredictionResponse Response(IReadOnlyList<string> outputs, bool reportAsStarting)
+    {
+        JsonElement? output = outputs.Count == 0
+            ? null
+            : model.Output.ArrayOutput
+                ? JsonSerializer.SerializeToElement(outputs)
+                : JsonSerializer.SerializeToElement(outputs.FirstOrDefault());
+        var self = $"{baseUrl}/v1/predictions/{id}";
+        return new PredictionResponse(
+            id, model.FullName, version, input, output, dataRemoved, reportAsStarting ? null : error,
+            reportAsStarting ? PredictionStatus.Starting : status,
+            reportAsStarting ? "" : logs.ToString(),
+            createdAt,
+            reportAsStarting ? null : startedAt,
+            reportAsStarting ? null : completedAt,
+            deadline,
+            new PredictionUrls(self, $"{self}/cancel", $"{baseUrl}/p/{id}"),
+            reportAsStarting ? null : metrics,
+            "api",
+            webhook,
+            webhookEventsFilter);
     }
 }

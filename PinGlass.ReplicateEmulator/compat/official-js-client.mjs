@@ -15,7 +15,8 @@ const pulid = "bytedance/flux-pulid:8baa7ef2255075b46f4d91cd238c21d31181b3e6a864
 const outputs = await replicate.run(pulid, { input: { main_face_image: face, width: 256, height: 256, prompt: "black and white" } });
 assert.equal(outputs.length, 1);
 const edited = await replicate.run("black-forest-labs/flux-kontext-pro", { input: { prompt: "portrait", input_image: face } });
-assert.match(String(edited), /^https?:\/\//);
+// Blocking (Prefer: wait), an output ready within the wait comes inline as a data URL, as Replicate answers; else a delivery URL.
+assert.match(String(edited), /^(https?:\/\/|data:image\/)/);
 
 const secret = (await replicate.webhooks.default.secret.get()).key;
 let received;

@@ -52,7 +52,8 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
             using var image = await client.Api.GetAsync(portrait.GetProperty("imageUrl").GetString(), ct);
             Assert.Equal(HttpStatusCode.OK, image.StatusCode);
             var bytes = await image.Content.ReadAsByteArrayAsync(ct);
-            Assert.True(bytes.Length > 1000 && bytes[0] == 0x89 && bytes[1] == 0x50, "a PNG portrait");
+            Assert.True(bytes.Length > 1000 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF, "a JPEG portrait, the default format");
+            Assert.Equal("image/jpeg", image.Content.Headers.ContentType?.MediaType);
         }
 
         var blobs = new List<string>();

@@ -42,6 +42,39 @@ public sealed class OutputFetcherTests
     }
 
     [Fact]
+    public async Task An_inline_data_url_output_is_decoded_without_a_request_and_typed_by_its_content()
+    {
+        var handler = new StubHandler(_ => Answer(Png, "image/png"));
+
+        var output = await Fetcher(handler).FetchAsync($"data:image/jpeg;base64,{Convert.ToBase64String(Png)}", TestContext.Current.CancellationToken);
+
+        Assert.Equal(("image/png", "png"), (output.ContentType, output.Extension));
+        Assert.Equal(Png, output.Content.ToArray());
+        Assert.Empty(handler.Requests);
+    }
+
+    public static TheoryData<string, string> BadDataUrls => new()
+    {
+        { $"data:image/png;base64,{Convert.ToBase64String(Png.Concat(new byte[2_000]).ToArray())}", "larger than 1000" },
+        { "data:image/png,%89PNG", "not base64" },
+        { "data:image/png;base64,not*base64!", "does not decode" },
+        { $"data:image/png;base64,{Convert.ToBase64String("<svg onload=alert(1)>"u8.ToArray())}", "not a PNG, JPEG or WebP" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadDataUrls))]
+    public async Task An_inline_output_over_the_cap_not_base64_or_not_an_image_is_refused(string url, string reason)
+    {
+        var handler = new StubHandler(_ => Answer(Png, "image/png"));
+
+        var error = await Assert.ThrowsAsync<OutputFetchException>(() => Fetcher(handler, maxBytes: 1_000).FetchAsync(url, TestContext.Current.CancellationToken));
+
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+        Assert.False(error.Passing);
+        Assert.Empty(handler.Requests);
+    }
+
+    [Fact]
     public async Task A_redirect_is_not_followed()
     {
         var handler = new StubHandler(_ => new HttpResponseMessage(HttpStatusCode.Found) { Headers = { Location = new Uri("http://169.254.169.254/") } });

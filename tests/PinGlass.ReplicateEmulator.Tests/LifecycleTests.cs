@@ -48,7 +48,7 @@ public sealed class LifecycleTests(EmulatorFixture fixture) : IClassFixture<Emul
     }
 
     [Fact]
-    public async Task Prefer_wait_returns_the_finished_prediction_with_preference_applied()
+    public async Task Prefer_wait_answers_processing_with_the_outputs_inline_as_replicate_did_and_a_get_then_reads_it_succeeded()
     {
         // At 10× the 60 s hold is 6 s of wall time, and always-on flux-kontext-pro takes 6–12 s (0.6–1.2 s): a wide margin
         // even on a loaded machine.
@@ -59,9 +59,18 @@ public sealed class LifecycleTests(EmulatorFixture fixture) : IClassFixture<Emul
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         Assert.Equal("wait", response.Headers.GetValues("Preference-Applied").Single());
-        Assert.Equal("succeeded", body.GetProperty("status").GetString());
-        Assert.StartsWith("http", body.GetProperty("output").GetString());
+        // Recorded from the real API (replicate-api.md §1.3): processing, the output a data URL, no timestamps of the run or metrics.
+        Assert.Equal(("processing", ""), (body.GetProperty("status").GetString(), body.GetProperty("logs").GetString()));
+        var output = body.GetProperty("output").GetString()!;
+        Assert.StartsWith("data:image/jpeg;base64,", output, StringComparison.Ordinal);
+        Assert.Equal([0xFF, 0xD8, 0xFF], Convert.FromBase64String(output[(output.IndexOf(',', StringComparison.Ordinal) + 1)..])[..3]);
+        Assert.All(new[] { "started_at", "completed_at", "metrics" },
+            field => Assert.True(!body.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null, field));
         Contract.OpenApiContract.AssertValid(body, "/models/{model_owner}/{model_name}/predictions", "post", "201");
+
+        var read = await slower.GetPredictionAsync(body.GetProperty("id").GetString()!);
+        Assert.Equal("succeeded", read.GetProperty("status").GetString());
+        Assert.StartsWith("http", read.GetProperty("output").GetString());
     }
 
     [Fact]
