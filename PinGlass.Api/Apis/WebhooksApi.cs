@@ -26,7 +26,7 @@ public static class WebhooksApi
         // The signature covers the raw body, so it is read as text, never re-serialized.
         using var reader = new StreamReader(request.Body);
         var body = await reader.ReadToEndAsync(cancellationToken);
-        return await webhooks.ReceiveAsync(body, request.Headers, cancellationToken) switch
+        return await webhooks.ReceiveAsync(body, request.Headers, request.Query, cancellationToken) switch
         {
             // A webhook-id received before is acknowledged and not acted on again: Replicate sends one twice, and retries the terminal
             // one after any 4xx, so a 409 would only earn a minute of resends.

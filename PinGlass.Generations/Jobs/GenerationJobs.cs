@@ -92,10 +92,13 @@ public sealed class GenerationJobs(GenerationStore store, PortraitStore portrait
         await runner.FinalizeAsync(id, cancellationToken);
     }
 
-    /// <summary>Takes in a prediction a webhook announced. The webhook only says which: its state is read from Replicate.</summary>
+    /// <summary>
+    /// Takes in a prediction a webhook announced. The webhook only says which: its state is read from Replicate. <paramref name="marker"/>
+    /// is the attempt's, from the URL the webhook came to.
+    /// </summary>
     [Queue(JobQueues.Completions)]
     [AutomaticRetry(Attempts = 8, DelaysInSeconds = [1, 2, 5, 10, 20, 30, 60, 120])]
-    public async Task CompleteAsync(string predictionId, CancellationToken cancellationToken)
+    public async Task CompleteAsync(string predictionId, string? marker, CancellationToken cancellationToken)
     {
         Prediction prediction;
         try
@@ -109,7 +112,7 @@ public sealed class GenerationJobs(GenerationStore store, PortraitStore portrait
         }
 
         // Another worker (a poll) is taking this end in: asked again shortly, so the end is taken in even if that worker is killed.
-        if (!await driver.TakeInAsync(prediction, cancellationToken))
+        if (!await driver.TakeInAsync(prediction, cancellationToken, marker))
         {
             throw new InvalidOperationException($"Prediction {predictionId} is being taken in by another worker; this job tries again.");
         }

@@ -112,6 +112,16 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
             """, new { marker, lease }).QuerySingleOrDefaultAsync(r => r.Maybe<DateTimeOffset>("claimed_until"), cancellationToken);
 
     /// <summary>
+    /// The input the create under a held lease sends, recorded before its first send and kept after: what a later search for it looks
+    /// for. False when the lease is no longer <paramref name="held"/> (another worker has taken the create over).
+    /// </summary>
+    public async Task<bool> RecordInputAsync(string marker, DateTimeOffset held, string fingerprint, CancellationToken cancellationToken) =>
+        await database.Command("""
+            UPDATE predictions SET input_fingerprint = coalesce(input_fingerprint, @fingerprint)
+            WHERE marker = @marker AND status = 'creating' AND prediction_id IS NULL AND claimed_until = @held
+            """, new { marker, held, fingerprint }).ExecuteAsync(cancellationToken) == 1;
+
+    /// <summary>
     /// Renews a create lease just before a send: only while it is still the one <paramref name="held"/> names (even past its end, if
     /// nobody took it over). Null: another worker has taken the create over, and this one must not send.
     /// </summary>
@@ -297,5 +307,5 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
                 r.Maybe<double>("next_id_weight"))
             : null,
         r.Get<decimal>("reserved_usd"), r.Maybe<DateTimeOffset>("completed_at"), r.Get<int>("take_in_tries"), r.Maybe<DateTimeOffset>("started_at"),
-        r.Maybe<DateTimeOffset>("overran_at"), r.Maybe<DateTimeOffset>("take_in_until"));
+        r.Maybe<DateTimeOffset>("overran_at"), r.Maybe<DateTimeOffset>("take_in_until"), r.Text("input_fingerprint"));
 }

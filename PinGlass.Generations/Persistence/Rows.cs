@@ -104,7 +104,8 @@ public sealed record PredictionRow(
     int TakeInTries = 0,
     DateTimeOffset? StartedAt = null,
     DateTimeOffset? OverranAt = null,
-    DateTimeOffset? TakeInUntil = null)
+    DateTimeOffset? TakeInUntil = null,
+    string? InputFingerprint = null)
 {
     public bool IsOpen => Status.IsOpen();
 

@@ -96,9 +96,9 @@ public sealed partial class PortraitDriver(GenerationStore generations, Portrait
     /// worker is taking its end in (it may yet be killed doing so). A take-in put off for passing trouble is true: the watching batch
     /// job or the reconciliation takes it in again once its back-off has passed.
     /// </summary>
-    public async Task<bool> TakeInAsync(Prediction prediction, CancellationToken cancellationToken)
+    public async Task<bool> TakeInAsync(Prediction prediction, CancellationToken cancellationToken, string? marker = null)
     {
-        if (await settler.SettleAsync(prediction, cancellationToken) is not { } row)
+        if (await settler.SettleAsync(prediction, cancellationToken, marker) is not { } row)
         {
             return true;
         }

@@ -31,7 +31,7 @@ public abstract record SendResult
 
 /// <summary>
 /// Carries out <see cref="PortraitDecision.Send"/>: takes the attempt's create lease, waits for the shared create-rate limit, and
-/// creates the prediction through <see cref="SafeCreate"/> (which finds what an ambiguous create made, by the attempt's marker).
+/// creates the prediction through <see cref="SafeCreate"/> (which finds what an ambiguous create made, by the attempt's input).
 /// </summary>
 public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRequests requests, ProviderChain chain, ProviderAvailability availability,
     SafeCreate safeCreate, CreateRateLimiter createLimit, IOptions<ReplicateOptions> replicateOptions, IOptions<PipelineOptions> options,
@@ -48,7 +48,12 @@ public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRe
         }
 
         var provider = chain[row.Provider];
-        var input = provider.Map(await requests.RequestAsync(generation, portrait, provider, row.ReferenceIndex, cancellationToken)).Input;
+        var input = InputOf(provider, await requests.RequestAsync(generation, portrait, provider, row.ReferenceIndex, cancellationToken), row);
+        if (!await ledger.RecordInputAsync(row.Marker, held, InputFingerprint.Of(input), cancellationToken))
+        {
+            return new SendResult.Busy();
+        }
+
         await createLimit.WaitAsync(cancellationToken);
         var tally = RetryTally.Begin();
         Prediction prediction;
@@ -103,15 +108,16 @@ public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRe
         }
 
         var provider = chain[row.Provider];
-        var create = CreateOptions();
         var hold = new CreateHold(ledger, row.Marker, held, lease);
-        Prediction? made;
+        Prediction? made = null;
         try
         {
-            // With a webhook URL a create is found by the marker in it, and the input is not read; without one, by its input.
-            var input = create.Webhook is not null ? new JsonObject()
-                : provider.Map(await requests.RequestAsync(generation, portrait, provider, row.ReferenceIndex, cancellationToken)).Input;
-            made = await safeCreate.FindMadeAsync(provider.Model, input, create, hold.KeyFor(row, resumed: true), cancellationToken);
+            // Found by the input it recorded before its first send (the references it was made from may be gone by now); none recorded,
+            // nothing was sent.
+            if (row.InputFingerprint is { } fingerprint)
+            {
+                made = await safeCreate.FindMadeAsync(provider.Model, fingerprint, hold.KeyFor(row, resumed: true), cancellationToken);
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -132,6 +138,13 @@ public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRe
         return made;
     }
 
+    /// <summary>
+    /// The attempt's input. Without a seed of the person's own, the attempt's seed comes from its marker: random, the same when a crashed
+    /// create is resumed, and it makes the input the attempt's own among the account's predictions (how a lost create is found).
+    /// </summary>
+    private static JsonObject InputOf(PortraitProvider provider, PortraitRequest request, PredictionRow row) =>
+        provider.Map(request with { Options = request.Options with { Seed = request.Options.Seed ?? InputFingerprint.SeedFor(row.Marker) } }).Input;
+
     private CreatePredictionOptions CreateOptions()
     {
         var settings = replicateOptions.Value;
@@ -142,7 +155,8 @@ public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRe
     /// <summary>One worker's hold on an attempt's create: renewed before each search and send, kept for a back-off when it gives up for now.</summary>
     private sealed class CreateHold(PredictionLedger ledger, string marker, DateTimeOffset held, TimeSpan lease)
     {
-        public CreateKey KeyFor(PredictionRow row, bool resumed) => new(row.Marker, row.CreatedAt, resumed, RenewAsync);
+        public CreateKey KeyFor(PredictionRow row, bool resumed) => new(row.Marker, row.CreatedAt, resumed, RenewAsync,
+            async (predictionId, cancellationToken) => await ledger.ByIdAsync(predictionId, cancellationToken) is not null);
 
         public Task KeepAsync(TimeSpan backOff) => ledger.RenewCreateAsync(marker, held, backOff, CancellationToken.None);
 

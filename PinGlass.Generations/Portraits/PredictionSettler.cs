@@ -24,10 +24,13 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
     IOptions<PipelineOptions> options, GenerationMetrics metrics, TimeProvider time, ILogger<PredictionSettler> logger)
 {
     /// <summary>The prediction's row after taking in the news; null for a prediction that is not one of PinGlass's attempts.</summary>
-    public async Task<PredictionRow?> SettleAsync(Prediction prediction, CancellationToken cancellationToken)
+    /// <param name="marker">
+    /// The attempt's marker from the URL its webhook came to, for a prediction whose create's answer was lost (its id not recorded yet).
+    /// </param>
+    public async Task<PredictionRow?> SettleAsync(Prediction prediction, CancellationToken cancellationToken, string? marker = null)
     {
         var row = await ledger.ByIdAsync(prediction.Id, cancellationToken)
-                  ?? (SafeCreate.MarkerOf(prediction) is { } marker ? await ledger.AttachByMarkerAsync(marker, prediction.Id, cancellationToken) : null);
+                  ?? (marker is not null ? await ledger.AttachByMarkerAsync(marker, prediction.Id, cancellationToken) : null);
         if (row is null)
         {
             LogUnknownPrediction(logger, prediction.Id);

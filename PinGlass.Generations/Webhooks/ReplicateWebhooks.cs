@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using PinGlass.Generations.Jobs;
 using PinGlass.Replicate.Client;
+using PinGlass.Replicate.Resilience;
 using StackExchange.Redis;
 using StandardWebhooks;
 using StandardWebhooks.Diagnostics;
@@ -39,7 +40,11 @@ public sealed partial class ReplicateWebhooks(ReplicateClient replicate, Webhook
     /// <summary>How long a webhook id is remembered: beyond the signature's five-minute window, so a replay is either stale or known.</summary>
     private static readonly TimeSpan ReplayWindow = TimeSpan.FromMinutes(15);
 
-    public async Task<WebhookResult> ReceiveAsync(string body, IHeaderDictionary headers, CancellationToken cancellationToken)
+    /// <param name="query">
+    /// The query of the URL the webhook came to: PinGlass's own webhook URL, with the attempt's marker and the creating span in it.
+    /// Replicate's published prediction schema has no <c>webhook</c> field, so neither is read from the body.
+    /// </param>
+    public async Task<WebhookResult> ReceiveAsync(string body, IHeaderDictionary headers, IQueryCollection query, CancellationToken cancellationToken)
     {
         if (!await VerifyAsync(body, headers, cancellationToken))
         {
@@ -53,7 +58,7 @@ public sealed partial class ReplicateWebhooks(ReplicateClient replicate, Webhook
             return WebhookResult.Malformed;
         }
 
-        using var activity = WebhookTrace.StartReceived(prediction.Id, prediction.Status, prediction.Webhook);
+        using var activity = WebhookTrace.StartReceived(prediction.Id, prediction.Status, query[WebhookTrace.Parameter]);
         var key = new RedisKey($"pinglass:webhooks:{headers["webhook-id"]}");
         if (!await redis.GetDatabase().StringSetAsync(key, prediction.Id, ReplayWindow, When.NotExists))
         {
@@ -70,7 +75,8 @@ public sealed partial class ReplicateWebhooks(ReplicateClient replicate, Webhook
 
         try
         {
-            jobs.Enqueue<GenerationJobs>(j => j.CompleteAsync(prediction.Id, CancellationToken.None));
+            var marker = query[SafeCreate.MarkerParameter].ToString() is { Length: > 0 } given ? given : null;
+            jobs.Enqueue<GenerationJobs>(j => j.CompleteAsync(prediction.Id, marker, CancellationToken.None));
         }
         catch
         {
@@ -130,7 +136,7 @@ public sealed partial class ReplicateWebhooks(ReplicateClient replicate, Webhook
         }
     }
 
-    private sealed record WebhookPrediction(string Id, string Status, string? Webhook);
+    private sealed record WebhookPrediction(string Id, string Status);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a webhook that does not verify: {Reason}")]
     private static partial void LogUnverified(ILogger logger, string reason);

@@ -6,13 +6,13 @@ namespace PinGlass.Generations.Webhooks;
 
 /// <summary>
 /// Carries a generation's trace through Replicate: the webhook URL a prediction is created with names the span that created it, and
-/// Replicate echoes that URL in the prediction it signs and sends back. The webhook's own request starts a trace of its own (Replicate
-/// knows nothing of ours); the span <see cref="StartReceived"/> opens joins the generation's trace again, linked to that request, so
-/// the completion job it queues runs in the generation's trace.
+/// Replicate posts the webhook to that URL. The webhook's own request starts a trace of its own (Replicate knows nothing of ours); the
+/// span <see cref="StartReceived"/> opens joins the generation's trace again, linked to that request, so the completion job it queues
+/// runs in the generation's trace.
 /// </summary>
 public static class WebhookTrace
 {
-    private const string Parameter = "traceparent";
+    public const string Parameter = "traceparent";
 
     /// <summary>The webhook URL naming the current span, or as it is when there is none.</summary>
     public static Uri? Carry(Uri? webhook) =>
@@ -21,16 +21,16 @@ public static class WebhookTrace
             : webhook;
 
     /// <summary>
-    /// Opens the span a verified webhook is handled in, a child of the span that created the prediction when its webhook URL names
-    /// one. Only a signed body is read: the URL the request came to is not.
+    /// Opens the span a verified webhook is handled in, a child of the span that created the prediction when the URL it came to names
+    /// one (<paramref name="traceparent"/>, from its query). A malformed one starts a trace of its own: the URL is not signed, so it
+    /// can only place the span, never change what is done.
     /// </summary>
-    public static Activity? StartReceived(string predictionId, string status, string? webhook)
+    public static Activity? StartReceived(string predictionId, string status, string? traceparent)
     {
         var parent = default(ActivityContext);
-        if (webhook is not null && Uri.TryCreate(webhook, UriKind.Absolute, out var url)
-            && QueryHelpers.ParseQuery(url.Query).TryGetValue(Parameter, out var values))
+        if (!string.IsNullOrEmpty(traceparent))
         {
-            ActivityContext.TryParse(values.ToString(), null, out parent);
+            ActivityContext.TryParse(traceparent, null, out parent);
         }
 
         ActivityLink[] links = Activity.Current is { } request ? [new ActivityLink(request.Context)] : [];

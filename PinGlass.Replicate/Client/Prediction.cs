@@ -36,8 +36,7 @@ public sealed record Prediction(
     DateTimeOffset? Deadline = null,
     PredictionUrls? Urls = null,
     PredictionMetrics? Metrics = null,
-    bool DataRemoved = false,
-    string? Webhook = null)
+    bool DataRemoved = false)
 {
     public bool IsTerminal => PredictionStatus.IsTerminal(Status);
 

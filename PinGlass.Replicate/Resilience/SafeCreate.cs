@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -14,14 +15,16 @@ namespace PinGlass.Replicate.Resilience;
 /// <item>it is sent again at once (after the delay) only when nothing can have been created: a 429 or a refused connection;</item>
 /// <item>after an ambiguous outcome (a timeout, a broken connection, a 5xx) the next attempt first lists the predictions created
 /// between just before the first attempt and just after the last send (Replicate's <c>created_after</c>/<c>created_before</c>, every
-/// page of that window, so the account's other predictions cannot push it out of reach) and looks for one carrying a marker of an
-/// earlier attempt; if it finds one it adopts it instead of creating another;</item>
+/// page of that window, so the account's other predictions cannot push it out of reach) and looks for one of the same model whose
+/// <c>input</c> has the create's <see cref="InputFingerprint"/>; if it finds one it adopts it instead of creating another;</item>
 /// <item>when retries run out after an ambiguous outcome it looks once more, and adopts what was made.</item>
 /// </list>
-/// The marker is a query parameter on the webhook URL, the same for every request of one create, which Replicate echoes in every
-/// prediction. Without a webhook URL the prediction with exactly the same input is taken to be ours. A caller that keeps its own
-/// record of creates passes its marker (<see cref="CreateKey"/>), and after a crash resumes with it: the search then comes first; and
-/// it passes a hold, renewed before each send, so a worker that waited past its lease cannot send what another now sends.
+/// Only fields the published prediction schema lists in list results are read (model, input, created_at, status): not the webhook URL,
+/// which Replicate does not document there. The caller makes each create's input its own (a seed from its marker,
+/// <see cref="InputFingerprint.SeedFor"/>, where the model takes one) and names the predictions other creates already hold
+/// (<see cref="CreateKey.Claimed"/>): those are never adopted, so two creates of one input cannot take the same prediction. A caller
+/// that keeps its own record of creates passes its marker (<see cref="CreateKey"/>), and after a crash resumes with it: the search then
+/// comes first; and it passes a hold, renewed before each send, so a worker that waited past its lease cannot send what another now sends.
 /// </summary>
 public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions> options, TimeProvider time, ReplicateMetrics metrics,
     ILogger<SafeCreate> logger)
@@ -45,6 +48,7 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
         var since = (key?.Since ?? time.GetUtcNow()) - ClockSkew;
         var marker = key?.Marker ?? Guid.NewGuid().ToString("N");
         var ambiguous = key?.Resumed ?? false;
+        var fingerprint = InputFingerprint.Of(input);
         // When the last send of this create ended (answered, failed or given up): Replicate makes a prediction before it answers, and
         // one it was still making when we gave up lands within the clock skew. A resumed create's earlier sends ended before its
         // caller took the create over.
@@ -54,7 +58,7 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
             return await pipeline.ExecuteAsync(async token =>
             {
                 await HoldAsync(key, token);
-                if (ambiguous && await FindAsync(model, input, create, marker, since, lastSent + ClockSkew, token) is { } made)
+                if (ambiguous && await FindAsync(model, fingerprint, marker, key?.Claimed, since, lastSent + ClockSkew, token) is { } made)
                 {
                     return made;
                 }
@@ -83,7 +87,7 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
             Prediction? made;
             try
             {
-                made = await FindAsync(model, input, create, marker, since, lastSent + ClockSkew, cancellationToken);
+                made = await FindAsync(model, fingerprint, marker, key?.Claimed, since, lastSent + ClockSkew, cancellationToken);
             }
             catch (ReplicateException search) when (ErrorPolicy.IsRetryable(search.Category))
             {
@@ -100,15 +104,15 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
     }
 
     /// <summary>
-    /// The search of a resumed create, and never a send: what the create under <paramref name="key"/> made from its first attempt until
-    /// now, adopted (any others cancelled), or null when it made nothing. For a create whose sender is gone and whose prediction is no
-    /// longer wanted: what it made is still found, so it can be cancelled and its cost recorded.
+    /// The search of a resumed create, and never a send: what the create under <paramref name="key"/>, whose input had
+    /// <paramref name="fingerprint"/>, made from its first attempt until now, adopted (any others cancelled), or null when it made
+    /// nothing. For a create whose sender is gone and whose prediction is no longer wanted: what it made is still found, so it can be
+    /// cancelled and its cost recorded.
     /// </summary>
-    public async Task<Prediction?> FindMadeAsync(ModelRef model, JsonObject input, CreatePredictionOptions create, CreateKey key,
-        CancellationToken cancellationToken)
+    public async Task<Prediction?> FindMadeAsync(ModelRef model, string fingerprint, CreateKey key, CancellationToken cancellationToken)
     {
         await HoldAsync(key, cancellationToken);
-        return await FindAsync(model, input, create, key.Marker, key.Since - ClockSkew, time.GetUtcNow() + ClockSkew, cancellationToken);
+        return await FindAsync(model, fingerprint, key.Marker, key.Claimed, key.Since - ClockSkew, time.GetUtcNow() + ClockSkew, cancellationToken);
     }
 
     /// <summary>Before each search and send: the caller still holds the create, or another worker has taken it over.</summary>
@@ -131,8 +135,11 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
         return new Uri($"{webhook.AbsoluteUri}{separator}{MarkerParameter}={marker}");
     }
 
-    /// <summary>Finds what earlier attempts created between <paramref name="since"/> and <paramref name="until"/>; adopts the first and cancels any others.</summary>
-    private async Task<Prediction?> FindAsync(ModelRef model, JsonObject input, CreatePredictionOptions create, string marker,
+    /// <summary>
+    /// Finds what earlier attempts created between <paramref name="since"/> and <paramref name="until"/>: the same model and input,
+    /// not held by another create. Adopts the oldest and cancels any others.
+    /// </summary>
+    private async Task<Prediction?> FindAsync(ModelRef model, string fingerprint, string marker, Func<string, CancellationToken, Task<bool>>? claimed,
         DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
     {
         var found = new List<Prediction>();
@@ -143,7 +150,14 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
             var predictions = cursor is null
                 ? await client.ListPredictionsAsync(createdAfter: since, createdBefore: until, cancellationToken: cancellationToken)
                 : await client.ListPredictionsAsync(cursor, cancellationToken: cancellationToken);
-            found.AddRange(predictions.Results.Where(p => IsOurs(p, input, create, marker)));
+            foreach (var prediction in predictions.Results.Where(p => IsOf(p, model, fingerprint)))
+            {
+                if (claimed is null || !await claimed(prediction.Id, cancellationToken))
+                {
+                    found.Add(prediction);
+                }
+            }
+
             // A server that ignored the window still lists newest first: past the window's start there is nothing more of ours.
             cursor = predictions.Results.Count == 0 || predictions.Results[^1].CreatedAt < since ? null : predictions.Next;
             if (cursor is not null && (!followed.Add(cursor) || followed.Count >= MaxPages))
@@ -174,24 +188,9 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
         return adopted;
     }
 
-    private static bool IsOurs(Prediction prediction, JsonObject input, CreatePredictionOptions create, string marker) =>
-        create.Webhook is null
-            ? prediction.Input is { } echoed && JsonNode.DeepEquals(JsonNode.Parse(echoed.GetRawText()), input)
-            : MarkerOf(prediction) == marker;
-
-    /// <summary>The marker a prediction was created with, read from the webhook URL Replicate echoes; null without one.</summary>
-    public static string? MarkerOf(Prediction prediction)
-    {
-        if (prediction.Webhook is not { } webhook || !Uri.TryCreate(webhook, UriKind.Absolute, out var url))
-        {
-            return null;
-        }
-
-        var prefix = MarkerParameter + "=";
-        return url.Query.TrimStart('?').Split('&').FirstOrDefault(p => p.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..] is { Length: > 0 } value
-            ? Uri.UnescapeDataString(value)
-            : null;
-    }
+    private static bool IsOf(Prediction prediction, ModelRef model, string fingerprint) =>
+        string.Equals(prediction.Model, model.FullName, StringComparison.OrdinalIgnoreCase)
+        && prediction.Input is { ValueKind: JsonValueKind.Object } echoed && InputFingerprint.Of(echoed) == fingerprint;
 
     private static ResiliencePipeline<Prediction> BuildPipeline(ReplicateOptions options, TimeProvider time, ReplicateMetrics metrics)
     {
@@ -226,7 +225,9 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
 /// Asked just before each send (after any wait for the rate limit or a retry's delay): renews the caller's right to send this create,
 /// false when another worker has taken it over, and then nothing is sent.
 /// </param>
-public sealed record CreateKey(string Marker, DateTimeOffset Since, bool Resumed, Func<CancellationToken, Task<bool>>? Hold = null);
+/// <param name="Claimed">Whether a prediction id is already held by another of the caller's creates: such a prediction is never adopted.</param>
+public sealed record CreateKey(string Marker, DateTimeOffset Since, bool Resumed, Func<CancellationToken, Task<bool>>? Hold = null,
+    Func<string, CancellationToken, Task<bool>>? Claimed = null);
 
 /// <summary>
 /// Sends of the create ended without an answer and the search for what they made failed too: a prediction may exist. Resume the create

@@ -9,7 +9,7 @@ public sealed record FaultsResponse(IReadOnlyList<FaultRule> Rules, IReadOnlyDic
 
 /// <summary>
 /// The emulator's own control plane under <c>/_emulator</c> (not part of Replicate's API, so no token):
-/// the billing ledger, the fault rules, and a prediction's retention period cut short.
+/// the billing ledger, the fault rules, every prediction with its webhook, and a prediction's retention period cut short.
 /// </summary>
 public static class EmulatorApi
 {
@@ -48,6 +48,10 @@ public static class EmulatorApi
             injector.Replace([]);
             return Faults(injector);
         });
+        // Every prediction as a GET of it reads (webhook included, which Replicate's list leaves out), newest first: what a test or an
+        // operator needs to tell whose predictions are whose.
+        emulator.MapGet("/predictions", (PredictionStore predictions) =>
+            TypedResults.Ok(predictions.All.OrderByDescending(p => p.Sequence).Select(p => p.ToResponse()).ToList()));
         // The retention period passing for one prediction now, rather than an hour after it ended.
         emulator.MapPost("/predictions/{id}/expire", Results<NoContent, NotFound> (string id, PredictionStore predictions, PredictionRunner runner) =>
         {

@@ -98,7 +98,10 @@ public static class PredictionsApi
     {
         var matching = services.Store.All.Where(p => (createdAfter is null || p.CreatedAt >= createdAfter) && (createdBefore is null || p.CreatedAt < createdBefore));
         var page = Pagination.Paginate(matching, p => p.Sequence, request, services.BaseUrl.For(request));
-        return TypedResults.Ok(new PredictionPage(page.Next, page.Previous, [.. page.Items.Select(p => p.ToResponse())]));
+        // The published example of a listed prediction has no webhook: a client that looks for one there finds nothing, as it would at
+        // Replicate (a GET of one prediction echoes it, as recorded responses do).
+        return TypedResults.Ok(new PredictionPage(page.Next, page.Previous,
+            [.. page.Items.Select(p => p.ToResponse() with { Webhook = null, WebhookEventsFilter = null })]));
     }
 }
 

@@ -111,23 +111,9 @@ public sealed class GenerationClient(HttpClient api, HttpClient emulator) : IDis
             .GetProperty("key").GetString()!;
     }
 
-    /// <summary>The emulator's predictions, newest first (the API's list, with the emulator's token).</summary>
-    public async Task<List<JsonElement>> EmulatorPredictionsAsync()
-    {
-        var all = new List<JsonElement>();
-        string? next = "/v1/predictions";
-        while (next is not null)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Get, Uri.TryCreate(next, UriKind.Absolute, out var url) ? url.PathAndQuery : next);
-            request.Headers.Authorization = new("Bearer", ReplicateEndpoint.EmulatorToken);
-            using var response = await Emulator.SendAsync(request, TestContext.Current.CancellationToken);
-            var page = await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
-            all.AddRange(page.GetProperty("results").EnumerateArray().Select(e => e.Clone()));
-            next = page.TryGetProperty("next", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
-        }
-
-        return all;
-    }
+    /// <summary>The emulator's predictions, newest first, each as a GET reads it (with its webhook, which Replicate's list leaves out).</summary>
+    public async Task<List<JsonElement>> EmulatorPredictionsAsync() =>
+        await Emulator.GetFromJsonAsync<List<JsonElement>>("/_emulator/predictions", TestContext.Current.CancellationToken) ?? [];
 
     public async Task SetFaultsAsync(string rulesJson)
     {

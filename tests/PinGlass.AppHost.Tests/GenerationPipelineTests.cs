@@ -4,6 +4,8 @@ using System.Text.Json;
 using PinGlass.Platform;
 using PinGlass.Platform.Storage;
 
+using PinGlass.Replicate.Resilience;
+
 namespace PinGlass.AppHost.Tests;
 
 /// <summary>
@@ -130,6 +132,15 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
 
         Assert.Equal(billed.Keys.Order(), ours.Keys.Order());
         Assert.All(billed, entry => Assert.Equal(decimal.Round(entry.Value, 2), decimal.Round(ours[entry.Key], 2)));
+
+        // Each attempt's input is its own (without a seed of the person's, a seed from its marker) and is what the ledger recorded before
+        // sending: what a lost create is found by among the account's predictions.
+        var recorded = await stores.QueryAsync($"SELECT prediction_id, marker, input_fingerprint FROM predictions WHERE generation_id = '{id}' AND prediction_id IS NOT NULL",
+            r => (Id: r.GetString(0), Marker: r.GetString(1), Fingerprint: r.IsDBNull(2) ? null : r.GetString(2)));
+        var emulated = (await client.EmulatorPredictionsAsync()).ToDictionary(p => p.GetProperty("id").GetString()!, p => p.GetProperty("input"));
+        Assert.All(recorded, r => Assert.Equal(InputFingerprint.Of(emulated[r.Id]), r.Fingerprint));
+        Assert.All(recorded, r => Assert.Equal(InputFingerprint.SeedFor(r.Marker), emulated[r.Id].GetProperty("seed").GetInt64()));
+        Assert.Equal(recorded.Count, recorded.Select(r => emulated[r.Id].GetProperty("seed").GetInt64()).Distinct().Count());
         Assert.All(billed, entry => Assert.True(Math.Abs(entry.Value - ours[entry.Key]) < 0.000001m, $"{entry.Key}: {entry.Value} vs {ours[entry.Key]}"));
         var spent = (await stores.QueryAsync($"SELECT spent_usd FROM generation_jobs WHERE id = '{id}'", r => r.GetDecimal(0))).Single();
         Assert.True(Math.Abs(billed.Values.Sum() - spent) < 0.00001m, $"{billed.Values.Sum()} billed, {spent} spent");

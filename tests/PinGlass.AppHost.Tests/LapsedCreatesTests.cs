@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using PinGlass.Generations;
 using PinGlass.Generations.Persistence;
 using PinGlass.Replicate.Resilience;
@@ -28,12 +29,16 @@ public sealed class LapsedCreatesTests(PinGlassApp pinglass)
             rows.Add((await stores.Ledger.BeginAsync(id, index, 1, "flux-pulid", "bytedance/flux-pulid", 0, 0.0336m, Token)).Row!);
         }
 
-        // Portraits 0 and 1: their senders claimed the create and died, and their leases have run out; 0's create had gone out. 2's
-        // sender is alive and holds its lease.
-        Assert.NotNull(await stores.Ledger.ClaimCreateAsync(rows[0].Marker, TimeSpan.FromSeconds(-1), Token));
-        Assert.NotNull(await stores.Ledger.ClaimCreateAsync(rows[1].Marker, TimeSpan.FromSeconds(-1), Token));
+        // Portraits 0 and 1: their senders claimed the create, recorded its input and died, and their leases have run out; 0's create
+        // had gone out. 2's sender is alive and holds its lease.
+        foreach (var (row, input) in new[] { (rows[0], Input(0)), (rows[1], Input(1)) })
+        {
+            var held = await stores.Ledger.ClaimCreateAsync(row.Marker, TimeSpan.FromSeconds(-1), Token);
+            Assert.True(await stores.Ledger.RecordInputAsync(row.Marker, held!.Value, InputFingerprint.Of(input), Token));
+        }
+
         Assert.NotNull(await stores.Ledger.ClaimCreateAsync(rows[2].Marker, TimeSpan.FromMinutes(5), Token));
-        var made = await CreateOnEmulatorAsync(client, rows[0].Marker);
+        var made = await CreateOnEmulatorAsync(client, Input(0));
 
         // Not closed unsearched when the generation stops; the pipeline itself resumes them while it runs.
         Assert.False(await stores.Ledger.AbandonUnsentAsync(id, "deadline", "stopped", Token));
@@ -62,12 +67,21 @@ public sealed class LapsedCreatesTests(PinGlassApp pinglass)
         Assert.Equal((0.0336m, settled[0].Cost), (generation.Reserved, generation.Spent));
     }
 
-    /// <summary>A prediction as a sender that died would have left it: created on the emulator with the attempt's marker, its answer lost.</summary>
-    private static async Task<string> CreateOnEmulatorAsync(GenerationClient client, string marker)
+    /// <summary>An attempt's input: its seed makes it the attempt's own, as the pipeline's per-attempt seed does.</summary>
+    private static JsonObject Input(int seed)
     {
         // A JPEG: the PNG's data URL (1 MB) is over the 256 kB Replicate takes.
         using var astronaut = PinGlass.Fixtures.Samples.Astronaut();
         var face = Convert.ToBase64String(PinGlass.Fixtures.Samples.Encode(astronaut, "jpeg"));
+        return new JsonObject
+        {
+            ["prompt"] = "a studio portrait", ["main_face_image"] = $"data:image/jpeg;base64,{face}", ["width"] = 256, ["height"] = 256, ["seed"] = seed,
+        };
+    }
+
+    /// <summary>A prediction as a sender that died would have left it: created on the emulator with the attempt's input, its answer lost.</summary>
+    private static async Task<string> CreateOnEmulatorAsync(GenerationClient client, JsonObject input)
+    {
         using var model = new HttpRequestMessage(HttpMethod.Get, "/v1/models/bytedance/flux-pulid");
         model.Headers.Authorization = new("Bearer", ReplicateEndpoint.EmulatorToken);
         using var modelResponse = await client.Emulator.SendAsync(model, Token);
@@ -80,8 +94,8 @@ public sealed class LapsedCreatesTests(PinGlassApp pinglass)
             Content = JsonContent.Create(new
             {
                 version,
-                input = new { prompt = "a studio portrait", main_face_image = $"data:image/jpeg;base64,{face}", width = 256, height = 256 },
-                webhook = $"http://127.0.0.1:9/hooks/replicate?{SafeCreate.MarkerParameter}={marker}",
+                input,
+                webhook = "http://127.0.0.1:9/hooks/replicate",
                 webhook_events_filter = new[] { "completed" },
             }),
         };

@@ -41,6 +41,13 @@ public sealed class SafeCreateEmulatorTests
         return (host, provider, provider.Map(Portrait(0)).Input);
     }
 
+    private static JsonObject Seeded(JsonObject input, long seed)
+    {
+        var copy = input.DeepClone().AsObject();
+        copy["seed"] = seed;
+        return copy;
+    }
+
     /// <summary>Creates the portrait's prediction on <paramref name="provider"/> as the pipeline does, and follows it to its end.</summary>
     private static async Task<(Prediction Prediction, int Retries, ProviderInput Input)> MakeAsync(TestHost host, string provider, PortraitRequest request)
     {
@@ -179,15 +186,16 @@ public sealed class SafeCreateEmulatorTests
         var webhook = new Uri(WebhookUrl);
         var recordedAt = DateTimeOffset.UtcNow;
 
-        // A worker sent the create and died; then the account made 600 more (other generations, other apps).
-        var made = await host.Client.CreatePredictionAsync(provider.Model, input, new(Webhook: SafeCreate.Mark(webhook, "gen-7-1")), Token);
+        // A worker sent the create and died; then the account made 600 more of the same model (other generations, other apps; their
+        // seeds differ, as each attempt's does).
+        var made = await host.Client.CreatePredictionAsync(provider.Model, Seeded(input, 1), new(Webhook: SafeCreate.Mark(webhook, "gen-7-1")), Token);
         foreach (var chunk in Enumerable.Range(0, 600).Chunk(50))
         {
-            await Task.WhenAll(chunk.Select(i => host.Client.CreatePredictionAsync(provider.Model, input,
+            await Task.WhenAll(chunk.Select(i => host.Client.CreatePredictionAsync(provider.Model, Seeded(input, 2 + i),
                 new(Webhook: SafeCreate.Mark(webhook, $"other-{i}")), Token)));
         }
 
-        var adopted = await host.Get<SafeCreate>().CreateAsync(provider.Model, input, new(Webhook: webhook), Token,
+        var adopted = await host.Get<SafeCreate>().CreateAsync(provider.Model, Seeded(input, 1), new(Webhook: webhook), Token,
             new CreateKey("gen-7-1", recordedAt, Resumed: true));
 
         Assert.Equal(made.Id, adopted.Id);
@@ -209,11 +217,12 @@ public sealed class SafeCreateEmulatorTests
         var webhook = new Uri(WebhookUrl);
         var recordedAt = DateTimeOffset.UtcNow;
 
-        // The sender of gen-9-1 died after its create went out; the sender of gen-9-2 died before.
-        var made = await host.Client.CreatePredictionAsync(provider.Model, input, new(Webhook: SafeCreate.Mark(webhook, "gen-9-1")), Token);
+        // The sender of gen-9-1 died after its create went out; the sender of gen-9-2 died before. Each is looked for by the input it
+        // recorded, the webhook URL is not read.
+        var made = await host.Client.CreatePredictionAsync(provider.Model, Seeded(input, 91), new(Webhook: SafeCreate.Mark(webhook, "gen-9-2")), Token);
         var safeCreate = host.Get<SafeCreate>();
-        var found = await safeCreate.FindMadeAsync(provider.Model, new JsonObject(), new(Webhook: webhook), new CreateKey("gen-9-1", recordedAt, Resumed: true), Token);
-        var none = await safeCreate.FindMadeAsync(provider.Model, new JsonObject(), new(Webhook: webhook), new CreateKey("gen-9-2", recordedAt, Resumed: true), Token);
+        var found = await safeCreate.FindMadeAsync(provider.Model, InputFingerprint.Of(Seeded(input, 91)), new CreateKey("gen-9-1", recordedAt, Resumed: true), Token);
+        var none = await safeCreate.FindMadeAsync(provider.Model, InputFingerprint.Of(Seeded(input, 92)), new CreateKey("gen-9-2", recordedAt, Resumed: true), Token);
 
         Assert.Equal(made.Id, found?.Id);
         Assert.Null(none);
@@ -221,7 +230,7 @@ public sealed class SafeCreateEmulatorTests
 
         // A hold another worker has taken over: nothing is even looked for.
         var searches = host.Requests.All.Count;
-        await Assert.ThrowsAsync<CreateTakenOverException>(() => safeCreate.FindMadeAsync(provider.Model, new JsonObject(), new(Webhook: webhook),
+        await Assert.ThrowsAsync<CreateTakenOverException>(() => safeCreate.FindMadeAsync(provider.Model, InputFingerprint.Of(Seeded(input, 91)),
             new CreateKey("gen-9-1", recordedAt, Resumed: true, _ => Task.FromResult(false)), Token));
         Assert.Equal(searches, host.Requests.All.Count);
     }

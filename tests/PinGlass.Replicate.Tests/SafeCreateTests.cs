@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -20,6 +21,9 @@ public sealed class SafeCreateTests
     private static string PredictionJson(string id, string? webhook = null, string created = "2030-01-01T00:00:00.123456789Z", string status = "starting",
         string input = """{"prompt":"p"}""") =>
         $$"""{"id":"{{id}}","model":"bytedance/flux-pulid","version":"8baa","status":"{{status}}","input":{{input}},"created_at":"{{created}}"{{(webhook is null ? "" : $",\"webhook\":\"{webhook}\"")}}}""";
+
+    /// <summary>The input of <see cref="PredictionJson"/>'s predictions by default.</summary>
+    private static JsonObject Input() => new() { ["prompt"] = "p" };
 
     private static string WebhookOf(HttpRequestMessage request) =>
         JsonNode.Parse(request.Content!.ReadAsStringAsync().GetAwaiter().GetResult())!["webhook"]!.GetValue<string>();
@@ -124,10 +128,10 @@ public sealed class SafeCreateTests
         string? marked = null;
         var stub = new StubHandler((request, _) => request.Method == HttpMethod.Post
             ? Lost(marked = WebhookOf(request))
-            : StubHandler.Json(200, $$"""{"next":null,"previous":null,"results":[{{PredictionJson("made", marked)}},{{PredictionJson("other", Webhook.AbsoluteUri + "&pinglass_attempt=0000")}}]}"""));
+            : StubHandler.Json(200, $$"""{"next":null,"previous":null,"results":[{{PredictionJson("made")}},{{PredictionJson("other", input: """{"prompt":"q"}""")}}]}"""));
         await using var host = await StartAsync(stub, null, ("Replicate:RetryDelay", "00:00:00.010"));
 
-        var prediction = await host.Get<SafeCreate>().CreateAsync(Model, new JsonObject(), new(Webhook: Webhook), Token);
+        var prediction = await host.Get<SafeCreate>().CreateAsync(Model, Input(), new(Webhook: Webhook), Token);
 
         Assert.Equal("made", prediction.Id);
         Assert.StartsWith(Webhook.AbsoluteUri + "&pinglass_attempt=", marked, StringComparison.Ordinal);
@@ -155,13 +159,12 @@ public sealed class SafeCreateTests
     [Fact]
     public async Task When_retries_run_out_after_an_ambiguous_outcome_it_still_adopts()
     {
-        string? marked = null;
         var stub = new StubHandler((request, _) => request.Method == HttpMethod.Post
-            ? Record([], marked = WebhookOf(request), StubHandler.Json(503, "{}"))
-            : StubHandler.Json(200, $$"""{"next":null,"previous":null,"results":[{{PredictionJson("late", marked)}}]}"""));
+            ? StubHandler.Json(503, "{}")
+            : StubHandler.Json(200, $$"""{"next":null,"previous":null,"results":[{{PredictionJson("late")}}]}"""));
         await using var host = await StartAsync(stub, null, ("REPLICATE_MAX_RETRIES", "0"));
 
-        Assert.Equal("late", (await host.Get<SafeCreate>().CreateAsync(Model, new JsonObject(), new(Webhook: Webhook), Token)).Id);
+        Assert.Equal("late", (await host.Get<SafeCreate>().CreateAsync(Model, Input(), new(Webhook: Webhook), Token)).Id);
     }
 
     [Fact]
@@ -179,30 +182,51 @@ public sealed class SafeCreateTests
                 ? Record(markers, WebhookOf(request), StubHandler.Json(504, "{}"))
                 : StubHandler.Json(200, markers.Count < 2
                     ? """{"next":null,"previous":null,"results":[]}"""
-                    : $$"""{"next":null,"previous":null,"results":[{{PredictionJson("newer", markers[1])}},{{PredictionJson("older", markers[0])}}]}""");
+                    : $$"""{"next":null,"previous":null,"results":[{{PredictionJson("newer")}},{{PredictionJson("older")}}]}""");
         });
         await using var host = await StartAsync(stub, null, ("Replicate:RetryDelay", "00:00:00.010"));
 
-        var prediction = await host.Get<SafeCreate>().CreateAsync(Model, new JsonObject(), new(Webhook: Webhook), Token);
+        var prediction = await host.Get<SafeCreate>().CreateAsync(Model, Input(), new(Webhook: Webhook), Token);
 
         Assert.Equal("older", prediction.Id);
         Assert.Equal("/v1/predictions/newer/cancel", host.Requests.All[^1].PathAndQuery);
     }
 
     [Fact]
-    public async Task Without_a_webhook_the_prediction_with_the_same_input_is_adopted()
+    public async Task The_prediction_of_the_same_model_and_input_is_adopted_whatever_its_key_order_number_form_or_webhook()
     {
+        // Only fields the published schema lists in list results are read: a webhook naming another attempt does not make it someone
+        // else's, and one naming this create does not make another model's or another input's prediction ours.
         var stub = new StubHandler((request, _) => request.Method == HttpMethod.Post
             ? Lost(null)
             : StubHandler.Json(200, $$"""
-                {"next":null,"previous":null,"results":[{{PredictionJson("someone-else", input: """{"prompt":"q","width":512}""")}},
-                {{PredictionJson("ours", input: """{"width":512,"prompt":"p"}""")}}]}
+                {"next":null,"previous":null,"results":[
+                {{PredictionJson("another-input", webhook: $"{Webhook.AbsoluteUri}&pinglass_attempt=mine", input: """{"prompt":"q","width":512,"seed":7}""")}},
+                {{PredictionJson("another-model", input: """{"prompt":"p","width":512,"seed":7}""").Replace("bytedance/flux-pulid", "grandlineai/instant-id-photorealistic")}},
+                {{PredictionJson("ours", webhook: $"{Webhook.AbsoluteUri}&pinglass_attempt=someone-else", input: """{"seed":7.0,"width":512,"prompt":"p"}""")}}]}
                 """));
         await using var host = await StartAsync(stub, null, ("Replicate:RetryDelay", "00:00:00.010"));
 
-        var prediction = await host.Get<SafeCreate>().CreateAsync(Model, new JsonObject { ["prompt"] = "p", ["width"] = 512 }, new(), Token);
+        var prediction = await host.Get<SafeCreate>().CreateAsync(Model, new JsonObject { ["prompt"] = "p", ["width"] = 512, ["seed"] = 7 },
+            new(Webhook: Webhook), Token, new CreateKey("mine", DateTimeOffset.UtcNow, Resumed: false));
 
         Assert.Equal("ours", prediction.Id);
+    }
+
+    [Fact]
+    public async Task A_prediction_another_create_holds_is_neither_adopted_nor_cancelled()
+    {
+        // Two attempts of one portrait with the person's own seed send the same input: the older one's prediction is its own.
+        var stub = new StubHandler((request, _) => request.Method == HttpMethod.Post
+            ? Lost(null)
+            : StubHandler.Json(200, $$"""{"next":null,"previous":null,"results":[{{PredictionJson("mine")}},{{PredictionJson("held-by-attempt-1")}}]}"""));
+        await using var host = await StartAsync(stub, null, ("Replicate:RetryDelay", "00:00:00.010"));
+
+        var prediction = await host.Get<SafeCreate>().CreateAsync(Model, Input(), new(Webhook: Webhook), Token,
+            new CreateKey("g-0-2", DateTimeOffset.UtcNow, Resumed: false, Claimed: (id, _) => Task.FromResult(id == "held-by-attempt-1")));
+
+        Assert.Equal("mine", prediction.Id);
+        Assert.DoesNotContain(host.Requests.All, r => r.PathAndQuery.EndsWith("/cancel", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -225,10 +249,10 @@ public sealed class SafeCreateTests
         var marker = "gen-3-1";
         var stub = new StubHandler((request, _) => request.Method == HttpMethod.Post
             ? StubHandler.Json(201, PredictionJson("duplicate"))
-            : StubHandler.Json(200, $$"""{"next":null,"previous":null,"results":[{{PredictionJson("made-before-the-crash", $"{Webhook.AbsoluteUri}&pinglass_attempt={marker}")}}]}"""));
+            : StubHandler.Json(200, $$"""{"next":null,"previous":null,"results":[{{PredictionJson("made-before-the-crash")}}]}"""));
         await using var host = await StartAsync(stub);
 
-        var prediction = await host.Get<SafeCreate>().CreateAsync(Model, new JsonObject(), new(Webhook: Webhook), Token,
+        var prediction = await host.Get<SafeCreate>().CreateAsync(Model, Input(), new(Webhook: Webhook), Token,
             new CreateKey(marker, DateTimeOffset.UtcNow.AddMinutes(-1), Resumed: true));
 
         Assert.Equal("made-before-the-crash", prediction.Id);
@@ -296,14 +320,18 @@ public sealed class SafeCreateTests
         Assert.EndsWith("&pinglass_attempt=gen-4-2", Assert.Single(markers), StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData("https://pinglass.test/hooks?job=7&pinglass_attempt=abc-1-2", "abc-1-2")]
-    [InlineData("https://pinglass.test/hooks?pinglass_attempt=a%2Db", "a-b")]
-    [InlineData("https://pinglass.test/hooks?job=7", null)]
-    [InlineData("not a url", null)]
-    [InlineData(null, null)]
-    public void The_marker_is_read_back_from_the_webhook_url_replicate_echoes(string? webhook, string? marker) =>
-        Assert.Equal(marker, SafeCreate.MarkerOf(new Prediction("p", "m", "v", "starting", Webhook: webhook)));
+    [Fact]
+    public void A_fingerprint_is_the_inputs_whatever_its_key_order_or_number_form_and_a_seed_is_the_markers()
+    {
+        var sent = InputFingerprint.Of(new JsonObject { ["prompt"] = "p", ["id_weight"] = 1, ["size"] = new JsonArray(1, 2) });
+
+        Assert.Equal(sent, InputFingerprint.Of(JsonDocument.Parse("""{"size":[1.0,2],"id_weight":1.0,"prompt":"p"}""").RootElement));
+        Assert.NotEqual(sent, InputFingerprint.Of(JsonDocument.Parse("""{"size":[2,1],"id_weight":1,"prompt":"p"}""").RootElement));
+        Assert.NotEqual(sent, InputFingerprint.Of(JsonDocument.Parse("""{"size":[1,2],"id_weight":1,"prompt":"p "}""").RootElement));
+        Assert.Equal(InputFingerprint.SeedFor("g-1-2"), InputFingerprint.SeedFor("g-1-2"));
+        Assert.NotEqual(InputFingerprint.SeedFor("g-1-2"), InputFingerprint.SeedFor("g-1-3"));
+        Assert.InRange(InputFingerprint.SeedFor(Guid.NewGuid().ToString("N")), 0, int.MaxValue);
+    }
 
     /// <summary>The server acted, but the answer never arrived.</summary>
     private static HttpResponseMessage Lost(string? _) => throw new HttpRequestException("The connection was reset.");

@@ -132,6 +132,25 @@ public sealed class ApiBasicsTests(EmulatorFixture fixture) : IClassFixture<Emul
     }
 
     [Fact]
+    public async Task A_listed_prediction_has_its_input_but_not_its_webhook_as_the_published_list_example_has_and_a_get_echoes_it()
+    {
+        // The OpenAPI document's predictions.list example and schemas_prediction_response name input, not webhook: a client that
+        // finds its predictions there by the webhook URL finds nothing.
+        var created = await emulator.CreateFluxPulidAsync(new() { ["seed"] = 424242 },
+            new { webhook = "https://pinglass.test/hooks?pinglass_attempt=g-1-1", webhook_events_filter = new[] { "completed" } });
+        var id = created.GetProperty("id").GetString()!;
+        var at = Uri.EscapeDataString(created.GetProperty("created_at").GetString()!);
+
+        var (_, page) = await emulator.GetAsync($"/v1/predictions?created_after={at}");
+        var listed = Assert.Single(page.GetProperty("results").EnumerateArray(), p => p.GetProperty("id").GetString() == id);
+
+        Assert.Equal(424242, listed.GetProperty("input").GetProperty("seed").GetInt32());
+        Assert.False(listed.TryGetProperty("webhook", out _));
+        Assert.False(listed.TryGetProperty("webhook_events_filter", out _));
+        Assert.Equal("https://pinglass.test/hooks?pinglass_attempt=g-1-1", (await emulator.GetPredictionAsync(id)).GetProperty("webhook").GetString());
+    }
+
+    [Fact]
     public async Task Health_is_served()
     {
         var response = await emulator.Anonymous.GetAsync("/health", TestContext.Current.CancellationToken);
