@@ -92,6 +92,11 @@ public sealed class GenerationJobs(GenerationStore store, PortraitStore portrait
         await runner.FinalizeAsync(id, cancellationToken);
     }
 
+    /// <summary>A completion queued before completions carried the attempt's marker (across a deploy): taken in by its id alone.</summary>
+    [Queue(JobQueues.Completions)]
+    [AutomaticRetry(Attempts = 8, DelaysInSeconds = [1, 2, 5, 10, 20, 30, 60, 120])]
+    public Task CompleteAsync(string predictionId, CancellationToken cancellationToken) => CompleteAsync(predictionId, null, cancellationToken);
+
     /// <summary>
     /// Takes in a prediction a webhook announced. The webhook only says which: its state is read from Replicate. <paramref name="marker"/>
     /// is the attempt's, from the URL the webhook came to.

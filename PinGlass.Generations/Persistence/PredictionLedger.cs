@@ -1,5 +1,7 @@
 using Npgsql;
 
+using PinGlass.Replicate.Resilience;
+
 namespace PinGlass.Generations.Persistence;
 
 /// <summary>
@@ -120,6 +122,21 @@ public sealed class PredictionLedger(NpgsqlDataSource database)
             UPDATE predictions SET input_fingerprint = coalesce(input_fingerprint, @fingerprint)
             WHERE marker = @marker AND status = 'creating' AND prediction_id IS NULL AND claimed_until = @held
             """, new { marker, held, fingerprint }).ExecuteAsync(cancellationToken) == 1;
+
+    /// <summary>
+    /// Other creates sent with the same input as the one under <paramref name="marker"/> that still wait for their prediction: whether
+    /// one is older (it adopts first) or only newer ones are (then nothing of theirs may be cancelled).
+    /// </summary>
+    public async Task<InputContest> InputContestAsync(string marker, CancellationToken cancellationToken) =>
+        await database.Command("""
+            SELECT coalesce(bool_or((o.created_at, o.marker) < (me.created_at, me.marker)), false) AS older, count(o.marker) AS others
+            FROM predictions me
+            JOIN predictions o ON o.input_fingerprint = me.input_fingerprint AND o.marker <> me.marker
+                              AND o.prediction_id IS NULL AND o.status = 'creating'
+            WHERE me.marker = @marker
+            """, new { marker }).QuerySingleOrDefaultAsync(
+                r => r.Get<bool>("older") ? InputContest.Older : r.Get<long>("others") > 0 ? InputContest.OnlyNewer : InputContest.None,
+                cancellationToken);
 
     /// <summary>
     /// Renews a create lease just before a send: only while it is still the one <paramref name="held"/> names (even past its end, if

@@ -88,7 +88,19 @@ public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRe
         }
 
         metrics.Retried(provider.Name, tally.Retries);
-        await ledger.RecordCreatedAsync(row.Marker, prediction.Id, prediction.Status, prediction.StartedAt, tally.Retries, cancellationToken);
+        try
+        {
+            await ledger.RecordCreatedAsync(row.Marker, prediction.Id, prediction.Status, prediction.StartedAt, tally.Retries, cancellationToken);
+        }
+        catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.UniqueViolation)
+        {
+            // Another attempt of the same input adopted that prediction a moment before: it is theirs. This create is resumed later,
+            // search first, and finds nothing of its own or what it made.
+            LogOutcomeUnknown(logger, generation.Id, portrait.Index, row.Attempt, $"prediction {prediction.Id} is another attempt's");
+            await hold.KeepAsync(PortraitStateMachine.MaxBackoff);
+            return new SendResult.Busy();
+        }
+
         LogSubmitted(logger, generation.Id, portrait.Index, row.Attempt, provider.Name, prediction.Id);
         return new SendResult.Created(prediction);
     }
@@ -155,8 +167,13 @@ public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRe
     /// <summary>One worker's hold on an attempt's create: renewed before each search and send, kept for a back-off when it gives up for now.</summary>
     private sealed class CreateHold(PredictionLedger ledger, string marker, DateTimeOffset held, TimeSpan lease)
     {
+        /// <summary>
+        /// The create as <see cref="SafeCreate"/> needs it: a prediction another attempt holds is not this one's (one a webhook has
+        /// already attached to this attempt is), and other attempts of the same input that still wait decide who adopts first.
+        /// </summary>
         public CreateKey KeyFor(PredictionRow row, bool resumed) => new(row.Marker, row.CreatedAt, resumed, RenewAsync,
-            async (predictionId, cancellationToken) => await ledger.ByIdAsync(predictionId, cancellationToken) is not null);
+            async (predictionId, cancellationToken) => await ledger.ByIdAsync(predictionId, cancellationToken) is { } holder && holder.Marker != row.Marker,
+            cancellationToken => ledger.InputContestAsync(row.Marker, cancellationToken), row.InputFingerprint);
 
         public Task KeepAsync(TimeSpan backOff) => ledger.RenewCreateAsync(marker, held, backOff, CancellationToken.None);
 

@@ -26,11 +26,12 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
     /// <summary>The prediction's row after taking in the news; null for a prediction that is not one of PinGlass's attempts.</summary>
     /// <param name="marker">
     /// The attempt's marker from the URL its webhook came to, for a prediction whose create's answer was lost (its id not recorded yet).
+    /// The URL is not signed: the prediction is attached only if it is of the attempt's model and has the input the attempt recorded.
     /// </param>
     public async Task<PredictionRow?> SettleAsync(Prediction prediction, CancellationToken cancellationToken, string? marker = null)
     {
         var row = await ledger.ByIdAsync(prediction.Id, cancellationToken)
-                  ?? (marker is not null ? await ledger.AttachByMarkerAsync(marker, prediction.Id, cancellationToken) : null);
+                  ?? (marker is not null ? await AttachAsync(marker, prediction, cancellationToken) : null);
         if (row is null)
         {
             LogUnknownPrediction(logger, prediction.Id);
@@ -128,6 +129,12 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
     /// gate about it. Passing trouble (the output host, the faces service) is <see cref="PassingTrouble"/> while <paramref name="canWait"/>;
     /// after that the output is given up (a fetch) or delivered marked unchecked (the gate).
     /// </summary>
+    private async Task<PredictionRow?> AttachAsync(string marker, Prediction prediction, CancellationToken cancellationToken) =>
+        await ledger.ByMarkerAsync(marker, cancellationToken) is { PredictionId: null, InputFingerprint: { } sent } attempt
+        && string.Equals(attempt.Model, prediction.Model, StringComparison.OrdinalIgnoreCase) && InputFingerprint.Matches(prediction.Input, sent)
+            ? await ledger.AttachByMarkerAsync(marker, prediction.Id, cancellationToken)
+            : null;
+
     private async Task<Delivered> CopyAndCheckAsync(Prediction prediction, PredictionRow row, GenerationRow generation, PortraitRow portrait,
         bool canWait, CancellationToken cancellationToken)
     {

@@ -16,6 +16,27 @@ public static class InputFingerprint
 {
     public static string Of(JsonNode input) => Of(JsonSerializer.SerializeToElement(input));
 
+    /// <summary>
+    /// Whether an echoed input has <paramref name="fingerprint"/>. Fail-safe: an input this cannot read (a number out of range, a
+    /// broken escape) is simply not a match, so one odd prediction in the account never stops a search.
+    /// </summary>
+    public static bool Matches(JsonElement? echoed, string fingerprint)
+    {
+        if (echoed is not { ValueKind: JsonValueKind.Object } input)
+        {
+            return false;
+        }
+
+        try
+        {
+            return Of(input) == fingerprint;
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or ArgumentException)
+        {
+            return false;
+        }
+    }
+
     public static string Of(JsonElement input)
     {
         var canonical = new StringBuilder();
@@ -29,6 +50,15 @@ public static class InputFingerprint
     /// </summary>
     public static long SeedFor(string marker) =>
         BitConverter.ToUInt32(SHA256.HashData(Encoding.UTF8.GetBytes(marker)), 0) & int.MaxValue;
+
+    /// <summary>
+    /// A number in one form: 1, 1.0 and 1e0 alike, exact for integers up to 28 digits (a seed, a size), so two different large
+    /// integers never look the same as they would as doubles.
+    /// </summary>
+    private static string Number(string raw) =>
+        decimal.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var exact)
+            ? (exact / 1.0000000000000000000000000000m).ToString(CultureInfo.InvariantCulture)
+            : double.Parse(raw, NumberStyles.Float, CultureInfo.InvariantCulture).ToString("R", CultureInfo.InvariantCulture);
 
     private static void Write(JsonElement value, StringBuilder to)
     {
@@ -61,7 +91,7 @@ public static class InputFingerprint
                 to.Append(JsonSerializer.Serialize(value.GetString()));
                 break;
             case JsonValueKind.Number:
-                to.Append(value.GetDouble().ToString("R", CultureInfo.InvariantCulture));
+                to.Append(Number(value.GetRawText()));
                 break;
             default:
                 to.Append(value.GetRawText());

@@ -40,7 +40,13 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
     /// </summary>
     private const int MaxPages = 1000;
 
+    /// <summary>Replicate removes an API prediction's input and output after an hour (its OpenAPI document; replicate-api.md §6), in its own time.</summary>
+    private static readonly TimeSpan DataRetention = TimeSpan.FromHours(1);
+
     private readonly ResiliencePipeline<Prediction> pipeline = BuildPipeline(options.Value, time, metrics);
+
+    /// <summary>Since when a prediction of this create may have lost its input: none can before Replicate's retention has passed.</summary>
+    private readonly TimeSpan retentionWall = DataRetention / options.Value.ClockScale;
 
     public async Task<Prediction> CreateAsync(ModelRef model, JsonObject input, CreatePredictionOptions create, CancellationToken cancellationToken,
         CreateKey? key = null)
@@ -48,7 +54,8 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
         var since = (key?.Since ?? time.GetUtcNow()) - ClockSkew;
         var marker = key?.Marker ?? Guid.NewGuid().ToString("N");
         var ambiguous = key?.Resumed ?? false;
-        var fingerprint = InputFingerprint.Of(input);
+        // What earlier sends of this create sent (a resumed create's may predate a change of its input) and what this one sends.
+        string[] fingerprints = [.. new[] { key?.SentFingerprint, InputFingerprint.Of(input) }.OfType<string>().Distinct()];
         // When the last send of this create ended (answered, failed or given up): Replicate makes a prediction before it answers, and
         // one it was still making when we gave up lands within the clock skew. A resumed create's earlier sends ended before its
         // caller took the create over.
@@ -58,9 +65,15 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
             return await pipeline.ExecuteAsync(async token =>
             {
                 await HoldAsync(key, token);
-                if (ambiguous && await FindAsync(model, fingerprint, marker, key?.Claimed, since, lastSent + ClockSkew, token) is { } made)
+                if (ambiguous)
                 {
-                    return made;
+                    if (await FindAsync(model, fingerprints, marker, key, since, lastSent + ClockSkew, token) is { } made)
+                    {
+                        return made;
+                    }
+
+                    // A search takes pages: what it found nothing of may have been attached to the create meanwhile (its webhook).
+                    await HoldAsync(key, token);
                 }
 
                 try
@@ -87,7 +100,7 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
             Prediction? made;
             try
             {
-                made = await FindAsync(model, fingerprint, marker, key?.Claimed, since, lastSent + ClockSkew, cancellationToken);
+                made = await FindAsync(model, fingerprints, marker, key, since, lastSent + ClockSkew, cancellationToken);
             }
             catch (ReplicateException search) when (ErrorPolicy.IsRetryable(search.Category))
             {
@@ -112,7 +125,7 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
     public async Task<Prediction?> FindMadeAsync(ModelRef model, string fingerprint, CreateKey key, CancellationToken cancellationToken)
     {
         await HoldAsync(key, cancellationToken);
-        return await FindAsync(model, fingerprint, key.Marker, key.Claimed, key.Since - ClockSkew, time.GetUtcNow() + ClockSkew, cancellationToken);
+        return await FindAsync(model, [fingerprint], key.Marker, key, key.Since - ClockSkew, time.GetUtcNow() + ClockSkew, cancellationToken);
     }
 
     /// <summary>Before each search and send: the caller still holds the create, or another worker has taken it over.</summary>
@@ -137,12 +150,17 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
 
     /// <summary>
     /// Finds what earlier attempts created between <paramref name="since"/> and <paramref name="until"/>: the same model and input,
-    /// not held by another create. Adopts the oldest and cancels any others.
+    /// not held by another create. Adopts the oldest, and cancels the others only when no other create of the caller's waits for a
+    /// prediction of the same input (they are then this create's own duplicates). When an older create of the same input still waits
+    /// for its own, or what may be ours was removed after Replicate's hour of retention, which is which cannot be told: the outcome is
+    /// unknown, and the create is resumed later rather than adopt another's or send a second.
     /// </summary>
-    private async Task<Prediction?> FindAsync(ModelRef model, string fingerprint, string marker, Func<string, CancellationToken, Task<bool>>? claimed,
+    private async Task<Prediction?> FindAsync(ModelRef model, IReadOnlyCollection<string> fingerprints, string marker, CreateKey? key,
         DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
     {
         var found = new List<Prediction>();
+        var removed = false;
+        var mayBeRemoved = time.GetUtcNow() - since > retentionWall;
         var followed = new HashSet<string>(StringComparer.Ordinal);
         string? cursor = null;
         do
@@ -150,11 +168,16 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
             var predictions = cursor is null
                 ? await client.ListPredictionsAsync(createdAfter: since, createdBefore: until, cancellationToken: cancellationToken)
                 : await client.ListPredictionsAsync(cursor, cancellationToken: cancellationToken);
-            foreach (var prediction in predictions.Results.Where(p => IsOf(p, model, fingerprint)))
+            foreach (var prediction in predictions.Results.Where(p => string.Equals(p.Model, model.FullName, StringComparison.OrdinalIgnoreCase)))
             {
-                if (claimed is null || !await claimed(prediction.Id, cancellationToken))
+                var ours = fingerprints.Any(f => InputFingerprint.Matches(prediction.Input, f));
+                if ((ours || (prediction.DataRemoved && mayBeRemoved)) && (key?.Claimed is not { } claimed || !await claimed(prediction.Id, cancellationToken)))
                 {
-                    found.Add(prediction);
+                    removed |= !ours;
+                    if (ours)
+                    {
+                        found.Add(prediction);
+                    }
                 }
             }
 
@@ -169,17 +192,25 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
         }
         while (cursor is not null);
 
-        if (found.Count == 0)
+        var contest = key?.Contest is { } contested ? await contested(cancellationToken) : InputContest.None;
+        if (found.Count == 0 && !removed)
         {
             logger.NothingCreated(model.FullName);
             return null;
+        }
+
+        if (contest == InputContest.Older || found.Count == 0)
+        {
+            throw new CreateOutcomeUnknownException(marker, new InvalidOperationException(found.Count == 0
+                ? "A prediction of this model in the window has had its input removed: it may be this create's."
+                : "An older create of the same input still waits for its prediction: it adopts first."));
         }
 
         // Newest first: keep the oldest, which has been running longest.
         var adopted = found[^1];
         logger.Adopted(adopted.Id, model.FullName);
         metrics.Adopted(model.FullName);
-        foreach (var duplicate in found.Take(found.Count - 1).Where(p => !p.IsTerminal))
+        foreach (var duplicate in found.Take(found.Count - 1).Where(p => !p.IsTerminal && contest == InputContest.None))
         {
             logger.CancelingDuplicate(duplicate.Id, model.FullName);
             await client.CancelPredictionAsync(duplicate.Id, cancellationToken);
@@ -187,10 +218,6 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
 
         return adopted;
     }
-
-    private static bool IsOf(Prediction prediction, ModelRef model, string fingerprint) =>
-        string.Equals(prediction.Model, model.FullName, StringComparison.OrdinalIgnoreCase)
-        && prediction.Input is { ValueKind: JsonValueKind.Object } echoed && InputFingerprint.Of(echoed) == fingerprint;
 
     private static ResiliencePipeline<Prediction> BuildPipeline(ReplicateOptions options, TimeProvider time, ReplicateMetrics metrics)
     {
@@ -226,8 +253,27 @@ public sealed class SafeCreate(ReplicateClient client, IOptions<ReplicateOptions
 /// false when another worker has taken it over, and then nothing is sent.
 /// </param>
 /// <param name="Claimed">Whether a prediction id is already held by another of the caller's creates: such a prediction is never adopted.</param>
+/// <param name="Contest">
+/// Whether other creates of the caller's, sent with the same input and still without their prediction, are older or only newer than
+/// this one (instant-id takes no seed; a person may fix one): see <see cref="InputContest"/>.
+/// </param>
+/// <param name="SentFingerprint">The input earlier sends of this create sent, as the caller recorded it; searched for too.</param>
 public sealed record CreateKey(string Marker, DateTimeOffset Since, bool Resumed, Func<CancellationToken, Task<bool>>? Hold = null,
-    Func<string, CancellationToken, Task<bool>>? Claimed = null);
+    Func<string, CancellationToken, Task<bool>>? Claimed = null, Func<CancellationToken, Task<InputContest>>? Contest = null,
+    string? SentFingerprint = null);
+
+/// <summary>Other creates of the same input that still wait for their prediction, by age.</summary>
+public enum InputContest
+{
+    /// <summary>None: every unclaimed prediction of this input is this create's, and its duplicates are cancelled.</summary>
+    None,
+
+    /// <summary>Only newer ones: this create adopts the oldest and cancels nothing (the others may be theirs).</summary>
+    OnlyNewer,
+
+    /// <summary>An older one: it adopts first; this create's outcome is unknown for now.</summary>
+    Older,
+}
 
 /// <summary>
 /// Sends of the create ended without an answer and the search for what they made failed too: a prediction may exist. Resume the create

@@ -73,8 +73,11 @@ public static class PredictionsApi
         }
 
         // Succeeded within the wait: answered as Replicate answers a blocking create, its outputs inline (replicate-api.md §1.3).
-        var response = !waitedOut && wait is not null && prediction.Status == PredictionStatus.Succeeded
-            ? prediction.ToSyncResponse([.. prediction.OutputUrls.Select(url => services.Deliveries.DataUrl(url))])
+        var inline = !waitedOut && wait is not null && prediction.Status == PredictionStatus.Succeeded
+            ? prediction.OutputUrls.Select(services.Deliveries.DataUrl).ToList()
+            : null;
+        var response = inline is not null && inline.All(url => url is not null)
+            ? prediction.ToSyncResponse([.. inline.OfType<string>()])
             : prediction.ToResponse(reportAsStarting: waitedOut);
         return TypedResults.Created(response.Urls.Get, response);
     }

@@ -32,10 +32,10 @@ public sealed class DeliveryStore
     /// <summary>Finds a file by one of the URLs this store handed out.</summary>
     public DeliveredFile? FindByUrl(Uri url) => files.GetValueOrDefault(url.AbsolutePath);
 
-    /// <summary>The file behind one of this store's URLs as a <c>data:</c> URL, how a blocking create answers with it.</summary>
-    public string DataUrl(string url) => Uri.TryCreate(url, UriKind.Absolute, out var uri) && FindByUrl(uri) is { } file
+    /// <summary>The file behind one of this store's URLs as a <c>data:</c> URL, how a blocking create answers with it; null once removed.</summary>
+    public string? DataUrl(string url) => Uri.TryCreate(url, UriKind.Absolute, out var uri) && FindByUrl(uri) is { } file
         ? $"data:{file.ContentType};base64,{Convert.ToBase64String(file.Content)}"
-        : throw new InvalidOperationException($"No delivered file at {url}.");
+        : null;
 
     public void Remove(IEnumerable<string> urls)
     {

@@ -67,8 +67,25 @@ public sealed class GenerationClient(HttpClient api, HttpClient emulator) : IDis
         }
     }
 
-    public async Task<JsonElement> GetAsync(Guid id) =>
-        await Api.GetFromJsonAsync<JsonElement>($"/v1/generations/{id}", TestContext.Current.CancellationToken);
+    /// <summary>
+    /// The generation as the Api shows it. A 503 (a store that did not answer in time on a loaded machine) is waited out as the Api asks,
+    /// after its Retry-After, as any client would; one that lasts fails the caller's wait.
+    /// </summary>
+    public async Task<JsonElement> GetAsync(Guid id)
+    {
+        while (true)
+        {
+            using var response = await Api.GetAsync($"/v1/generations/{id}", TestContext.Current.CancellationToken);
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable && response.Headers.RetryAfter?.Delta is { } wait)
+            {
+                await Task.Delay(wait, TestContext.Current.CancellationToken);
+                continue;
+            }
+
+            response.EnsureSuccessStatusCode();
+            return await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
+        }
+    }
 
     /// <summary>Waits until the generation has ended (or the timeout passed) and returns it.</summary>
     public Task<JsonElement> WaitAsync(Guid id, TimeSpan? timeout = null) =>

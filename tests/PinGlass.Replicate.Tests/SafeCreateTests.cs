@@ -19,8 +19,8 @@ public sealed class SafeCreateTests
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     private static string PredictionJson(string id, string? webhook = null, string created = "2030-01-01T00:00:00.123456789Z", string status = "starting",
-        string input = """{"prompt":"p"}""") =>
-        $$"""{"id":"{{id}}","model":"bytedance/flux-pulid","version":"8baa","status":"{{status}}","input":{{input}},"created_at":"{{created}}"{{(webhook is null ? "" : $",\"webhook\":\"{webhook}\"")}}}""";
+        string input = """{"prompt":"p"}""", bool dataRemoved = false) =>
+        $$"""{"id":"{{id}}","model":"bytedance/flux-pulid","version":"8baa","status":"{{status}}","input":{{input}},"created_at":"{{created}}","data_removed":{{(dataRemoved ? "true" : "false")}}{{(webhook is null ? "" : $",\"webhook\":\"{webhook}\"")}}}""";
 
     /// <summary>The input of <see cref="PredictionJson"/>'s predictions by default.</summary>
     private static JsonObject Input() => new() { ["prompt"] = "p" };
@@ -229,6 +229,61 @@ public sealed class SafeCreateTests
         Assert.DoesNotContain(host.Requests.All, r => r.PathAndQuery.EndsWith("/cancel", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(InputContest.Older, null, false)]
+    [InlineData(InputContest.OnlyNewer, "older", false)]
+    [InlineData(InputContest.None, "older", true)]
+    public async Task Another_attempt_of_the_same_input_still_waiting_decides_who_adopts_and_whether_anything_is_cancelled(InputContest contest,
+        string? adopted, bool cancels)
+    {
+        // instant-id takes no seed, and a person may fix one: two attempts can send the same input, and both may have lost their answer.
+        var stub = new StubHandler((request, _) => request.Method == HttpMethod.Post
+            ? request.RequestUri!.AbsolutePath.EndsWith("/cancel", StringComparison.Ordinal) ? StubHandler.Json(200, PredictionJson("newer", status: "canceled")) : Lost(null)
+            : StubHandler.Json(200, $$"""{"next":null,"previous":null,"results":[{{PredictionJson("newer")}},{{PredictionJson("older")}}]}"""));
+        await using var host = await StartAsync(stub, null, ("Replicate:RetryDelay", "00:00:00.010"), ("REPLICATE_MAX_RETRIES", "1"));
+        var key = new CreateKey("g-1-2", DateTimeOffset.UtcNow, Resumed: true, Contest: _ => Task.FromResult(contest));
+
+        var create = host.Get<SafeCreate>().CreateAsync(Model, Input(), new(Webhook: Webhook), Token, key);
+
+        if (adopted is null)
+        {
+            // Not its turn: neither adopted nor sent; resumed later, when the older one has taken its own.
+            await Assert.ThrowsAsync<CreateOutcomeUnknownException>(() => create);
+            Assert.DoesNotContain(host.Requests.All, r => r.Method == "POST");
+        }
+        else
+        {
+            Assert.Equal(adopted, (await create).Id);
+        }
+
+        Assert.Equal(cancels, host.Requests.All.Any(r => r.PathAndQuery.EndsWith("/cancel", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData(120, true)]
+    [InlineData(1, false)]
+    public async Task A_prediction_whose_input_replicate_removed_makes_a_late_search_unknown_and_is_ignored_by_a_recent_one(int minutesAgo, bool unknown)
+    {
+        // Replicate removes an API prediction's input after an hour: a search that late cannot tell whether it was this create's.
+        var stub = new StubHandler((request, _) => request.Method == HttpMethod.Post
+            ? StubHandler.Json(201, PredictionJson("sent"))
+            : StubHandler.Json(200, $$"""{"next":null,"previous":null,"results":[{{PredictionJson("removed", status: "succeeded", input: "{}", dataRemoved: true)}}]}"""));
+        await using var host = await StartAsync(stub);
+        var key = new CreateKey("g-3-1", DateTimeOffset.UtcNow.AddMinutes(-minutesAgo), Resumed: true);
+
+        var create = host.Get<SafeCreate>().CreateAsync(Model, Input(), new(Webhook: Webhook), Token, key);
+
+        if (unknown)
+        {
+            await Assert.ThrowsAsync<CreateOutcomeUnknownException>(() => create);
+            Assert.DoesNotContain(host.Requests.All, r => r.Method == "POST");
+        }
+        else
+        {
+            Assert.Equal("sent", (await create).Id);
+        }
+    }
+
     [Fact]
     public async Task A_refused_connection_is_resent_without_looking()
     {
@@ -331,6 +386,14 @@ public sealed class SafeCreateTests
         Assert.Equal(InputFingerprint.SeedFor("g-1-2"), InputFingerprint.SeedFor("g-1-2"));
         Assert.NotEqual(InputFingerprint.SeedFor("g-1-2"), InputFingerprint.SeedFor("g-1-3"));
         Assert.InRange(InputFingerprint.SeedFor(Guid.NewGuid().ToString("N")), 0, int.MaxValue);
+
+        // Integers past a double's 2^53 stay apart; 1e0 is 1; what cannot be read is no match, never an exception.
+        Assert.NotEqual(InputFingerprint.Of(JsonDocument.Parse("""{"seed":9007199254740993}""").RootElement),
+            InputFingerprint.Of(JsonDocument.Parse("""{"seed":9007199254740992}""").RootElement));
+        Assert.True(InputFingerprint.Matches(JsonDocument.Parse("""{"seed":1e0}""").RootElement, InputFingerprint.Of(new JsonObject { ["seed"] = 1 })));
+        Assert.False(InputFingerprint.Matches(JsonDocument.Parse("""{"prompt":"\ud800"}""").RootElement, sent));
+        Assert.False(InputFingerprint.Matches(JsonDocument.Parse("""{"seed":1e400}""").RootElement, sent));
+        Assert.False(InputFingerprint.Matches(JsonDocument.Parse("[]").RootElement, sent));
     }
 
     /// <summary>The server acted, but the answer never arrived.</summary>
