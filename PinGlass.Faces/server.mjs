@@ -27,8 +27,10 @@ const versions = { backend: 'wasm', workers: workerCount };
 // analysed twice. Bounded in entries and age; descriptors are biometric data, so they stay in this process's memory only briefly.
 const cacheEntries = wholeNumber('FACES_CACHE_ENTRIES', 1000);
 const cacheMs = wholeNumber('FACES_CACHE_SECONDS', 600) * 1000;
-const answers = new Map(); // key → { at, result }, in the order they were answered
-const cache = { hits: 0 };
+// Bytes of kept answers: a crowd photo's answer (up to 10 faces of 68 landmarks and 128 numbers) is about 40 KB.
+const cacheBytes = 32 * 1024 * 1024;
+const answers = new Map(); // key → { at, json }, in the order they were answered
+const cache = { hits: 0, bytes: 0 };
 // Requests whose caller hung up while they waited for a worker: dropped, not analysed. A caller that times out and sends again would
 // otherwise leave its old request in the queue, and under load the queue fills with work nobody waits for.
 const queue = { abandoned: 0 };
@@ -102,29 +104,42 @@ function cacheKey(pixels, width, height) {
 
 function cached(key) {
   const entry = answers.get(key);
-  if (entry === undefined || Date.now() - entry.at > cacheMs) return undefined;
+  if (entry === undefined || Date.now() - entry.at >= cacheMs) return undefined;
   cache.hits++;
-  return entry.result;
+  return entry.json;
 }
 
 // Oldest first: what is past its age or over the bound leaves from the front.
+function forget(key) {
+  const entry = answers.get(key);
+  if (entry === undefined) return;
+  answers.delete(key);
+  cache.bytes -= entry.json.length;
+}
+
 function forgetOld() {
   for (const [key, entry] of answers) {
-    if (answers.size <= cacheEntries && Date.now() - entry.at <= cacheMs) break;
-    answers.delete(key);
+    if (answers.size <= cacheEntries && cache.bytes <= cacheBytes && Date.now() - entry.at < cacheMs) break;
+    forget(key);
   }
 }
 
 function remember(key, result) {
-  answers.delete(key);
-  answers.set(key, { at: Date.now(), result });
+  if (cacheEntries === 0 || cacheMs === 0) return;
+  const json = JSON.stringify({ ...result, cached: true });
+  forget(key);
+  answers.set(key, { at: Date.now(), json });
+  cache.bytes += json.length;
   forgetOld();
 }
 
 setInterval(forgetOld, 10_000).unref();
 
 function send(res, status, body) {
-  const json = JSON.stringify(body);
+  sendJson(res, status, JSON.stringify(body));
+}
+
+function sendJson(res, status, json) {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) });
   res.end(json);
 }
@@ -174,7 +189,7 @@ async function handleFaces(req, res, url) {
   }
   const key = cacheKey(body, width, height);
   const known = cached(key);
-  if (known !== undefined) return send(res, 200, { ...known, cached: true });
+  if (known !== undefined) return sendJson(res, 200, known);
   const gone = new AbortController();
   res.on('close', () => { if (!res.writableFinished) gone.abort(); });
   let result;
@@ -196,7 +211,7 @@ const server = http.createServer(async (req, res) => {
     if (url.pathname === '/health' || url.pathname === '/alive') {
       if (req.method !== 'GET') return fail(res, 405, 'method_not_allowed', 'Use GET.');
       return readyCount === workerCount
-        ? send(res, 200, { status: 'ok', ...versions, queued: queued(), queuedInteractive: lanes.interactive.length, abandoned: queue.abandoned, cached: answers.size, cacheHits: cache.hits })
+        ? send(res, 200, { status: 'ok', ...versions, queued: queued(), queuedInteractive: lanes.interactive.length, abandoned: queue.abandoned, cached: answers.size, cachedBytes: cache.bytes, cacheHits: cache.hits })
         : send(res, 503, { status: 'loading', ready: readyCount, workers: workerCount });
     }
     if (url.pathname === '/v1/faces') {
