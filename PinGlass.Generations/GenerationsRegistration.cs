@@ -78,6 +78,13 @@ public static class GenerationsRegistration
         services.TryAddTransient<GenerationJobs>();
         services.TryAddTransient<MaintenanceJobs>();
 
+        services.AddOutputFetcher();
+        return builder;
+    }
+
+    /// <summary>The copier of Replicate's outputs; it reads <see cref="PipelineOptions"/>' allow-list and size cap.</summary>
+    public static IServiceCollection AddOutputFetcher(this IServiceCollection services)
+    {
         // Outputs come from outside: no redirects (a redirect could leave the allow-list), no ServiceDefaults resilience (a retry of a
         // copy is the completion job's retry).
 #pragma warning disable EXTEXP0001
@@ -85,6 +92,6 @@ public static class GenerationsRegistration
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false })
             .RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
-        return builder;
+        return services;
     }
 }
