@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: the generations group's seven endpoints (create, read, follow, a portrait, cancel, retry, erase) and
+// their typed results in one file, as eShop keeps an API group; each endpoint hands its work to a service.
 using System.ComponentModel;
 using System.Globalization;
 using System.Net.ServerSentEvents;

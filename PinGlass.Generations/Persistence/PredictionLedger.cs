@@ -1,5 +1,6 @@
+// Over 300 lines on purpose: every guarded statement on `predictions` (claim, record, settle, take-in, reservations) sits beside the
+// others it races with, so the exactly-once design is read in one place.
 using Npgsql;
-
 using PinGlass.Replicate.Resilience;
 
 namespace PinGlass.Generations.Persistence;

@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: a prediction's whole emulated life (boot, render, run, fail, cancel, deadline, bill, retention) in one
+// place, so each transition's timing is read beside the others.
 using Microsoft.Extensions.Options;
 using PinGlass.ReplicateEmulator.Billing;
 using PinGlass.ReplicateEmulator.Faults;

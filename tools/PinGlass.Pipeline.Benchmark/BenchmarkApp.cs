@@ -1,4 +1,5 @@
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -35,6 +36,13 @@ public sealed class BenchmarkApp(DistributedApplication app, string dataRoot) : 
                 .AddFilter((string?)null, LogLevel.Warning)
                 .AddFilter("PinGlass.AppHost.Resources", LogLevel.None)
                 .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));
+            // Real outputs never repeat, but the emulator renders the same one again for a style and seed: the faces service keeps no
+            // answers here, so every identity check is timed as it would be in production.
+            foreach (var faces in builder.Resources.OfType<ExecutableResource>().Where(r => r.Name == ResourceNames.Faces).ToList())
+            {
+                builder.CreateResourceBuilder(faces).WithEnvironment("FACES_CACHE_ENTRIES", "0");
+            }
+
             started = await builder.BuildAsync(timeout.Token);
             await started.StartAsync(timeout.Token);
             await started.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.Api, timeout.Token);
