@@ -139,9 +139,13 @@ public sealed record IdentityCheck(string Decision, string Reason, double? Dista
     public const string DeliverFlagged = "deliver_flagged";
     public const string UncheckedDecision = "unchecked";
 
-    /// <summary>Reasons of an unchecked delivery: the faces service stayed unreachable, or the image could not be read.</summary>
+    /// <summary>
+    /// Reasons of an unchecked delivery: the faces service stayed unreachable, the image could not be read, or the face model was
+    /// changed while the generation ran (its references' centroid cannot be compared with the new model's descriptors).
+    /// </summary>
     public const string FacesUnavailable = "faces_unavailable";
     public const string Unreadable = "unreadable";
+    public const string FaceModelChanged = "face_model_changed";
 
     /// <summary>Delivered without a verdict: marked (flagged) so nobody takes it for a checked portrait.</summary>
     public static IdentityCheck Unchecked(string reason) => new(UncheckedDecision, reason, null);

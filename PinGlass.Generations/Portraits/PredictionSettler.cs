@@ -218,9 +218,17 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
             }
 
             LogIdentityUnchecked(logger, row.GenerationId, row.PortraitIndex, e.Message);
-            return IdentityCheck.Unchecked(FacesClient.IsUnavailable(e) ? IdentityCheck.FacesUnavailable : IdentityCheck.Unreadable);
+            return IdentityCheck.Unchecked(UncheckedReason(e));
         }
     }
+
+    /// <summary>Why a portrait goes out without a verdict, from what stopped the gate.</summary>
+    internal static string UncheckedReason(Exception e) => e switch
+    {
+        FaceModelChangedException => IdentityCheck.FaceModelChanged,
+        _ when FacesClient.IsUnavailable(e) => IdentityCheck.FacesUnavailable,
+        _ => IdentityCheck.Unreadable,
+    };
 
     private static string Snake(string name) => JsonNamingPolicy.SnakeCaseLower.ConvertName(name);
 

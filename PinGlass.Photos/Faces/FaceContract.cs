@@ -9,7 +9,10 @@ public sealed record FaceAnalysis(
     [property: JsonPropertyName("elapsedMs")] double ElapsedMs,
     [property: JsonPropertyName("faces")] IReadOnlyList<DetectedFace> Faces);
 
-/// <summary>One face, largest first: detector box and score, the 68 landmarks (iBUG order) and the 128-d descriptor.</summary>
+/// <summary>
+/// One face, largest first: detector box and score, the 68 landmarks (iBUG order) and the descriptor (1024 numbers of unit length
+/// from the default model, faceres; 128 from face-api), compared by Euclidean distance.
+/// </summary>
 public sealed record DetectedFace(
     [property: JsonPropertyName("box")] FaceBox Box,
     [property: JsonPropertyName("score")] double Score,
@@ -17,7 +20,8 @@ public sealed record DetectedFace(
     [property: JsonPropertyName("descriptor")] float[] Descriptor)
 {
     public const int LandmarkCount = 68;
-    public const int DescriptorLength = 128;
+    /// <summary>The default model's descriptor length (Human's faceres).</summary>
+    public const int DescriptorLength = 1024;
 
     /// <summary>The same face in an image <paramref name="factor"/> times as large.</summary>
     public DetectedFace Scaled(double factor) => factor == 1 ? this : this with

@@ -18,10 +18,14 @@ public sealed class LocalFacesService : IAsyncDisposable
 
     public int ProcessId => process.Id;
 
-    /// <summary>Starts <c>node server.mjs</c> in <paramref name="serviceDirectory"/> and waits for <c>/health</c>.</summary>
-    public static async Task<LocalFacesService> StartAsync(string serviceDirectory, TimeSpan timeout, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Starts <c>node server.mjs</c> in <paramref name="serviceDirectory"/> with <paramref name="environment"/> added to its own
+    /// (e.g. <c>FACES_MODEL</c> for the calibration harness) and waits for <c>/health</c>.
+    /// </summary>
+    public static async Task<LocalFacesService> StartAsync(
+        string serviceDirectory, TimeSpan timeout, CancellationToken cancellationToken = default, IReadOnlyDictionary<string, string>? environment = null)
     {
-        if (!Directory.Exists(Path.Combine(serviceDirectory, "node_modules", "@vladmandic", "face-api")))
+        if (!Directory.Exists(Path.Combine(serviceDirectory, "node_modules", "@vladmandic", "human")))
         {
             throw new InvalidOperationException(
                 $"{serviceDirectory}/node_modules is missing: run `npm ci` in {serviceDirectory} (eng/bootstrap.sh does) before starting the faces service.");
@@ -36,6 +40,11 @@ public sealed class LocalFacesService : IAsyncDisposable
             UseShellExecute = false,
         };
         start.Environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         var process = Process.Start(start) ?? throw new InvalidOperationException("node could not be started; is Node 20 on the PATH?");
         var output = new System.Text.StringBuilder();
         process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };

@@ -89,7 +89,7 @@ public sealed partial class IdentityGate(
         var options = identityOptions.Value;
         var selection = selectionOptions.Value;
         var threshold = options.Threshold;
-        var faces = selection.ConfidentFaces(analysis);
+        var choice = selection.Choose(analysis);
 
         IdentityVerdict Failed(IdentityReason reason, double? distance, string explanation)
         {
@@ -106,17 +106,17 @@ public sealed partial class IdentityGate(
                 $"{explanation}; regenerate with reference {next} and id weight {nextWeight:F2}.");
         }
 
-        if (faces.Count == 0)
+        if (choice.Face is not { } face)
         {
-            return Failed(IdentityReason.NoFace, null, "No face in the portrait");
+            return Failed(choice.NoFace ? IdentityReason.NoFace : IdentityReason.SeveralFaces, null, $"In the portrait: {choice.Explanation}");
         }
 
-        if (!selection.LargestIsDominant(faces))
+        if (face.Descriptor.Length != target.Centroid.Length)
         {
-            return Failed(IdentityReason.SeveralFaces, null, $"{faces.Count} faces in the portrait and none dominant");
+            throw new FaceModelChangedException(target.Centroid.Length, face.Descriptor.Length);
         }
 
-        var distance = Descriptors.Distance(faces[0].Descriptor, target.Centroid);
+        var distance = Descriptors.Distance(face.Descriptor, target.Centroid);
         if (distance > threshold)
         {
             return Failed(IdentityReason.DifferentPerson, distance, $"Descriptor distance {distance:F2} to the references is above {threshold:F2}: another person");

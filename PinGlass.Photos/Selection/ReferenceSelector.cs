@@ -18,28 +18,27 @@ public sealed class ReferenceSelector(IOptions<SelectionOptions> selectionOption
         for (var i = 0; i < photos.Count; i++)
         {
             var (photo, analysis) = photos[i];
-            var faces = options.ConfidentFaces(analysis);
-            var face = faces.FirstOrDefault();
-            var assessment = new PhotoAssessment(photo.FileName, faces.Count, face?.Score, null, 0, null, null, null, false);
-            if (face is null)
+            var choice = options.Choose(analysis);
+            var assessment = new PhotoAssessment(photo.FileName, choice.Confident.Count, choice.Confident.FirstOrDefault()?.Score, null, 0, null, null, null, false);
+            if (choice.NoFace)
             {
                 assessments[i] = assessment with { Rejection = new(RejectionReason.NoFace, "No face was found.") };
                 continue;
             }
 
-            if (!options.LargestIsDominant(faces))
+            if (choice.Face is not { } face)
             {
                 assessments[i] = assessment with
                 {
-                    Rejection = new(RejectionReason.SeveralFaces,
-                        $"{faces.Count} faces, and the largest is only {face.Box.Area / faces[1].Box.Area:F1}× the next (needs {options.DominanceRatio:F0}×): the provider would not know whose face to use."),
+                    Rejection = new(RejectionReason.SeveralFaces, $"{choice.Explanation}: the provider would not know whose face to use."),
                 };
                 continue;
             }
 
             var scores = PhotoScorer.Score(photo.Working, photo.UprightSize, face);
             assessment = assessment with { Scores = scores };
-            var faceSide = Math.Sqrt(face.Box.Area) / photo.WorkingScale;
+            // The longer side of the box: a face turned to the side is narrower, not smaller.
+            var faceSide = Math.Max(face.Box.Width, face.Box.Height) / photo.WorkingScale;
             if (faceSide < options.MinFaceSide)
             {
                 assessments[i] = assessment with { Rejection = new(RejectionReason.FaceTooSmall, $"The face is {faceSide:F0} px across; at least {options.MinFaceSide} px are needed.") };

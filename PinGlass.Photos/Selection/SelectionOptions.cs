@@ -16,7 +16,10 @@ public sealed class SelectionOptions
     [Range(0.1, 1.0)]
     public double MinDetectionScore { get; set; } = 0.5;
 
-    /// <summary>The largest face must be this many times the area of the next one (FaceChain uses 4).</summary>
+    /// <summary>
+    /// The largest face must be this many times the area of the next one (FaceChain uses 4), or twice when the next is at the edge
+    /// of the frame; a second detection of the same face does not count (<see cref="FaceChoice"/>).
+    /// </summary>
     [Range(1.0, 100.0)]
     public double DominanceRatio { get; set; } = 4;
 
@@ -29,11 +32,11 @@ public sealed class SelectionOptions
     public double MinSharpness { get; set; } = 0.04;
 
     /// <summary>
-    /// Two photos are one shot uploaded twice when their descriptors are this close (a JPEG re-encode moves them about 0.09,
-    /// a mirror 0.19)...
+    /// Two photos are one shot uploaded twice when their descriptors are this close (a JPEG re-encode moves them 0.07–0.15, a
+    /// mirror 0.32–0.41, as the calibration harness prints)...
     /// </summary>
     [Range(0.0, 0.5)]
-    public double NearDuplicateDistance { get; set; } = 0.15;
+    public double NearDuplicateDistance { get; set; } = 0.22;
 
     /// <summary>...and their 32×32 grey thumbnails differ by less than this many grey levels on average (a re-encode: under 1;
     /// a 10 % exposure change, a crop or a blur: more).</summary>
@@ -48,6 +51,6 @@ public sealed class SelectionOptions
     public IReadOnlyList<DetectedFace> ConfidentFaces(FaceAnalysis analysis) =>
         [.. analysis.Faces.Where(f => f.Score >= MinDetectionScore).OrderByDescending(f => f.Box.Area)];
 
-    /// <summary>Whether the largest of <paramref name="faces"/> (largest first) clearly outweighs the next; true for one face.</summary>
-    public bool LargestIsDominant(IReadOnlyList<DetectedFace> faces) => faces.Count < 2 || faces[0].Box.Area >= DominanceRatio * faces[1].Box.Area;
+    /// <summary>The face <paramref name="analysis"/> is about, or why there is none (<see cref="FaceChoice"/>).</summary>
+    public FaceChoice Choose(FaceAnalysis analysis) => FaceChoice.Of(analysis, ConfidentFaces(analysis), DominanceRatio);
 }

@@ -15,6 +15,9 @@ namespace PinGlass.AppHost.Tests;
 [Collection(SharedEmulator.Collection)]
 public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetime
 {
+    /// <summary>The identity gate's default threshold: a portrait within it passes as the user.</summary>
+    private static readonly double Threshold = new PinGlass.Photos.Identity.IdentityOptions().Threshold;
+
     private readonly GenerationClient client = GenerationClient.For(fixture.App);
     private Stores stores = null!;
 
@@ -434,7 +437,7 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
             var identity = p.GetProperty("identity");
             Assert.Equal("same_person", identity.GetProperty("reason").GetString());
             Assert.False(identity.GetProperty("flagged").GetBoolean());
-            Assert.True(identity.GetProperty("score").GetDouble() >= 0.45, identity.ToString());
+            Assert.True(identity.GetProperty("score").GetDouble() >= 1 - Threshold, identity.ToString());
         });
 
         // Exactly one output showed another person: that portrait was made again, from the next reference with a higher id weight.
@@ -443,7 +446,7 @@ public sealed class GenerationPipelineTests(PinGlassApp fixture) : IAsyncLifetim
         Assert.Equal(["regenerate", "pass"], attempts.Select(a => a.GetProperty("identityDecision").GetString()));
         // Another person's face is far from the references, or not found as a face at all in the styled crop.
         var refusedDistance = attempts[0].GetProperty("identityDistance");
-        Assert.True(refusedDistance.ValueKind == JsonValueKind.Null || refusedDistance.GetDouble() > 0.55, attempts[0].ToString());
+        Assert.True(refusedDistance.ValueKind == JsonValueKind.Null || refusedDistance.GetDouble() > Threshold, attempts[0].ToString());
         Assert.All(attempts, a => Assert.Equal("flux-pulid", a.GetProperty("provider").GetString()));
         var references = generation.GetProperty("references").GetArrayLength();
         Assert.Equal((attempts[0].GetProperty("reference").GetInt32() + 1) % references, attempts[1].GetProperty("reference").GetInt32());

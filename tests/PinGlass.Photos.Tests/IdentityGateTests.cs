@@ -131,6 +131,18 @@ public sealed class IdentityGateTests(FacesFixture fixture)
         Assert.Equal(IdentityDecision.Pass, verdict.Decision);
     }
 
+    [Fact]
+    public async Task References_described_by_another_face_model_are_not_compared()
+    {
+        using var astronaut = Samples.Astronaut();
+        var analysis = await fixture.Get<PinGlass.Photos.Faces.FacesClient>().AnalyseAsync(astronaut, TestContext.Current.CancellationToken);
+        // A centroid of face-api's 128 numbers, kept by a generation that started before the model changed.
+        var before = new IdentityTarget(new float[128], 5);
+
+        var e = Assert.Throws<FaceModelChangedException>(() => gate.Decide(analysis, before, new PortraitAttempt(0, 1.0)));
+        Assert.Contains("128", e.Message, StringComparison.Ordinal);
+    }
+
     private async Task<IdentityVerdict> Check(Image<Rgb24> portrait, PortraitAttempt attempt) =>
         await gate.CheckAsync(portrait, (await References()).Selection.References.Identity, attempt, TestContext.Current.CancellationToken);
 }
