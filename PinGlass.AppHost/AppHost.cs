@@ -11,7 +11,7 @@ var stores = Stores.Add(builder, InfrastructureSettings.From(builder));
 // Replicate: the real API when REPLICATE_API_TOKEN is set, the offline emulator otherwise.
 var replicate = ReplicateEndpoint.Add(builder);
 
-// Face analysis: a Node service around @vladmandic/face-api, whose models come from its npm package (nothing is downloaded).
+// Face analysis: a Node service around @vladmandic/human, whose models come from its npm package (nothing is downloaded).
 var faces = builder.AddExecutable(ResourceNames.Faces, "node", Path.Combine(builder.AppHostDirectory, "..", "PinGlass.Faces"), "server.mjs")
     .WithHttpEndpoint(env: "PORT")
     .WithHttpHealthCheck("/health");

@@ -1,4 +1,4 @@
-// PinGlass faces: face detection, 68 landmarks and 128-d descriptors over raw RGB pixels.
+// PinGlass faces: face detection, 68 landmarks and descriptors over raw RGB pixels (the model: analyser.mjs, FACES_MODEL).
 // TF.js on wasm runs one inference at a time per thread, so a pool of worker threads (one per core by default) does the work.
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -27,7 +27,7 @@ const versions = { backend: 'wasm', workers: workerCount };
 // analysed twice. Bounded in entries and age; descriptors are biometric data, so they stay in this process's memory only briefly.
 const cacheEntries = wholeNumber('FACES_CACHE_ENTRIES', 1000);
 const cacheMs = wholeNumber('FACES_CACHE_SECONDS', 600) * 1000;
-// Bytes of kept answers: a crowd photo's answer (up to 10 faces of 68 landmarks and 128 numbers) is about 40 KB.
+// Bytes of kept answers: a crowd photo's answer (up to 10 faces of 68 landmarks and 1024 numbers) is about 110 KB, one face's 11 KB.
 const cacheBytes = 32 * 1024 * 1024;
 const answers = new Map(); // key → { at, json }, in the order they were answered
 const cache = { hits: 0, bytes: 0 };

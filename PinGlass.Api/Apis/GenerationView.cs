@@ -42,7 +42,7 @@ public sealed record RetentionView(DateTimeOffset FacesDeletedBy, DateTimeOffset
 /// <param name="Retries">Attempts of its current provider chain before the one that delivered (or the last).</param>
 /// <param name="ImageUrl">Where the stored image is served, once it succeeded (and while it is made again on request).</param>
 /// <param name="Identity">The identity gate's verdict on the delivered portrait (or on the output it had made again); reason
-/// <c>faces_unavailable</c> or <c>unreadable</c> when it could not be checked; null when the generation has nothing to check against.</param>
+/// <c>faces_unavailable</c>, <c>unreadable</c> or <c>face_model_changed</c> when it could not be checked; null when the generation has nothing to check against.</param>
 public sealed record PortraitView(
     int Index,
     string Style,
@@ -74,7 +74,9 @@ public sealed record PortraitView(
 /// <summary>
 /// Whether the portrait shows the user: <c>score</c> is 1 − the descriptor distance to the user's reference centroid; <c>flagged</c>
 /// when it was delivered although the gate refused it (after its regeneration, or without budget for one), or unchecked (reason
-/// <c>faces_unavailable</c>: the faces service stayed down past the retries; <c>unreadable</c>: the image could not be analysed).
+/// <c>faces_unavailable</c>: the faces service stayed down past the retries; <c>unreadable</c>: the image could not be analysed;
+/// <c>face_model_changed</c>: the face model changed while the generation ran). Descriptors are of unit length, so the distance runs
+/// 0–2: the same person scores above 1 − 0.80 = 0.20 (the threshold), strangers measured 1.0 and more score 0.
 /// </summary>
 public sealed record IdentityView(double? Score, double? Distance, string Reason, bool Flagged, int Regenerations);
 

@@ -11,7 +11,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const require = createRequire(import.meta.url);
 const tf = require('@tensorflow/tfjs');
 const wasm = require('@tensorflow/tfjs-backend-wasm');
-// The package's exports map names only dist/human.node.js (which needs tfjs-node's native library); its wasm build sits beside it.
+// The package's exports map (keys without "./", read by Node as conditions) resolves only to dist/human.node.js, which needs
+// tfjs-node's native library; its wasm build sits beside it and is loaded by path.
 const humanDist = path.dirname(require.resolve('@vladmandic/human'));
 const { Human } = require(path.join(humanDist, 'human.node-wasm.js'));
 
@@ -99,6 +100,11 @@ export function create(model) {
       wasm.setWasmPaths(wasmDir);
       await human.load();
       await human.tf.ready();
+      // Human logs a model that failed to load and goes on without it: every face would then be dropped below, with the service
+      // reporting itself ready. A missing model fails the start instead.
+      const needed = ['blazeface', 'facemesh', model === 'human-mobilefacenet' ? 'mobilefacenet' : 'faceres'];
+      const missing = needed.filter((name) => !human.models.models[name]?.executor);
+      if (missing.length > 0) throw new Error(`faces: model(s) not loaded: ${missing.join(', ')}`);
     },
 
     /** pixels: Uint8Array of width × height × 3 RGB bytes. Faces come back largest first, descriptors of unit length. */
@@ -111,8 +117,10 @@ export function create(model) {
         if (result.error) throw new Error(`faces: ${result.error}`);
         const faces = result.face
           .filter((f) => f.embedding?.length > 0 && f.mesh?.length >= 468)
+          // A descriptor without length (all zeros, NaN) describes nobody: such a face is not returned.
+          .filter((f) => Number.isFinite(Math.hypot(...f.embedding)) && Math.hypot(...f.embedding) > 0)
           .map((f) => {
-            const norm = Math.hypot(...f.embedding) || 1;
+            const norm = Math.hypot(...f.embedding);
             const landmarks = vtx68.map((i) => [f.mesh[i][0], f.mesh[i][1]]);
             return {
               box: tightBox(landmarks, width, height),

@@ -1,6 +1,6 @@
 namespace PinGlass.Photos.Identity;
 
-/// <summary>Arithmetic on face-api's 128-d descriptors, compared by Euclidean distance as the model was trained.</summary>
+/// <summary>Arithmetic on face descriptors (unit-length 1024-d from faceres, 128-d from face-api), compared by Euclidean distance.</summary>
 public static class Descriptors
 {
     public static double Distance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)

@@ -32,6 +32,11 @@ public sealed record FaceChoice(DetectedFace? Face, IReadOnlyList<DetectedFace> 
         }
 
         var largest = confident[0];
+        if (largest.Box.Area <= 0)
+        {
+            return new(null, confident, "no face was found (the largest detection has no area)");
+        }
+
         var competitors = new List<DetectedFace>();
         var (duplicates, small, peripheral) = (0, 0, 0);
         foreach (var other in confident.Skip(1))
@@ -41,7 +46,7 @@ public sealed record FaceChoice(DetectedFace? Face, IReadOnlyList<DetectedFace> 
             {
                 duplicates++;
             }
-            else if (share * dominanceRatio < 1)
+            else if (share * dominanceRatio <= 1)
             {
                 small++;
             }
@@ -59,7 +64,7 @@ public sealed record FaceChoice(DetectedFace? Face, IReadOnlyList<DetectedFace> 
         {
             var next = competitors[0];
             return new(null, confident, string.Create(CultureInfo.InvariantCulture,
-                $"{competitors.Count + 1} faces of similar size: the largest is only {largest.Box.Area / next.Box.Area:F1}× the area of the next (needs {dominanceRatio:F0}×, or 2× when the next is at the edge of the frame)"));
+                $"{competitors.Count + 1} faces of similar size: the largest is only {largest.Box.Area / next.Box.Area:F1}× the area of the next (needs {dominanceRatio:0.#}×, or {1 / PeripheralCompetingShare:0.#}× when the next is at the edge of the frame)"));
         }
 
         var ignored = new List<string>();

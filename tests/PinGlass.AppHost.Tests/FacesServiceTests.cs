@@ -16,7 +16,7 @@ public sealed class FacesServiceTests(PinGlassApp pinglass)
         var response = await http.GetAsync("/health", TestContext.Current.CancellationToken);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        // 503 while the models load; ok only once face-api runs on the wasm backend.
+        // 503 while the models load; ok only once the face model runs on the wasm backend.
         Assert.Contains("\"backend\":\"wasm\"", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
     }
 }

@@ -8,7 +8,10 @@ namespace PinGlass.Photos.Tests;
 /// <summary>
 /// The face-model calibration harness (tools/PinGlass.Faces.Calibration): its statistics, and its subset run on the chosen model
 /// with the configured threshold, so that a model or threshold change that lets a stranger pass or calls the user a stranger fails CI.
+/// Alone (its collection runs after the parallel ones): it starts two faces services of its own, which would otherwise compete for
+/// the cores with the queue-order and timeout tests.
 /// </summary>
+[Collection(nameof(CalibrationHarnessTests))]
 public sealed class CalibrationHarnessTests(FacesFixture fixture)
 {
     [Fact]
@@ -81,3 +84,6 @@ public sealed class CalibrationHarnessTests(FacesFixture fixture)
         }
     }
 }
+
+[CollectionDefinition(nameof(CalibrationHarnessTests), DisableParallelization = true)]
+public sealed class CalibrationHarnessCollection;

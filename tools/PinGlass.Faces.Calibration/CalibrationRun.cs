@@ -38,7 +38,7 @@ public sealed record ModelReport(
     /// <summary>Distances a near-duplicate rule must tell apart: a re-encode (JPEG q95) and a mirror image, each to its original.</summary>
     public IEnumerable<(string Name, double Distance)> NearDuplicates =>
         from photo in Photos
-        where photo.Descriptor is not null && photo.Name.EndsWith("/jpeg q95", StringComparison.Ordinal) || photo.Name.EndsWith("/mirror", StringComparison.Ordinal)
+        where photo.Descriptor is not null && (photo.Name.EndsWith("/jpeg q95", StringComparison.Ordinal) || photo.Name.EndsWith("/mirror", StringComparison.Ordinal))
         let original = Photos.First(p => p.Identity == photo.Identity)
         where original.Descriptor is not null && photo.Descriptor is not null
         select (photo.Name, Descriptors.Distance(photo.Descriptor, original.Descriptor));
@@ -87,6 +87,11 @@ public sealed record ModelReport(
             var all = reference([.. own.Select(p => p.Descriptor!)]);
             foreach (var photo in own)
             {
+                if (!leaveOneOut && photo.Descriptor == all)
+                {
+                    continue; // the medoid itself: its distance 0 says nothing
+                }
+
                 var target = leaveOneOut && own.Count > 1 ? reference([.. own.Where(p => p != photo).Select(p => p.Descriptor!)]) : all;
                 genuine.Add(Descriptors.Distance(photo.Descriptor, target));
             }
