@@ -30,7 +30,7 @@ public sealed class GenerationMetrics
         webhooks = meter.CreateCounter<long>("pinglass.webhooks", description: "Replicate webhooks received, by result");
         regenerations = meter.CreateCounter<long>("pinglass.portraits.regenerated", description: "Portraits made again because the identity gate refused them, by reason");
         budgetRefusals = meter.CreateCounter<long>("pinglass.budget.refusals", description: "Predictions not made because the generation's budget could not hold them, by provider");
-        overruns = meter.CreateCounter<long>("pinglass.predictions.overran", description: "Predictions cancelled at the compute their reservation paid for, the budget holding no more, by provider");
+        overruns = meter.CreateCounter<long>("pinglass.predictions.overran", description: "Predictions PinGlass cancelled at a limit (the run timeout, or the compute their reservation paid for with the budget holding no more), by provider");
         reconciled = meter.CreateCounter<long>("pinglass.predictions.reconciled", description: "Predictions whose end was found by asking Replicate, not by webhook");
         createWait = meter.CreateHistogram<double>("pinglass.creates.wait", "ms", "Time a create waited for the shared create-rate limit");
         cost = meter.CreateCounter<double>("pinglass.cost", "USD", "What predictions cost, by model and outcome (counted once, when each settles)");

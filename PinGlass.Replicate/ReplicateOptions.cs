@@ -18,6 +18,9 @@ public sealed class ReplicateOptions : IValidatableObject
     public const string PrimaryModelVariable = "REPLICATE_PRIMARY_MODEL";
     public const string EnableFallbackVariable = "REPLICATE_ENABLE_FALLBACK";
 
+    /// <summary>How long a community model's cold boot may take before its prediction is given up: "several minutes".</summary>
+    private static readonly TimeSpan CommunityColdBoot = TimeSpan.FromMinutes(5);
+
     private readonly List<string> environmentErrors = [];
 
     /// <summary>The bearer token. Never logged, never put into exceptions or traces.</summary>
@@ -45,11 +48,18 @@ public sealed class ReplicateOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long one prediction may run: the default <c>Cancel-After</c>, after which Replicate ends it and billing stops.</summary>
+    /// <summary>
+    /// How long one prediction may run once it has started (<c>processing</c>): PinGlass cancels it then (<c>ComputeLimit</c>), counting
+    /// from the <c>started_at</c> Replicate reports, so a cold boot before it does not eat into it.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:05", "00:30:00")]
     public TimeSpan GenerationTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>The <c>Cancel-After</c> sent with each create, in wall time; empty means <see cref="GenerationTimeout"/>.</summary>
+    /// <summary>
+    /// The <c>Cancel-After</c> sent with each create, in wall time; empty means the model's <see cref="ProviderModelOptions.ColdBoot"/>
+    /// + <see cref="GenerationTimeout"/>. Replicate's backstop for a PinGlass that is down: while PinGlass runs, it stops a prediction
+    /// at its run limit itself.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:05", "1.00:00:00")]
     public TimeSpan? CancelAfter { get; set; }
 
@@ -60,8 +70,10 @@ public sealed class ReplicateOptions : IValidatableObject
     [Range(0.001, 100_000)]
     public double ClockScale { get; set; } = 1;
 
-    /// <summary>The <c>Cancel-After</c> each create sends, in the endpoint's time.</summary>
-    public TimeSpan CancelAfterSent => (CancelAfter ?? GenerationTimeout) * ClockScale;
+    /// <summary>The <c>Cancel-After</c> a create on <paramref name="provider"/> sends, in the endpoint's time.</summary>
+    public TimeSpan CancelAfterFor(string provider) => CancelAfter is { } set
+        ? set * ClockScale
+        : (Models.TryGetValue(provider, out var model) ? model.ColdBoot : TimeSpan.Zero) + GenerationTimeout * ClockScale;
 
     /// <summary>The provider tried first: flux-pulid, flux-kontext-pro or instant-id.</summary>
     public string PrimaryModel { get; set; } = ProviderNames.FluxPulid;
@@ -71,13 +83,16 @@ public sealed class ReplicateOptions : IValidatableObject
     /// <summary>Switches on the multi-reference provider for requests with two to four faces.</summary>
     public bool EnableMultiReference { get; set; }
 
-    /// <summary>The model each provider runs and its price; defaults are the versions PinGlass was built against.</summary>
+    /// <summary>
+    /// The model each provider runs, its price and its cold boot; defaults are the versions PinGlass was built against. The community
+    /// models boot cold after idling, which Replicate says "can take several minutes"; official models (kontext-pro) are always on.
+    /// </summary>
     public Dictionary<string, ProviderModelOptions> Models { get; set; } = new(StringComparer.OrdinalIgnoreCase)
     {
-        [ProviderNames.FluxPulid] = new() { Model = "bytedance/flux-pulid:8baa7ef2255075b46f4d91cd238c21d31181b3e6a864463f967960bb0112525b", UsdPerSecond = 0.0014m },
+        [ProviderNames.FluxPulid] = new() { Model = "bytedance/flux-pulid:8baa7ef2255075b46f4d91cd238c21d31181b3e6a864463f967960bb0112525b", UsdPerSecond = 0.0014m, ColdBoot = CommunityColdBoot },
         [ProviderNames.FluxKontextPro] = new() { Model = "black-forest-labs/flux-kontext-pro", UsdPerImage = 0.04m },
-        [ProviderNames.InstantId] = new() { Model = "grandlineai/instant-id-photorealistic:03914a0c3326bf44383d0cd84b06822618af879229ce5d1d53bef38d93b68279", UsdPerSecond = 0.000975m },
-        [ProviderNames.FluxMultiPulid] = new() { Model = "mattheum/flux-multi-pulid-controlnet:73a2c5ab8fbf6f29278a0285d6c6282ce61baefce9def279d91223541903687e", UsdPerSecond = 0.0014m },
+        [ProviderNames.InstantId] = new() { Model = "grandlineai/instant-id-photorealistic:03914a0c3326bf44383d0cd84b06822618af879229ce5d1d53bef38d93b68279", UsdPerSecond = 0.000975m, ColdBoot = CommunityColdBoot },
+        [ProviderNames.FluxMultiPulid] = new() { Model = "mattheum/flux-multi-pulid-controlnet:73a2c5ab8fbf6f29278a0285d6c6282ce61baefce9def279d91223541903687e", UsdPerSecond = 0.0014m, ColdBoot = CommunityColdBoot },
     };
 
     public CircuitBreakerSettings CircuitBreaker { get; set; } = new();
@@ -133,6 +148,10 @@ public sealed class ReplicateOptions : IValidatableObject
             {
                 yield return new($"Replicate:Models:{name}:Model must be owner/name or owner/name:version.");
             }
+            else if (model.ColdBoot < TimeSpan.Zero || model.ColdBoot > TimeSpan.FromMinutes(20))
+            {
+                yield return new($"Replicate:Models:{name}:ColdBoot must be between 00:00:00 and 00:20:00.");
+            }
         }
 
         var breakerErrors = new List<ValidationResult>();
@@ -159,6 +178,12 @@ public sealed class ProviderModelOptions
 
     /// <summary>Price of a time-billed model, per second of <c>metrics.predict_time</c>.</summary>
     public decimal? UsdPerSecond { get; set; }
+
+    /// <summary>
+    /// How long its predictions may wait to start (queueing, a cold boot: neither billed), in Replicate time, on top of the run timeout
+    /// in the <c>Cancel-After</c>, which counts from creation: a shorter deadline would abort a booting model and pay for the fallback.
+    /// </summary>
+    public TimeSpan ColdBoot { get; set; }
 }
 
 /// <summary>Each model's breaker: it opens when the failure ratio over the sampling window reaches the threshold.</summary>

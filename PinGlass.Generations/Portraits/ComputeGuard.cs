@@ -9,7 +9,7 @@ namespace PinGlass.Generations.Portraits;
 /// <summary>
 /// Carries out <see cref="ComputeLimit"/> for one running prediction at each look: asks Replicate when it started, gives it more of the
 /// budget when it computes long and the budget has room (half its first reservation a step, a few steps a look), and otherwise
-/// cancels it when it reaches what it has: marked first, so its end is a passing timeout, then cancelled on Replicate (billing stops) and
+/// cancels it when it reaches what it has or its run limit: marked first, so its end is a passing timeout, then cancelled on Replicate (billing stops) and
 /// taken in.
 /// </summary>
 public sealed partial class ComputeGuard(PredictionLedger ledger, ProviderChain chain, PortraitDriver driver, IOptions<PipelineOptions> options,
@@ -43,7 +43,7 @@ public sealed partial class ComputeGuard(PredictionLedger ledger, ProviderChain 
             var now = time.GetUtcNow();
             // The next look comes a watch interval after this pass ends, and a pass may wait out one interval's stops: two ahead.
             var decided = ComputeLimit.Decide(prediction, provider.UsdPerSecond, settings.ComputeMargin, replicateOptions.Value.ClockScale,
-                settings.WatchInterval * 2, now);
+                settings.WatchInterval * 2, replicateOptions.Value.GenerationTimeout, now);
             switch (decided)
             {
                 case ComputeStep.Look when !looked && step < MaxSteps:
@@ -65,6 +65,8 @@ public sealed partial class ComputeGuard(PredictionLedger ledger, ProviderChain 
                     }
 
                     break; // grown, by this watcher or another
+                case ComputeStep.Stop stop:
+                    return (looked, stop.At);
                 case ComputeStep.CancelAgain:
                     return (looked, now);
                 default:
@@ -119,7 +121,7 @@ public sealed partial class ComputeGuard(PredictionLedger ledger, ProviderChain 
     [LoggerMessage(Level = LogLevel.Information, Message = "Generation {GenerationId} portrait {Index}: prediction {PredictionId} computes long; its reservation grew by ${Extra}")]
     private static partial void LogExtended(ILogger logger, Guid generationId, int index, string predictionId, decimal extra);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index}: prediction {PredictionId} reached the compute its reservation (${Reserved}) pays for and the budget has no more: cancelled")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Generation {GenerationId} portrait {Index}: prediction {PredictionId} reached its limit (the run timeout, or the compute its reservation of ${Reserved} pays for with the budget holding no more): cancelled")]
     private static partial void LogOverran(ILogger logger, Guid generationId, int index, string predictionId, decimal reserved);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Generation {GenerationId} portrait {Index}: prediction {PredictionId} could not be stopped at its limit; the next look tries again")]

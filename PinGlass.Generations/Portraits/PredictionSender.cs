@@ -62,7 +62,7 @@ public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRe
         var hold = new CreateHold(ledger, row.Marker, held, lease);
         try
         {
-            prediction = await safeCreate.CreateAsync(provider.Model, input, CreateOptions(), cancellationToken, hold.KeyFor(row, resumed));
+            prediction = await safeCreate.CreateAsync(provider.Model, input, CreateOptions(provider.Name), cancellationToken, hold.KeyFor(row, resumed));
         }
         catch (CreateTakenOverException)
         {
@@ -157,11 +157,11 @@ public sealed partial class PredictionSender(PredictionLedger ledger, PortraitRe
     private static JsonObject InputOf(PortraitProvider provider, PortraitRequest request, PredictionRow row) =>
         provider.Map(request with { Options = request.Options with { Seed = request.Options.Seed ?? InputFingerprint.SeedFor(row.Marker) } }).Input;
 
-    private CreatePredictionOptions CreateOptions()
+    private CreatePredictionOptions CreateOptions(string provider)
     {
         var settings = replicateOptions.Value;
         var webhook = WebhookTrace.Carry(settings.WebhookUrl);
-        return new CreatePredictionOptions(null, settings.CancelAfterSent, webhook, webhook is null ? null : ["completed"]);
+        return new CreatePredictionOptions(null, settings.CancelAfterFor(provider), webhook, webhook is null ? null : ["completed"]);
     }
 
     /// <summary>One worker's hold on an attempt's create: renewed before each search and send, kept for a back-off when it gives up for now.</summary>

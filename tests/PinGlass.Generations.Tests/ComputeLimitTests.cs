@@ -21,14 +21,15 @@ public sealed class ComputeLimitTests
         Guid.Empty, 3, 1, "m-1", "flux-pulid", "bytedance/flux-pulid", 0, "p-1", PredictionState.Processing, 0, null, null, Created,
         Created.AddSeconds(1), lastNews ?? Created.AddSeconds(1), null, null, null, reserved, StartedAt: started, OverranAt: overran);
 
+    private static readonly TimeSpan RunLimit = TimeSpan.FromMinutes(2);
+
     private static ComputeStep Decide(PredictionRow prediction, DateTimeOffset now, decimal? perSecond = PerSecond, double scale = 1) =>
-        ComputeLimit.Decide(prediction, perSecond, Margin, scale, Lead, now);
+        ComputeLimit.Decide(prediction, perSecond, Margin, scale, Lead, RunLimit, now);
 
     [Fact]
-    public void A_prediction_billed_per_image_or_ended_or_not_yet_created_is_left_alone()
+    public void A_prediction_ended_or_not_yet_created_is_left_alone()
     {
         var late = Created.AddHours(1);
-        Assert.IsType<ComputeStep.None>(Decide(Running(Created), late, perSecond: null));
         Assert.IsType<ComputeStep.None>(Decide(Running(Created) with { Status = PredictionState.Succeeded }, late));
         Assert.IsType<ComputeStep.None>(Decide(Running(Created) with { PredictionId = null, Status = PredictionState.Creating }, late));
         // Replicate said it ended and its output is being taken in (or the take-in was put off): nothing is left to cancel, even one
@@ -55,6 +56,38 @@ public sealed class ComputeLimitTests
         Assert.IsType<ComputeStep.None>(Decide(Running(started), started.AddSeconds(21.4)));
         Assert.Equal(new ComputeStep.Extend(started.AddSeconds(22)), Decide(Running(started), started.AddSeconds(21.5)));
         Assert.Equal(new ComputeStep.Extend(started.AddSeconds(22)), Decide(Running(started), started.AddSeconds(40)));
+    }
+
+    [Fact]
+    public void A_prediction_billed_per_image_is_stopped_at_its_run_limit_counted_from_its_start_not_its_creation()
+    {
+        var started = Created.AddMinutes(4); // a four-minute cold boot: neither billed nor counted
+        Assert.IsType<ComputeStep.None>(Decide(Running(started), started.AddMinutes(1), perSecond: null));
+        Assert.IsType<ComputeStep.None>(Decide(Running(started), started + RunLimit - Lead - TimeSpan.FromMilliseconds(1), perSecond: null));
+        Assert.Equal(new ComputeStep.Stop(started + RunLimit), Decide(Running(started), started + RunLimit - Lead, perSecond: null));
+        Assert.Equal(new ComputeStep.Stop(started + RunLimit), Decide(Running(started), Created.AddHours(1), perSecond: null));
+    }
+
+    [Fact]
+    public void Until_one_billed_per_image_is_known_to_have_started_it_is_asked_about_every_half_of_its_run_limit()
+    {
+        Assert.IsType<ComputeStep.None>(Decide(Running(), Created.AddSeconds(60.9), perSecond: null));
+        Assert.IsType<ComputeStep.Look>(Decide(Running(), Created.AddSeconds(61), perSecond: null));
+        // Still booting at 61 s: no limit is near, it is asked again a minute later.
+        Assert.IsType<ComputeStep.None>(Decide(Running(lastNews: Created.AddSeconds(61)), Created.AddSeconds(120), perSecond: null));
+        Assert.IsType<ComputeStep.Look>(Decide(Running(lastNews: Created.AddSeconds(61)), Created.AddSeconds(121), perSecond: null));
+    }
+
+    [Fact]
+    public void A_time_billed_prediction_whose_budget_outlasts_its_run_limit_is_stopped_at_the_run_limit_without_more_budget()
+    {
+        var started = Created.AddSeconds(2);
+        // $0.1764 = 126 s of compute, 124 s less the margin: past the 120 s run limit, which comes first.
+        Assert.IsType<ComputeStep.None>(Decide(Running(started, reserved: 0.1764m), started.AddSeconds(119)));
+        Assert.Equal(new ComputeStep.Stop(started + RunLimit), Decide(Running(started, reserved: 0.1764m), started.AddSeconds(119.5)));
+        // A run limit shorter than the reservation's compute: stopped then, not extended.
+        Assert.Equal(new ComputeStep.Stop(started.AddSeconds(10)),
+            ComputeLimit.Decide(Running(started), PerSecond, Margin, 1, Lead, TimeSpan.FromSeconds(10), started.AddSeconds(9.5)));
     }
 
     [Fact]

@@ -36,6 +36,31 @@ public sealed class OptionsTests
     }
 
     [Fact]
+    public void Cancel_after_leaves_a_community_model_its_cold_boot_on_top_of_the_run_timeout()
+    {
+        using var host = TestHost.Build(Settings(("Replicate:GenerationTimeout", "00:02:00")));
+        var options = host.Services.GetRequiredService<IOptions<ReplicateOptions>>().Value;
+
+        // Replicate: a cold boot "can take several minutes", and Cancel-After counts from creation. kontext-pro is official: always on.
+        Assert.Equal(TimeSpan.FromMinutes(7), options.CancelAfterFor("flux-pulid"));
+        Assert.Equal(TimeSpan.FromMinutes(7), options.CancelAfterFor("instant-id"));
+        Assert.Equal(TimeSpan.FromMinutes(2), options.CancelAfterFor("flux-kontext-pro"));
+        // Against a 20× emulator the run timeout (wall time) is scaled, the boot (Replicate time) is not.
+        options.ClockScale = 20;
+        Assert.Equal(TimeSpan.FromMinutes(45), options.CancelAfterFor("flux-pulid"));
+        // One set explicitly is sent as it is, for every model.
+        options.CancelAfter = TimeSpan.FromMinutes(1);
+        Assert.Equal(TimeSpan.FromMinutes(20), options.CancelAfterFor("flux-pulid"));
+    }
+
+    [Theory]
+    [InlineData("-00:00:01")]
+    [InlineData("00:20:01")]
+    public async Task A_cold_boot_allowance_out_of_range_stops_start_up(string coldBoot) =>
+        Assert.Contains("Replicate:Models:flux-pulid:ColdBoot",
+            await StartUpFailureAsync(Settings(("Replicate:Models:flux-pulid:ColdBoot", coldBoot))), StringComparison.Ordinal);
+
+    [Fact]
     public void The_environment_variables_win_over_the_section()
     {
         using var host = TestHost.Build(Settings(("Replicate:MaxRetries", "1"), ("REPLICATE_MAX_RETRIES", "5"),

@@ -55,7 +55,7 @@ public sealed class SafeCreateEmulatorTests
         var input = chosen.Map(request);
         var settings = host.Get<IOptions<ReplicateOptions>>().Value;
         var tally = RetryTally.Begin();
-        var create = new CreatePredictionOptions(null, settings.CancelAfterSent, settings.WebhookUrl, settings.WebhookUrl is null ? null : ["completed"]);
+        var create = new CreatePredictionOptions(null, settings.CancelAfterFor(provider), settings.WebhookUrl, settings.WebhookUrl is null ? null : ["completed"]);
         Prediction prediction;
         while (true)
         {
@@ -125,6 +125,41 @@ public sealed class SafeCreateEmulatorTests
         }
 
         Assert.True(throttledCreates > 0);
+    }
+
+    [Fact]
+    public async Task A_cold_boot_of_several_minutes_is_waited_out_where_a_deadline_of_the_run_alone_aborts_it()
+    {
+        await using var emulator = await EmulatorServer.StartAsync();
+        // A run timeout of 5 s at a clock scale of 24 is 2 min of Replicate time (the emulator's 100× only makes the test quick); on top
+        // of it flux-pulid's boot allowance, 5 min.
+        await using var host = await StartAsync(emulator, ("Replicate:CancelAfter", null), ("Replicate:GenerationTimeout", "00:00:05"),
+            ("Replicate:ClockScale", "24"));
+        // Replicate: "In some cases this process can take several minutes" — a 4-minute boot for every prediction of the model.
+        await emulator.SetFaultsAsync(new { kind = "cold_start", model = FluxPulid, duration = "00:04:00" });
+        var settings = host.Get<IOptions<ReplicateOptions>>().Value;
+        var provider = host.Get<ProviderChain>()[ProviderNames.FluxPulid];
+
+        async Task<Prediction> RunAsync(TimeSpan cancelAfter, int index)
+        {
+            var prediction = await host.Client.CreatePredictionAsync(provider.Model, provider.Map(Portrait(index)).Input,
+                new CreatePredictionOptions(CancelAfter: cancelAfter), Token);
+            while (!prediction.IsTerminal)
+            {
+                await Task.Delay(50, Token);
+                prediction = await host.Client.GetPredictionAsync(prediction.Id, Token);
+            }
+
+            return prediction;
+        }
+
+        var made = await Task.WhenAll(RunAsync(settings.CancelAfterFor(ProviderNames.FluxPulid), 0), RunAsync(TimeSpan.FromMinutes(2), 1));
+
+        // The deadline of the run alone passes during the boot: aborted, not billed, but nothing made either (a fallback would pay).
+        Assert.Equal((PredictionStatus.Succeeded, PredictionStatus.Aborted), (made[0].Status, made[1].Status));
+        var ledger = await emulator.LedgerAsync(2);
+        Assert.True(ledger.Single(e => e.Id == made[0].Id).Cost > 0);
+        Assert.Equal(("aborted", 0m), ledger.Where(e => e.Id == made[1].Id).Select(e => (e.Status, e.Cost)).Single());
     }
 
     [Fact]
