@@ -1,0 +1,234 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+
+namespace PinGlass.Cli.Api;
+
+/// <summary>
+/// PinGlass's public API as a client application calls it: its API key on every call, the end user it acts for. Passing trouble (a
+/// throttle, a 502–504, a connection that broke) is waited out, as long as the Api's <c>Retry-After</c> asks, up to
+/// <paramref name="patience"/>; anything else is an <see cref="ApiProblem"/>.
+/// </summary>
+public sealed class PinGlassApiClient(HttpClient http, TimeSpan patience) : IDisposable
+{
+    private static readonly TimeSpan FirstWait = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan LongestWait = TimeSpan.FromSeconds(30);
+
+    public Uri BaseAddress => http.BaseAddress!;
+
+    public static PinGlassApiClient Create(Uri api, string key, string user, TimeSpan patience, HttpMessageHandler? handler = null)
+    {
+        var http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
+        http.BaseAddress = api;
+        // The event stream stays open for as long as the generation runs: no overall timeout; each call has its own token.
+        http.Timeout = Timeout.InfiniteTimeSpan;
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        http.DefaultRequestHeaders.Add("X-PinGlass-User", user);
+        http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("pinglass-cli", typeof(PinGlassApiClient).Assembly.GetName().Version?.ToString(3)));
+        return new PinGlassApiClient(http, patience);
+    }
+
+    /// <summary>Uploads the photos (read again for each try) and starts a generation.</summary>
+    public Task<GenerationCreated> StartAsync(IReadOnlyList<FileInfo> photos, IReadOnlyList<string> styles, decimal? budget, CancellationToken cancellationToken) =>
+        SendAsync<GenerationCreated>(() =>
+        {
+            var form = new MultipartFormDataContent();
+            foreach (var photo in photos)
+            {
+                var content = new StreamContent(photo.OpenRead());
+                content.Headers.ContentType = new MediaTypeHeaderValue(MediaTypeOf(photo.Extension));
+                form.Add(content, "photos", photo.Name);
+            }
+
+            if (styles.Count > 0)
+            {
+                form.Add(new StringContent(string.Join(',', styles)), "styles");
+            }
+
+            if (budget is { } usd)
+            {
+                form.Add(new StringContent(usd.ToString(System.Globalization.CultureInfo.InvariantCulture)), "budget");
+            }
+
+            return new HttpRequestMessage(HttpMethod.Post, "v1/generations") { Content = form };
+        }, cancellationToken);
+
+    public Task<GenerationView> GetAsync(Guid id, CancellationToken cancellationToken) =>
+        SendAsync<GenerationView>(() => new HttpRequestMessage(HttpMethod.Get, $"v1/generations/{id}"), cancellationToken);
+
+    /// <summary>The generation as the Api returns it, untouched: what <c>status --json</c> prints.</summary>
+    public Task<JsonElement> GetRawAsync(Guid id, CancellationToken cancellationToken) =>
+        SendAsync<JsonElement>(() => new HttpRequestMessage(HttpMethod.Get, $"v1/generations/{id}"), cancellationToken);
+
+    public Task CancelAsync(Guid id, CancellationToken cancellationToken) =>
+        SendAsync<JsonElement?>(() => new HttpRequestMessage(HttpMethod.Post, $"v1/generations/{id}/cancel"), cancellationToken);
+
+    public Task RetryAsync(Guid id, int index, CancellationToken cancellationToken) =>
+        SendAsync<JsonElement?>(() => new HttpRequestMessage(HttpMethod.Post, $"v1/generations/{id}/portraits/{index}/retry"), cancellationToken);
+
+    public Task<IReadOnlyList<StyleView>> StylesAsync(CancellationToken cancellationToken) =>
+        SendAsync<IReadOnlyList<StyleView>>(() => new HttpRequestMessage(HttpMethod.Get, "v1/styles"), cancellationToken);
+
+    public Task<CostReport> CostsAsync(string? from, string? to, CancellationToken cancellationToken) =>
+        SendAsync<CostReport>(() => new HttpRequestMessage(HttpMethod.Get,
+            $"v1/costs?from={Uri.EscapeDataString(from ?? "")}&to={Uri.EscapeDataString(to ?? "")}"), cancellationToken);
+
+    /// <summary>Saves a delivered portrait as <paramref name="stem"/> plus the extension of its type; returns the file written.</summary>
+    public async Task<FileInfo> DownloadAsync(string imageUrl, string stem, CancellationToken cancellationToken)
+    {
+        using var response = await SendRawAsync(() => new HttpRequestMessage(HttpMethod.Get, imageUrl.TrimStart('/')), cancellationToken);
+        var file = new FileInfo(stem + ExtensionOf(response.Content.Headers.ContentType?.MediaType));
+        await using (var target = file.Create())
+        {
+            await response.Content.CopyToAsync(target, cancellationToken);
+        }
+
+        file.Refresh();
+        return file;
+    }
+
+    /// <summary>
+    /// Every progress change of the generation until it ends, in version order. A stream that breaks is opened again with
+    /// <c>Last-Event-ID</c> (the Api sends what came after it); the Api's 204 says the end was already sent.
+    /// </summary>
+    public async IAsyncEnumerable<ProgressEvent> FollowAsync(Guid id, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        long? seen = null;
+        var wait = FirstWait;
+        while (true)
+        {
+            using var response = await SendRawAsync(() =>
+            {
+                var request = new HttpRequestMessage(HttpMethod.Get, $"v1/generations/{id}/events");
+                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+                if (seen is { } version)
+                {
+                    request.Headers.Add("Last-Event-ID", version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+
+                return request;
+            }, cancellationToken, HttpCompletionOption.ResponseHeadersRead);
+            if (response.StatusCode == HttpStatusCode.NoContent)
+            {
+                yield break;
+            }
+
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var parser = SseParser.Create(stream, (_, data) => JsonSerializer.Deserialize<ProgressEvent>(data, ApiJson.Options));
+            await using var items = parser.EnumerateAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+            while (await NextAsync(items, cancellationToken))
+            {
+                if (items.Current.Data is { } change && (seen is null || change.Version > seen))
+                {
+                    seen = change.Version;
+                    wait = FirstWait;
+                    yield return change;
+                    if (change.IsTerminal)
+                    {
+                        yield break;
+                    }
+                }
+            }
+
+            // The stream ended or broke before the generation did: opened again after a short wait, from the last change seen.
+            await Task.Delay(wait, cancellationToken);
+            wait = Min(wait * 2, LongestWait);
+        }
+    }
+
+    /// <summary>The next event, or false when the stream ended or broke.</summary>
+    private static async Task<bool> NextAsync(IAsyncEnumerator<SseItem<ProgressEvent?>> items, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await items.MoveNextAsync();
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private async Task<T> SendAsync<T>(Func<HttpRequestMessage> make, CancellationToken cancellationToken)
+    {
+        using var response = await SendRawAsync(make, cancellationToken);
+        return response.StatusCode == HttpStatusCode.NoContent || response.Content.Headers.ContentLength == 0
+            ? default!
+            : (await response.Content.ReadFromJsonAsync<T>(ApiJson.Options, cancellationToken))!;
+    }
+
+    /// <summary>Sends until the Api answers with success or a refusal, waiting out throttles, 502–504 and broken connections.</summary>
+    private async Task<HttpResponseMessage> SendRawAsync(Func<HttpRequestMessage> make, CancellationToken cancellationToken,
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
+    {
+        var giveUpAt = DateTimeOffset.UtcNow + patience;
+        var wait = FirstWait;
+        while (true)
+        {
+            HttpResponseMessage response;
+            using (var request = make())
+            {
+                try
+                {
+                    response = await http.SendAsync(request, completion, cancellationToken);
+                }
+                catch (HttpRequestException e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    if (DateTimeOffset.UtcNow + wait > giveUpAt)
+                    {
+                        throw ApiProblem.Unreachable(BaseAddress, e);
+                    }
+
+                    await Task.Delay(wait, cancellationToken);
+                    wait = Min(wait * 2, LongestWait);
+                    continue;
+                }
+            }
+
+            if (response.IsSuccessStatusCode)
+            {
+                return response;
+            }
+
+            var transient = response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.BadGateway
+                or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;
+            var asked = response.Headers.RetryAfter?.Delta ?? (response.Headers.RetryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+            var next = asked is { } a && a > TimeSpan.Zero ? Min(a, LongestWait * 4) : wait;
+            if (!transient || DateTimeOffset.UtcNow + next > giveUpAt)
+            {
+                using (response)
+                {
+                    throw await ApiProblem.ReadAsync(response, cancellationToken);
+                }
+            }
+
+            response.Dispose();
+            await Task.Delay(next, cancellationToken);
+            wait = Min(wait * 2, LongestWait);
+        }
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static string MediaTypeOf(string extension) => extension.ToLowerInvariant() switch
+    {
+        ".jpg" or ".jpeg" => "image/jpeg",
+        ".png" => "image/png",
+        ".webp" => "image/webp",
+        ".heic" => "image/heic",
+        _ => "application/octet-stream",
+    };
+
+    private static string ExtensionOf(string? mediaType) => mediaType switch
+    {
+        "image/jpeg" => ".jpg",
+        "image/png" => ".png",
+        "image/webp" => ".webp",
+        _ => ".img",
+    };
+
+    public void Dispose() => http.Dispose();
+}
