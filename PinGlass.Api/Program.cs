@@ -34,6 +34,7 @@ app.MapGenerationsApi();
 app.MapWebhooksApi();
 app.MapCostsApi();
 app.MapUsersApi();
+app.MapKeysApi();
 
 if (app.Environment.IsDevelopment())
 {

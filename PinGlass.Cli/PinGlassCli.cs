@@ -28,6 +28,14 @@ public static class PinGlassCli
             config.AddCommand<RetryCommand>("retry").WithDescription("Make one portrait of an ended generation again");
             config.AddCommand<CostsCommand>("costs").WithDescription("What the client application's predictions cost, by day and model");
             config.AddCommand<StylesCommand>("styles").WithDescription("The portrait styles");
+            config.AddBranch("keys", keys =>
+            {
+                keys.SetDescription("Client applications' API keys (an operator client's key)");
+                keys.AddCommand<CreateKeyCommand>("create").WithDescription("A new key for a client application, shown once");
+                keys.AddCommand<ListKeysCommand>("list").WithDescription("Every key, or one client's");
+                keys.AddCommand<RevokeKeyCommand>("revoke").WithDescription("A key authenticates nothing from now on");
+                keys.AddCommand<LimitsCommand>("limits").WithDescription("A client's own limits; one not given is the default again");
+            });
         });
         return app.RunAsync(args, cancellationToken);
     }

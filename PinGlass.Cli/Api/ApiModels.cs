@@ -50,6 +50,14 @@ public sealed record DayCosts(DateOnly Day, CostMetrics Costs);
 
 public sealed record CostReport(DateTimeOffset From, DateTimeOffset To, CostMetrics Total, IReadOnlyList<DayCosts> Days);
 
+public sealed record ClientLimits(int? RequestsPerMinute, int? GenerationsPerUser, decimal? DailySpendCap);
+
+public sealed record ApiKeyInfo(Guid Id, string Client, bool Operator, string Hint, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt,
+    DateTimeOffset? LastUsedAt, ClientLimits Limits);
+
+/// <summary>A key just made: the only time the Api shows it.</summary>
+public sealed record NewKey(ApiKeyInfo Info, string Key);
+
 public static class GenerationStatuses
 {
     /// <summary>Every status but these two is an end: completed, completed_with_failures, failed, cancelled.</summary>

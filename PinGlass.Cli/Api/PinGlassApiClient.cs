@@ -76,6 +76,23 @@ public sealed class PinGlassApiClient(HttpClient http, TimeSpan patience) : IDis
         SendAsync<CostReport>(() => new HttpRequestMessage(HttpMethod.Get,
             $"v1/costs?from={Uri.EscapeDataString(from ?? "")}&to={Uri.EscapeDataString(to ?? "")}"), cancellationToken);
 
+    public Task<IReadOnlyList<ApiKeyInfo>> KeysAsync(string? client, CancellationToken cancellationToken) =>
+        SendAsync<IReadOnlyList<ApiKeyInfo>>(() => new HttpRequestMessage(HttpMethod.Get, $"v1/keys?client={Uri.EscapeDataString(client ?? "")}"),
+            cancellationToken);
+
+    public Task<NewKey> CreateKeyAsync(string client, bool operatorClient, CancellationToken cancellationToken) =>
+        SendAsync<NewKey>(() => new HttpRequestMessage(HttpMethod.Post, "v1/keys") { Content = JsonContent.Create(new { client, @operator = operatorClient }) },
+            cancellationToken);
+
+    public Task RevokeKeyAsync(Guid id, CancellationToken cancellationToken) =>
+        SendAsync<JsonElement?>(() => new HttpRequestMessage(HttpMethod.Delete, $"v1/keys/{id}"), cancellationToken);
+
+    public Task<ClientLimits> SetLimitsAsync(string client, ClientLimits limits, CancellationToken cancellationToken) =>
+        SendAsync<ClientLimits>(() => new HttpRequestMessage(HttpMethod.Put, $"v1/clients/{Uri.EscapeDataString(client)}/limits")
+        {
+            Content = JsonContent.Create(limits, options: ApiJson.Options),
+        }, cancellationToken);
+
     /// <summary>Saves a delivered portrait as <paramref name="stem"/> plus the extension of its type; returns the file written.</summary>
     public async Task<FileInfo> DownloadAsync(string imageUrl, string stem, CancellationToken cancellationToken)
     {

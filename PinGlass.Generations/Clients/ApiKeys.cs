@@ -21,6 +21,9 @@ public static class ApiKeys
 
     /// <summary>The key's first characters, to tell keys apart in a list: 24 random bits of 256, nothing to guess the rest from.</summary>
     public static string Hint(string key) => $"{key[..Math.Min(key.Length, Prefix.Length + 4)]}…";
+
+    /// <summary>A client application's name: 1–100 characters, none a control character.</summary>
+    public static bool IsClientName(string? name) => name is { Length: > 0 and <= 100 } && name.All(c => !char.IsControl(c));
 }
 
 /// <summary>The end user a client acts for, named by the client in a header on every call about that user's data.</summary>
@@ -44,7 +47,27 @@ public sealed record Owner(Guid ClientId, string UserId);
 public sealed record ApiClient(Guid Id, string Name, bool IsOperator, int? RequestsPerMinute = null);
 
 /// <summary>A client's own limits as an operator set them; null where the <c>Quotas</c> defaults apply.</summary>
-public sealed record ClientLimitsOverride(int? RequestsPerMinute, int? GenerationsPerUser, decimal? DailySpendCap);
+public sealed record ClientLimitsOverride(int? RequestsPerMinute, int? GenerationsPerUser, decimal? DailySpendCap)
+{
+    /// <summary>What is out of the bounds the <c>clients</c> table's checks hold them to (as <see cref="Quotas.QuotaOptions"/> does the defaults).</summary>
+    public IEnumerable<(string Field, string Problem)> Problems()
+    {
+        if (RequestsPerMinute is < 1 or > 1_000_000)
+        {
+            yield return ("requestsPerMinute", "requests per minute must be 1–1000000");
+        }
+
+        if (GenerationsPerUser is < 1 or > 10_000)
+        {
+            yield return ("generationsPerUser", "generations per user must be 1–10000");
+        }
+
+        if (DailySpendCap is < 0 or > 10_000_000m)
+        {
+            yield return ("dailySpendCap", "the daily spend cap must be 0–10000000 USD");
+        }
+    }
+}
 
 /// <summary>An API key as listed, with its client's own limits: never the key itself, which is shown once, when it is created.</summary>
 public sealed record ApiKeyInfo(Guid Id, string Client, bool Operator, string Hint, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt,

@@ -36,8 +36,8 @@ public sealed record KeysCommand(string Verb, string? Argument = null, bool Oper
     {
         switch (Verb)
         {
-            case "create" when Argument is { Length: > 0 and <= 100 } client && client.All(c => !char.IsControl(c)):
-                var (info, key) = await clients.CreateKeyAsync(client, Operator, cancellationToken);
+            case "create" when ApiKeys.IsClientName(Argument):
+                var (info, key) = await clients.CreateKeyAsync(Argument!, Operator, cancellationToken);
                 await output.WriteLineAsync($"Key {info.Id} for client '{info.Client}'{(info.Operator ? " (operator)" : "")}; shown this once:");
                 await output.WriteLineAsync(key);
                 return 0;
@@ -78,15 +78,14 @@ public sealed record KeysCommand(string Verb, string? Argument = null, bool Oper
             var value = args[1];
             switch (args[0])
             {
-                case "--requests-per-minute" when limits.RequestsPerMinute is null && Positive(value, 1_000_000) is { } perMinute:
+                case "--requests-per-minute" when limits.RequestsPerMinute is null && Whole(value) is { } perMinute:
                     limits = limits with { RequestsPerMinute = perMinute };
                     break;
-                case "--generations-per-user" when limits.GenerationsPerUser is null && Positive(value, 10_000) is { } perUser:
+                case "--generations-per-user" when limits.GenerationsPerUser is null && Whole(value) is { } perUser:
                     limits = limits with { GenerationsPerUser = perUser };
                     break;
                 case "--daily-spend-cap" when limits.DailySpendCap is null
-                                              && decimal.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var cap)
-                                              && cap <= 10_000_000m:
+                                              && decimal.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var cap):
                     limits = limits with { DailySpendCap = cap };
                     break;
                 default:
@@ -94,12 +93,10 @@ public sealed record KeysCommand(string Verb, string? Argument = null, bool Oper
             }
         }
 
-        return limits;
+        return limits.Problems().Any() ? null : limits;
     }
 
-    /// <summary>The bounds the <c>clients</c> table's checks hold them to, as <see cref="Quotas.QuotaOptions"/> does the defaults.</summary>
-    private static int? Positive(string value, int max) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is > 0 && n <= max ? n : null;
+    private static int? Whole(string value) => int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
 
     private static string Describe(ClientLimitsOverride limits) =>
         $"{Describe(limits.RequestsPerMinute, "requests a minute")}, {Describe(limits.GenerationsPerUser, "generations running per user")}, " +

@@ -147,6 +147,44 @@ public sealed class CliTests(PinGlassApp pinglass) : IDisposable
         Assert.Contains("401", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_operator_makes_limits_and_revokes_a_clients_key_and_a_client_cannot()
+    {
+        await using var stores = await Stores.ConnectAsync(pinglass.App);
+        var (_, operatorKey) = await new PinGlass.Generations.Clients.ClientStore(stores.Database, TimeProvider.System)
+            .CreateKeyAsync($"cli-operator-{Guid.NewGuid():N}", operatorClient: true, Token);
+        var client = $"acme-{Guid.NewGuid():N}";
+
+        var (code, output) = await RunAsync("keys", "create", client, "--json", "--key", operatorKey);
+        Assert.True(code == ExitCodes.Ok, output);
+        var made = JsonDocument.Parse(output).RootElement;
+        var (keyId, key) = (made.GetProperty("info").GetProperty("id").GetGuid(), made.GetProperty("key").GetString()!);
+        Assert.Equal(ExitCodes.Ok, (await RunAsync("styles", "--json", "--key", key)).Code);
+
+        (code, output) = await RunAsync("keys", "list", client, "--json", "--key", operatorKey);
+        Assert.Equal(ExitCodes.Ok, code);
+        var listed = Assert.Single(JsonDocument.Parse(output).RootElement.EnumerateArray());
+        Assert.Equal((keyId, key[..8] + "…"), (listed.GetProperty("id").GetGuid(), listed.GetProperty("hint").GetString()));
+        Assert.DoesNotContain(key, output, StringComparison.Ordinal);
+
+        // Out of bounds: the Api names the field; within them, set.
+        (code, output) = await RunAsync("keys", "limits", client, "--requests-per-minute", "0", "--key", operatorKey);
+        Assert.Equal(ExitCodes.Refused, code);
+        Assert.Contains("requests per minute must be 1–1000000", output, StringComparison.Ordinal);
+        (code, output) = await RunAsync("keys", "limits", client, "--requests-per-minute", "120", "--json", "--key", operatorKey);
+        Assert.True(code == ExitCodes.Ok, output);
+        Assert.Equal(120, JsonDocument.Parse(output).RootElement.GetProperty("requestsPerMinute").GetInt32());
+
+        Assert.Equal(ExitCodes.Ok, (await RunAsync("keys", "revoke", keyId.ToString(), "--key", operatorKey)).Code);
+        Assert.Equal(ExitCodes.Refused, (await RunAsync("styles", "--key", key)).Code);
+        Assert.Equal(ExitCodes.Refused, (await RunAsync("keys", "revoke", keyId.ToString(), "--key", operatorKey)).Code);
+
+        // A client that is no operator manages no keys: 403.
+        (code, output) = await RunAsync("keys", "list");
+        Assert.Equal(ExitCodes.Refused, code);
+        Assert.Contains("403", output, StringComparison.Ordinal);
+    }
+
     /// <summary>JPEG, PNG or WebP by its first bytes, and more than a header.</summary>
     private static bool IsImage(byte[] bytes) => bytes.Length > 1000 && (bytes is [0xFF, 0xD8, 0xFF, ..] || bytes is [0x89, 0x50, 0x4E, 0x47, ..]
         || bytes is [0x52, 0x49, 0x46, 0x46, _, _, _, _, 0x57, 0x45, 0x42, 0x50, ..]);
