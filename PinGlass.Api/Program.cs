@@ -1,6 +1,7 @@
 using PinGlass.Api.Apis;
 using PinGlass.Api.Clients;
 using PinGlass.Api.Extensions;
+using PinGlass.Api.Studio;
 using PinGlass.Generations.Clients;
 using PinGlass.Platform;
 using Scalar.AspNetCore;
@@ -35,6 +36,7 @@ app.MapWebhooksApi();
 app.MapCostsApi();
 app.MapUsersApi();
 app.MapKeysApi();
+app.MapStudio();
 
 if (app.Environment.IsDevelopment())
 {

@@ -49,6 +49,7 @@ public static class GenerationsRegistration
         services.TryAddSingleton<PredictionLedger>();
         services.TryAddSingleton<CostLedger>();
         services.TryAddSingleton<GenerationBlobs>();
+        services.TryAddSingleton<PortraitArchive>();
         services.TryAddSingleton<QuotaGuard>();
         services.TryAddSingleton<PrivacyStore>();
         services.TryAddSingleton<GenerationErasure>();

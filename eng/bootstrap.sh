@@ -7,9 +7,11 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
-# Debian packages: redis-server (PostgreSQL 15 and setpriv are on the machine already; install them too if not).
+# Debian packages: redis-server, and chromium for the studio's browser tests (driven by Playwright, which never downloads a
+# browser); PostgreSQL 15 and setpriv are on the machine already: install them too if not.
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 if [ ${#missing[@]} -gt 0 ]; then

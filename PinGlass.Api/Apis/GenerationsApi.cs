@@ -1,4 +1,4 @@
-// Over 300 lines on purpose: the generations group's seven endpoints (create, read, follow, a portrait, cancel, retry, erase) and
+// Over 300 lines on purpose: the generations group's eight endpoints (create, read, follow, a portrait, all as a zip, cancel, retry, erase) and
 // their typed results in one file, as eShop keeps an API group; each endpoint hands its work to a service.
 using System.ComponentModel;
 using System.Globalization;
@@ -58,6 +58,8 @@ public static class GenerationsApi
             .WithSummary("Live progress as server-sent events (event `progress`, id = version), until the generation ends; `Last-Event-ID` resumes")
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
         generations.MapGet("/{id:guid}/portraits/{index:int}", GetPortrait).WithName("GetPortrait").WithSummary("A stored portrait image");
+        generations.MapGet("/{id:guid}/portraits/archive", GetPortraitsArchive).WithName("GetPortraitsArchive")
+            .WithSummary("Every delivered portrait in one zip (NN-style.ext); 404 while none is");
         generations.MapPost("/{id:guid}/cancel", CancelGeneration).WithName("CancelGeneration")
             .WithSummary("Stop a generation: every prediction still running is cancelled on Replicate");
         generations.MapPost("/{id:guid}/portraits/{index:int}/retry", RetryPortrait).WithName("RetryPortrait")
@@ -241,6 +243,19 @@ public static class GenerationsApi
         }
 
         return TypedResults.Stream(blob.Content, portrait.ContentType, $"{portrait.StyleId}{Path.GetExtension(blobName)}");
+    }
+
+    public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetPortraitsArchive(Guid id, Caller caller, GenerationStore generations,
+        PortraitArchive archive, CancellationToken cancellationToken)
+    {
+        if (await generations.GetAsync(id, caller.Owner, cancellationToken) is null)
+        {
+            return NotFound(id);
+        }
+
+        return await archive.OpenAsync(id, cancellationToken) is { } zip
+            ? TypedResults.Stream(zip, "application/zip", $"pinglass-{id}.zip")
+            : TypedResults.Problem(title: "No portrait is ready", detail: $"Generation {id} has delivered no portrait yet.", statusCode: StatusCodes.Status404NotFound);
     }
 
     public static async Task<Results<Accepted, ProblemHttpResult>> CancelGeneration(Guid id, Caller caller, GenerationStore store,
