@@ -33,7 +33,8 @@ public sealed class GenerationMetrics
         overruns = meter.CreateCounter<long>("pinglass.predictions.overran", description: "Predictions PinGlass cancelled at a limit (the run timeout, or the compute their reservation paid for with the budget holding no more), by provider");
         reconciled = meter.CreateCounter<long>("pinglass.predictions.reconciled", description: "Predictions whose end was found by asking Replicate, not by webhook");
         createWait = meter.CreateHistogram<double>("pinglass.creates.wait", "ms", "Time a create waited for the shared create-rate limit");
-        cost = meter.CreateCounter<double>("pinglass.cost", "USD", "What predictions cost, by model and outcome (counted once, when each settles)");
+        // "{dollar}": the dashboard shows a unit pluralised and title-cased ("USD" became "US Ds"); braces keep it out of metric names.
+        cost = meter.CreateCounter<double>("pinglass.cost", "{dollar}", "What predictions cost in USD, by model and outcome (counted once, when each settles)");
         predictionDuration = meter.CreateHistogram<double>("pinglass.prediction.duration", "s",
             "A prediction's latency on Replicate (created to completed), by model and outcome");
         generationDuration = meter.CreateHistogram<double>("pinglass.generation.duration", "s", "Stored to finalized, by status");

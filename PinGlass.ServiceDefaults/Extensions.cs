@@ -69,7 +69,8 @@ public static class Extensions
             })
             .WithTracing(tracing =>
             {
-                tracing.AddSource(builder.Environment.ApplicationName)
+                tracing.SetSampler(new ParentBasedSampler(new PinGlass.ServiceDefaults.BackgroundRootsSampler()))
+                    .AddSource(builder.Environment.ApplicationName)
                     .AddSource(PinGlass.ServiceDefaults.PinGlassTelemetry.Name)
                     .AddAspNetCoreInstrumentation(aspnet =>
                         // Exclude health check and scrape requests from tracing

@@ -16,7 +16,7 @@ public sealed class EmulatorMetrics
         predictions = meter.CreateCounter<long>("pinglass.emulator.predictions", description: "Predictions that reached a terminal status.");
         faults = meter.CreateCounter<long>("pinglass.emulator.faults.injected", description: "Faults injected by the fault rules.");
         webhooks = meter.CreateCounter<long>("pinglass.emulator.webhooks", description: "Webhook delivery attempts by outcome.");
-        billed = meter.CreateCounter<double>("pinglass.emulator.billed", unit: "USD", description: "What the ledger billed.");
+        billed = meter.CreateCounter<double>("pinglass.emulator.billed", unit: "{dollar}", description: "What the ledger billed, in USD.");
     }
 
     public void PredictionFinished(string model, string status) =>

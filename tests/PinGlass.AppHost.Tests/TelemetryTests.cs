@@ -132,12 +132,12 @@ public sealed class TelemetryTests(TelemetryApp fixture) : IClassFixture<Telemet
         foreach (var group in predictions.GroupBy(p => (Model: p.GetProperty("model").GetString()!, Outcome: p.GetProperty("status").GetString()!)))
         {
             (string, string)[] tags = [("model", group.Key.Model), ("outcome", group.Key.Outcome)];
-            Assert.Equal((double)group.Sum(p => ledger[p.GetProperty("id").GetString()!]), Jobs("pinglass_cost_USD_total", tags), 9);
+            Assert.Equal((double)group.Sum(p => ledger[p.GetProperty("id").GetString()!]), Jobs("pinglass_cost_total", tags), 9);
             Assert.Equal(group.Count(), Jobs("pinglass_prediction_duration_seconds_count", tags));
             Assert.Equal(group.Sum(p => (Time(p, "completed_at") - Time(p, "created_at")).TotalSeconds), Jobs("pinglass_prediction_duration_seconds_sum", tags), 6);
         }
 
-        Assert.Equal(0.04, Jobs("pinglass_cost_USD_total", ("model", KontextPro), ("outcome", "succeeded")), 9);
+        Assert.Equal(0.04, Jobs("pinglass_cost_total", ("model", KontextPro), ("outcome", "succeeded")), 9);
         Assert.Equal(1, Jobs("pinglass_generations_total", ("status", "completed")));
         Assert.Equal(1, Jobs("pinglass_generations_total", ("status", "failed")));
         Assert.Equal(2, Jobs("pinglass_generation_duration_seconds_count"));
@@ -213,6 +213,41 @@ public sealed class TelemetryTests(TelemetryApp fixture) : IClassFixture<Telemet
         // One completion job each; a job that met another worker taking the same end in is tried again (more spans, one job id).
         Assert.Equal(predictionIds.Order(), spans.Where(s => s.Name == "GenerationJobs.CompleteAsync" && s.Service == ResourceNames.Jobs)
             .DistinctBy(s => s.Attributes["hangfire.job.id"]).Select(s => s.Attributes["hangfire.job.arg.predictionId"]).Order());
+    }
+
+    [Fact]
+    public async Task Background_polling_starts_no_trace_and_a_generations_trace_is_found_by_its_id()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = await client.StartAsync(("styles", "professional-headshot"));
+        GenerationClient.AssertStatus("completed", await client.WaitAsync(id));
+        // Each Hangfire worker polls its queues every 2 s here and every instance proves its stores every 10 s: 20 s of both.
+        await Task.Delay(TimeSpan.FromSeconds(20), ct);
+
+        using var dashboard = await fixture.DashboardAsync();
+        using var response = await dashboard.GetAsync("/api/telemetry/traces", ct);
+        var body = await response.Content.ReadAsStringAsync(ct);
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {body}");
+        var root = JsonDocument.Parse(body).RootElement;
+        var data = root.TryGetProperty("data", out var d) ? d : root;
+        var spans = (from resource in data.GetProperty("resourceSpans").EnumerateArray()
+                     let service = Attributes(resource.GetProperty("resource")).GetValueOrDefault("service.name") ?? ""
+                     from scope in resource.GetProperty("scopeSpans").EnumerateArray()
+                     from span in scope.GetProperty("spans").EnumerateArray()
+                     select (Service: service, TraceId: span.GetProperty("traceId").GetString()!, SpanId: span.GetProperty("spanId").GetString()!,
+                         Parent: span.TryGetProperty("parentSpanId", out var parent) ? parent.GetString() ?? "" : "",
+                         Name: span.GetProperty("name").GetString()!, Kind: span.TryGetProperty("kind", out var kind) ? kind.ToString() : "",
+                         Attributes: Attributes(span))).ToList();
+        var ids = spans.Select(s => s.SpanId).ToHashSet();
+        var roots = spans.Where(s => !ids.Contains(s.Parent)).ToList();
+        Assert.NotEmpty(roots);
+
+        // No trace is a lone client call (a query, a Redis command, an HTTP request) that no request or job made: OTLP's kind 3 is CLIENT.
+        var polling = roots.Where(r => r.Kind is "3" or "SPAN_KIND_CLIENT").ToList();
+        Assert.True(polling.Count == 0, $"{polling.Count} of {roots.Count} traces are background calls: "
+            + string.Join(", ", polling.GroupBy(r => $"{r.Service}: {r.Name}").Select(g => $"{g.Key} ×{g.Count()}").Take(10)));
+        // The generation's trace is found by its id, the attribute its root carries.
+        Assert.Contains(roots, r => r.Attributes.GetValueOrDefault("pinglass.generation.id") == id.ToString());
     }
 
     [Fact]
