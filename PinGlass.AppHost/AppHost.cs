@@ -26,10 +26,12 @@ var api = PinGlassService(builder.AddProject<Projects.PinGlass_Api>(ResourceName
     .WithOperatorUrl("/scalar", "API reference");
 
 // In Development a demo client application's API key (generated once, kept in the AppHost's user secrets) is given to the Api and
-// printed with the URLs, so calls work at once. Production clients' keys come from the Api's `keys` command.
+// printed with the URLs, so calls work at once; the dashboard's "Start a demo generation" uses it on the sample photos. Production
+// clients' keys come from the Api's `keys` command.
 if (builder.Environment.IsDevelopment())
 {
-    api.WithDemoKey(builder.AddParameter("demo-api-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true));
+    var demoKey = builder.AddParameter("demo-api-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true);
+    api.WithDemoKey(demoKey).WithDemoGeneration(demoKey, Path.Combine(builder.AppHostDirectory, "..", "samples", "photos"));
 }
 
 // Two replicas: Hangfire work must spread over several servers.

@@ -38,7 +38,8 @@ public sealed class ReplicateEndpoint
         var token = builder.AddParameter("replicate-api-token", EmulatorToken, secret: true);
         var emulator = builder.AddProject<Projects.PinGlass_ReplicateEmulator>(ResourceNames.Replicate)
             .WithEnvironment($"{EmulatorSection}__ApiToken", token)
-            .WithHttpHealthCheck("/health");
+            .WithHttpHealthCheck("/health")
+            .WithFaultScenarios();
 
         // Emulator settings given to the AppHost (ReplicateEmulator:TimeScale=10, faults, …) pass straight through; the services
         // learn the time scale too, because the emulator reads Cancel-After in its own time.
