@@ -25,16 +25,20 @@ public static class ProgressDisplay
         var view = await api.GetAsync(id, cancellationToken);
         if (mode != Mode.Live)
         {
+            string? status = null;
             await foreach (var change in api.FollowAsync(id, cancellationToken))
             {
                 if (mode == Mode.JsonLines)
                 {
                     Reports.JsonLine(console, change);
                 }
-                else if (mode == Mode.Lines)
+                else if (mode == Mode.Lines && (change.Status != status || change.Portrait is { Status: not "running" }))
                 {
+                    // A line a portrait ends, or the generation's status changes: a portrait starting is no news in a log.
                     console.WriteLine(Line(change));
                 }
+
+                status = change.Status;
             }
 
             return await api.GetAsync(id, cancellationToken);
@@ -80,7 +84,7 @@ public static class ProgressDisplay
 
     private static string Overall(ProgressEvent change) =>
         $"[bold]{change.Completed}/{change.Total}[/] {Markup.Escape(change.Status)}  cost {Reports.Usd(change.CostSoFar)}"
-        + (change.IsTerminal ? "" : $"  ETA {Reports.Seconds(change.EstimatedTimeRemaining)}");
+        + (change.IsTerminal || change.EstimatedTimeRemaining <= 0 ? "" : $"  ETA {Reports.Seconds(change.EstimatedTimeRemaining)}");
 
     private static string Row(PortraitView p) =>
         $"  {p.Index,2} {Markup.Escape(p.Style),-26} {Markup.Escape(p.Status),-10} {Markup.Escape(p.Provider ?? ""),-18}"
@@ -89,6 +93,6 @@ public static class ProgressDisplay
     /// <summary>A change as one line: what a log or a CI job shows.</summary>
     public static string Line(ProgressEvent change) =>
         string.Create(CultureInfo.InvariantCulture, $"{DateTime.Now:HH:mm:ss} {change.Completed,2}/{change.Total} {change.Status,-10} cost {Reports.Usd(change.CostSoFar)}")
-        + (change.IsTerminal ? "" : $" ETA {Reports.Seconds(change.EstimatedTimeRemaining)}")
+        + (change.IsTerminal || change.EstimatedTimeRemaining <= 0 ? "" : $" ETA {Reports.Seconds(change.EstimatedTimeRemaining)}")
         + (change.Portrait is { } p ? string.Create(CultureInfo.InvariantCulture, $"  portrait {p.Index} {p.Status}") : "");
 }

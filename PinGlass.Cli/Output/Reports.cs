@@ -43,9 +43,7 @@ public static class Reports
     /// <summary>Each portrait: style, status, model, cost, identity score and flags.</summary>
     public static void Portraits(IAnsiConsole console, GenerationView view)
     {
-        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]Generation {view.Id}[/]: {Markup.Escape(view.Status)}")
-            .AddColumn(new TableColumn("#").RightAligned()).AddColumn("style").AddColumn("status").AddColumn("model")
-            .AddColumn(new TableColumn("cost").RightAligned()).AddColumn(new TableColumn("identity").RightAligned()).AddColumn("notes");
+        var rows = new List<string[]>();
         foreach (var p in view.Portraits)
         {
             var status = p.Status switch
@@ -71,8 +69,23 @@ public static class Reports
                 notes.Add(Markup.Escape($"{error.Category}: {error.Message}"));
             }
 
-            table.AddRow(p.Index.ToString(Invariant), Markup.Escape(p.Style), status, Markup.Escape(p.Provider ?? ""), Usd(p.Cost), identity,
-                string.Join("; ", notes));
+            rows.Add([p.Index.ToString(Invariant), Markup.Escape(p.Style), status, Markup.Escape(p.Provider ?? ""), Usd(p.Cost), identity,
+                string.Join("; ", notes)]);
+        }
+
+        // Notes only when a portrait has one: on an 80-column log the style names are worth the room.
+        var withNotes = rows.Any(r => r[^1].Length > 0);
+        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]Generation {view.Id}[/]: {Markup.Escape(view.Status)}")
+            .AddColumn(new TableColumn("#").RightAligned()).AddColumn(new TableColumn("style").NoWrap()).AddColumn("status").AddColumn("model")
+            .AddColumn(new TableColumn("cost").RightAligned()).AddColumn(new TableColumn("identity").RightAligned());
+        if (withNotes)
+        {
+            table.AddColumn("notes");
+        }
+
+        foreach (var row in rows)
+        {
+            table.AddRow(withNotes ? row : row[..^1]);
         }
 
         console.Write(table);
