@@ -26,12 +26,16 @@ var api = PinGlassService(builder.AddProject<Projects.PinGlass_Api>(ResourceName
     .WithOperatorUrl("/scalar", "API reference");
 
 // In Development a demo client application's API key (generated once, kept in the AppHost's user secrets) is given to the Api and
-// printed with the URLs, so calls work at once; the dashboard's "Start a demo generation" uses it on the sample photos. Production
-// clients' keys come from the Api's `keys` command.
+// printed with the URLs, so calls work at once; against the emulator the dashboard's "Start a demo generation" uses it on the sample
+// photos (never against the real Replicate: it would spend money). Production clients' keys come from the Api's `keys` command.
 if (builder.Environment.IsDevelopment())
 {
     var demoKey = builder.AddParameter("demo-api-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true);
-    api.WithDemoKey(demoKey).WithDemoGeneration(demoKey, Path.Combine(builder.AppHostDirectory, "..", "samples", "photos"));
+    api.WithDemoKey(demoKey);
+    if (replicate.IsEmulated)
+    {
+        api.WithDemoGeneration(demoKey, Path.Combine(builder.AppHostDirectory, "..", "samples", "photos"));
+    }
 }
 
 // Two replicas: Hangfire work must spread over several servers.

@@ -12,13 +12,16 @@ args=()
 for arg in "$@"; do
   if [ "$arg" = "--no-demo" ]; then demo=0; else args+=("$arg"); fi
 done
-if [ -n "${REPLICATE_API_TOKEN:-}" ] && [ "$demo" = 1 ]; then
+# The AppHost talks to the real Replicate when REPLICATE_API_TOKEN is set anywhere it reads configuration: the environment, an
+# argument, its user secrets. A demo there would spend money.
+if [ "$demo" = 1 ] && { [ -n "${REPLICATE_API_TOKEN:-}" ] || printf '%s\n' "${args[@]}" | grep -q 'REPLICATE_API_TOKEN' \
+    || dotnet user-secrets list --project "$repo/PinGlass.AppHost" 2>/dev/null | grep -q '^REPLICATE_API_TOKEN'; }; then
   echo "run: no demo generation against the real Replicate (it would spend money): 'pinglass generate samples/photos' runs one" >&2
   demo=0
 fi
 
 for project in PinGlass.AppHost PinGlass.Cli; do
-  dotnet build "$repo/$project" --verbosity quiet --nologo -clp:NoSummary -warnaserror | grep -v '^$' || true
+  out="$(dotnet build "$repo/$project" --verbosity quiet --nologo -clp:NoSummary -warnaserror 2>&1)" || { printf '%s\n' "$out" >&2; exit 1; }
 done
 log="$(mktemp)"
 # The AppHost in its own process group, so Ctrl+C (or the end of this script) stops it and every server it started: with SIGTERM,
@@ -44,8 +47,9 @@ if [ "$demo" = 1 ]; then
   echo
   echo "run: a demo generation on samples/photos, as any client would make it: pinglass generate samples/photos"
   status=0
-  dotnet "$repo/PinGlass.Cli/bin/Debug/net10.0/pinglass.dll" generate "$repo/samples/photos" --out "$portraits" \
-    --api "$api" --key "$key" --user demo || status=$?
+  # The key in the environment, not on the command line, where any user's ps would show it.
+  PINGLASS_API_KEY="$key" dotnet "$repo/PinGlass.Cli/bin/Debug/net10.0/pinglass.dll" generate "$repo/samples/photos" --out "$portraits" \
+    --api "$api" --user demo || status=$?
   echo
   [ "$status" = 0 ] && echo "run: the demo generation finished: its portraits are in $portraits" \
     || echo "run: the demo generation ended with exit code $status (see above); its portraits so far are in $portraits"

@@ -24,8 +24,9 @@ public static class KeysApi
         return operators;
     }
 
+    /// <param name="client">One client's keys; none (or <c>?client=</c>, empty) lists every key.</param>
     public static async Task<Ok<List<ApiKeyInfo>>> ListKeys(string? client, ClientStore clients, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await clients.KeysAsync(client, cancellationToken));
+        TypedResults.Ok(await clients.KeysAsync(string.IsNullOrEmpty(client) ? null : client, cancellationToken));
 
     public static async Task<Results<Created<NewKey>, ValidationProblem>> CreateKey(NewKeyRequest request, ClientStore clients, CancellationToken cancellationToken)
     {

@@ -17,6 +17,9 @@ public sealed class PinGlassApiClient(HttpClient http, TimeSpan patience) : IDis
     private static readonly TimeSpan FirstWait = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan LongestWait = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long an event stream may say nothing before it is opened again (a reopened one answers at once with where it stands).</summary>
+    private static readonly TimeSpan Silence = TimeSpan.FromSeconds(60);
+
     public Uri BaseAddress => http.BaseAddress!;
 
     public static PinGlassApiClient Create(Uri api, string key, string user, TimeSpan patience, HttpMessageHandler? handler = null)
@@ -77,8 +80,8 @@ public sealed class PinGlassApiClient(HttpClient http, TimeSpan patience) : IDis
             $"v1/costs?from={Uri.EscapeDataString(from ?? "")}&to={Uri.EscapeDataString(to ?? "")}"), cancellationToken);
 
     public Task<IReadOnlyList<ApiKeyInfo>> KeysAsync(string? client, CancellationToken cancellationToken) =>
-        SendAsync<IReadOnlyList<ApiKeyInfo>>(() => new HttpRequestMessage(HttpMethod.Get, $"v1/keys?client={Uri.EscapeDataString(client ?? "")}"),
-            cancellationToken);
+        SendAsync<IReadOnlyList<ApiKeyInfo>>(() => new HttpRequestMessage(HttpMethod.Get,
+            string.IsNullOrEmpty(client) ? "v1/keys" : $"v1/keys?client={Uri.EscapeDataString(client)}"), cancellationToken);
 
     public Task<NewKey> CreateKeyAsync(string client, bool operatorClient, CancellationToken cancellationToken) =>
         SendAsync<NewKey>(() => new HttpRequestMessage(HttpMethod.Post, "v1/keys") { Content = JsonContent.Create(new { client, @operator = operatorClient }) },
@@ -135,8 +138,9 @@ public sealed class PinGlassApiClient(HttpClient http, TimeSpan patience) : IDis
 
             await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
             var parser = SseParser.Create(stream, (_, data) => JsonSerializer.Deserialize<ProgressEvent>(data, ApiJson.Options));
-            await using var items = parser.EnumerateAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
-            while (await NextAsync(items, cancellationToken))
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            await using var items = parser.EnumerateAsync(idle.Token).GetAsyncEnumerator(idle.Token);
+            while (await NextAsync(items, idle, cancellationToken))
             {
                 if (items.Current.Data is { } change && (seen is null || change.Version > seen))
                 {
@@ -156,14 +160,18 @@ public sealed class PinGlassApiClient(HttpClient http, TimeSpan patience) : IDis
         }
     }
 
-    /// <summary>The next event, or false when the stream ended or broke.</summary>
-    private static async Task<bool> NextAsync(IAsyncEnumerator<SseItem<ProgressEvent?>> items, CancellationToken cancellationToken)
+    /// <summary>
+    /// The next event, or false when the stream ended, broke or stayed silent for <see cref="Silence"/>: a connection whose other end
+    /// vanished (a replica killed, a network cut) sends nothing and never closes, so it is opened again from the last change seen.
+    /// </summary>
+    private static async Task<bool> NextAsync(IAsyncEnumerator<SseItem<ProgressEvent?>> items, CancellationTokenSource idle, CancellationToken cancellationToken)
     {
+        idle.CancelAfter(Silence);
         try
         {
             return await items.MoveNextAsync();
         }
-        catch (Exception e) when (e is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             return false;
         }
@@ -177,7 +185,12 @@ public sealed class PinGlassApiClient(HttpClient http, TimeSpan patience) : IDis
             : (await response.Content.ReadFromJsonAsync<T>(ApiJson.Options, cancellationToken))!;
     }
 
-    /// <summary>Sends until the Api answers with success or a refusal, waiting out throttles, 502–504 and broken connections.</summary>
+    /// <summary>
+    /// Sends until the Api answers with success or a refusal, waiting out passing trouble. A request that changes nothing twice (GET,
+    /// PUT, DELETE) is sent again after a throttle, a 502–504 or a broken connection; a POST only after what says it was not carried
+    /// out — a 429, a 503 (the Api stores nothing then) or a connection that was never made — since a 504 or a connection broken
+    /// after sending may come from a POST that started a generation (or made a key) all the same.
+    /// </summary>
     private async Task<HttpResponseMessage> SendRawAsync(Func<HttpRequestMessage> make, CancellationToken cancellationToken,
         HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
     {
@@ -186,15 +199,20 @@ public sealed class PinGlassApiClient(HttpClient http, TimeSpan patience) : IDis
         while (true)
         {
             HttpResponseMessage response;
+            bool idempotent;
             using (var request = make())
             {
+                idempotent = request.Method != HttpMethod.Post;
                 try
                 {
                     response = await http.SendAsync(request, completion, cancellationToken);
                 }
                 catch (HttpRequestException e) when (!cancellationToken.IsCancellationRequested)
                 {
-                    if (DateTimeOffset.UtcNow + wait > giveUpAt)
+                    var notSent = e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError
+                        && e.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused
+                            or System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.NetworkUnreachable };
+                    if ((!idempotent && !notSent) || DateTimeOffset.UtcNow + wait > giveUpAt)
                     {
                         throw ApiProblem.Unreachable(BaseAddress, e);
                     }
@@ -210,8 +228,8 @@ public sealed class PinGlassApiClient(HttpClient http, TimeSpan patience) : IDis
                 return response;
             }
 
-            var transient = response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.BadGateway
-                or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;
+            var transient = response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable
+                || (idempotent && response.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout);
             var asked = response.Headers.RetryAfter?.Delta ?? (response.Headers.RetryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
             var next = asked is { } a && a > TimeSpan.Zero ? Min(a, LongestWait * 4) : wait;
             if (!transient || DateTimeOffset.UtcNow + next > giveUpAt)

@@ -25,6 +25,10 @@ public abstract class ApiCommand<TSettings>(IAnsiConsole console) : AsyncCommand
             Reports.Problem(console, problem, settings.Json);
             return problem.IsRefusal ? ExitCodes.Refused : ExitCodes.Unavailable;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ExitCodes.Interrupted; // Ctrl+C: a generation goes on at the Api ('pinglass cancel' stops it)
+        }
     }
 
     protected abstract Task<int> RunAsync(PinGlassApiClient api, TSettings settings, CancellationToken cancellationToken);

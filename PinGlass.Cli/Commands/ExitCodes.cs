@@ -17,4 +17,7 @@ public static class ExitCodes
 
     /// <summary>The Api could not be reached or stayed unavailable (5xx, throttled) longer than the command waits.</summary>
     public const int Unavailable = 4;
+
+    /// <summary>Stopped with Ctrl+C (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
 }

@@ -125,6 +125,11 @@ public sealed class CliTests(PinGlassApp pinglass) : IDisposable
         (code, output) = await RunAsync("costs", "--from", "2026-01-01", "--to", "2026-01-02");
         Assert.True(code == ExitCodes.Ok, output);
         Assert.Contains("total", output, StringComparison.Ordinal);
+        // No dates: the last seven days.
+        (code, output) = await RunAsync("costs", "--json");
+        Assert.True(code == ExitCodes.Ok, output);
+        var week = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(TimeSpan.FromDays(7), week.GetProperty("to").GetDateTimeOffset() - week.GetProperty("from").GetDateTimeOffset());
 
         // The Api's field errors are shown by name.
         (code, output) = await RunAsync("costs", "--from", "yesterday");
@@ -166,6 +171,11 @@ public sealed class CliTests(PinGlassApp pinglass) : IDisposable
         var listed = Assert.Single(JsonDocument.Parse(output).RootElement.EnumerateArray());
         Assert.Equal((keyId, key[..8] + "…"), (listed.GetProperty("id").GetGuid(), listed.GetProperty("hint").GetString()));
         Assert.DoesNotContain(key, output, StringComparison.Ordinal);
+        // Every client's keys: this one among them, and the operator's own.
+        (code, output) = await RunAsync("keys", "list", "--json", "--key", operatorKey);
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Contains(JsonDocument.Parse(output).RootElement.EnumerateArray(), k => k.GetProperty("id").GetGuid() == keyId);
+        Assert.Contains(JsonDocument.Parse(output).RootElement.EnumerateArray(), k => k.GetProperty("operator").GetBoolean());
 
         // Out of bounds: the Api names the field; within them, set.
         (code, output) = await RunAsync("keys", "limits", client, "--requests-per-minute", "0", "--key", operatorKey);

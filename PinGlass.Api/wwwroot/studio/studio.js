@@ -113,10 +113,10 @@ async function start() {
   $('start').disabled = true;
   $('upload-problem').replaceChildren();
   $('start').textContent = 'Uploading and analysing…';
+  let created;
   try {
-    const created = await (await api('/v1/generations', { method: 'POST', body: form })).json();
+    created = await (await api('/v1/generations', { method: 'POST', body: form })).json();
     renderReport(created.photos, created.refused);
-    await follow(created.id);
   } catch (error) {
     if (error instanceof Problem && error.body?.photos) renderReport(error.body.photos, error.body.refused ?? []);
     showProblem($('upload-problem'), error);
@@ -124,6 +124,7 @@ async function start() {
     $('start').textContent = 'Start the generation';
     $('start').disabled = state.photos.length === 0;
   }
+  if (created) await follow(created.id).catch((error) => showProblem($('generation-problem'), error));
 }
 
 function renderReport(photos, refused) {
@@ -171,7 +172,9 @@ async function follow(id) {
         signal: following.signal,
       });
       if (response.status === 204) break;
+      let heard = false;
       for await (const event of serverSentEvents(response.body)) {
+        heard = true;
         lastEventId = event.id ?? lastEventId;
         const change = JSON.parse(event.data);
         renderProgress(change);
@@ -181,6 +184,7 @@ async function follow(id) {
         }
         if (isEnded(change)) break;
       }
+      if (!heard) await sleep(2000); // a stream that closed with nothing in it: opened again, not at once
     } catch (error) {
       if (following.signal.aborted) return;
       if (error instanceof Problem && error.status < 500 && error.status !== 429) {
@@ -382,7 +386,7 @@ function wire() {
   if ($('api-key').value) loadStyles();
   $('api-key').addEventListener('change', loadStyles);
   const generation = new URLSearchParams(window.location.search).get('generation');
-  if (generation && $('api-key').value) follow(generation).catch((error) => showProblem($('generation-problem'), error));
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(generation ?? '') && $('api-key').value) follow(generation).catch((error) => showProblem($('generation-problem'), error));
 }
 
 wire();
