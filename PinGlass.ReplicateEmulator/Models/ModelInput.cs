@@ -23,4 +23,13 @@ public sealed class ModelInput(ReplicateModel model, JsonElement input)
     public string? FaceImage => model.Output.FaceInputs.Select(String).FirstOrDefault(v => !string.IsNullOrEmpty(v));
 
     public string Format => String("output_format") ?? model.Output.DefaultFormat;
+
+    /// <summary>
+    /// Why the model's own code refuses this input once it runs, where its schema's ranges allow it: flux-kontext-pro takes a
+    /// <c>safety_tolerance</c> of 0–6, but "2 is currently the maximum allowed when input images are used" (its schema's description).
+    /// </summary>
+    public string? Refusal =>
+        model.FullName == "black-forest-labs/flux-kontext-pro" && !string.IsNullOrEmpty(String("input_image")) && Integer("safety_tolerance") is > 2 and var tolerance
+            ? $"safety_tolerance {tolerance} is not allowed with an input image: 2 is the maximum when input images are used"
+            : null;
 }

@@ -126,6 +126,16 @@ public sealed class PredictionRunner(
             webhooks.Notify(prediction, WebhookEvents.Start);
             webhooks.Notify(prediction, WebhookEvents.Logs);
 
+            if (input.Refusal is { } refused)
+            {
+                // The model's code checks it as it starts: a failed prediction, billed for the moment it ran, nothing made.
+                deliveries.Remove(outputs);
+                var ranFor = TimeSpan.FromSeconds(0.5);
+                await clock.Delay(ranFor, token);
+                Finish(prediction, PredictionStatus.Failed, ranFor, refused);
+                return;
+            }
+
             if (faults.TryFire(FaultKind.PredictionFailed, model.FullName, prediction.Id) is { } failure)
             {
                 deliveries.Remove(outputs);

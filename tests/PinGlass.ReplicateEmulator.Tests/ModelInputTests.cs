@@ -95,6 +95,25 @@ public sealed class ModelInputTests(EmulatorFixture fixture) : IClassFixture<Emu
         }
     }
 
+    [Fact]
+    public async Task Kontext_pro_fails_a_safety_tolerance_over_2_with_an_input_image_that_its_schema_range_allows()
+    {
+        // Its schema's range is 0–6, and its description: "2 is currently the maximum allowed when input images are used".
+        async Task<JsonElement> RunAsync(object input)
+        {
+            var (response, created) = await CreateAsync("black-forest-labs/flux-kontext-pro", JsonSerializer.SerializeToElement(input));
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            return await emulator.WaitForTerminalAsync(created.GetProperty("id").GetString()!);
+        }
+
+        var refused = await RunAsync(new { prompt = "a studio portrait", input_image = Emulator.SmallFaceDataUrl, safety_tolerance = 6 });
+        Assert.Equal("failed", refused.GetProperty("status").GetString());
+        Assert.Contains("2 is the maximum when input images are used", refused.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal("succeeded", (await RunAsync(new { prompt = "a studio portrait", input_image = Emulator.SmallFaceDataUrl, safety_tolerance = 2 }))
+            .GetProperty("status").GetString());
+        Assert.Equal("succeeded", (await RunAsync(new { prompt = "a studio portrait", safety_tolerance = 6 })).GetProperty("status").GetString());
+    }
+
     private Task<(HttpResponseMessage, JsonElement)> CreateAsync(string model, JsonElement input) => model.Contains(':', StringComparison.Ordinal)
         ? emulator.PostAsync("/v1/predictions", new { version = model, input })
         : emulator.PostAsync($"/v1/models/{model}/predictions", new { input });
