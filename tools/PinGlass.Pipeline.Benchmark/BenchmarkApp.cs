@@ -18,7 +18,20 @@ public sealed class BenchmarkApp(DistributedApplication app, string dataRoot) : 
 
     public DistributedApplication App => app;
 
-    public static async Task<BenchmarkApp> StartAsync(double timeScale, CancellationToken cancellationToken)
+    /// <param name="jobsReplicas">Jobs replicas; null: the AppHost's two.</param>
+    /// <param name="facesCache">
+    /// Whether the faces service keeps its answers. Real outputs never repeat, but the emulator renders the same one again for a
+    /// style and photo: without the cache every identity check is timed as it would be in production (the pipeline benchmark); with
+    /// it the saturation benchmark measures the orchestration, not one Node process checking 2,300 images on two cores.
+    /// </param>
+    /// <param name="crowd">
+    /// Many people's uploads at once from one client application: a generation starts on one photo sent and usable (as the AppHost
+    /// tests do), and the analysis queue takes all of them (its default lets one client analyse two at a time, and refuses the rest
+    /// with a 10 s Retry-After) and the client's request limit is lifted (the benchmark reads every generation every second), so
+    /// generations start as fast as the Api can take them in and the create limit is what is measured.
+    /// </param>
+    public static async Task<BenchmarkApp> StartAsync(double timeScale, CancellationToken cancellationToken, int? jobsReplicas = null,
+        bool facesCache = false, bool crowd = false)
     {
         var dataRoot = Path.Combine("/var/tmp", $"pinglass-bench-{Guid.NewGuid():N}");
         DistributedApplication? started = null;
@@ -36,11 +49,25 @@ public sealed class BenchmarkApp(DistributedApplication app, string dataRoot) : 
                 .AddFilter((string?)null, LogLevel.Warning)
                 .AddFilter("PinGlass.AppHost.Resources", LogLevel.None)
                 .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));
-            // Real outputs never repeat, but the emulator renders the same one again for a style and seed: the faces service keeps no
-            // answers here, so every identity check is timed as it would be in production.
-            foreach (var faces in builder.Resources.OfType<ExecutableResource>().Where(r => r.Name == ResourceNames.Faces).ToList())
+            foreach (var faces in builder.Resources.OfType<ExecutableResource>().Where(r => r.Name == ResourceNames.Faces && !facesCache).ToList())
             {
                 builder.CreateResourceBuilder(faces).WithEnvironment("FACES_CACHE_ENTRIES", "0");
+            }
+
+            foreach (var project in builder.Resources.OfType<ProjectResource>().ToList())
+            {
+                var service = builder.CreateResourceBuilder(project);
+                if (project.Name == ResourceNames.Jobs && jobsReplicas is { } replicas)
+                {
+                    service.WithReplicas(replicas);
+                }
+
+                if (project.Name == ResourceNames.Api && crowd)
+                {
+                    service.WithEnvironment("Pipeline__MinUsablePhotos", "1").WithEnvironment("Photos__Intake__MinFiles", "1")
+                        .WithEnvironment("Photos__AnalysisQueue__UploadsWaiting", "1000").WithEnvironment("Photos__AnalysisQueue__UploadsPerClient", "1000")
+                        .WithEnvironment("Photos__AnalysisQueue__MaxWait", "00:10:00").WithEnvironment("Quotas__RequestsPerMinute", "100000");
+                }
             }
 
             started = await builder.BuildAsync(timeout.Token);

@@ -11,6 +11,30 @@ const double Target = 1.3;
 (string, string)[] batchFields = [("batchSize", "3"), ("batchDelayMs", "1000")];
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (args is ["saturation", .. var saturationArgs])
+{
+    if (Saturation.Options.Parse(saturationArgs) is not { } saturation)
+    {
+        Console.Error.WriteLine("""
+            usage: PinGlass.Pipeline.Benchmark saturation [--generations 100] [--replicas 1,2,4] [--time-scale 20] [--out artifacts/benchmarks]
+              For each Jobs replica count, starts the AppHost (generations start on one photo; the faces service keeps its answers), runs a
+              warm-up, then uploads --generations 23-portrait generations at once and waits for them all. Prints creates a minute against
+              the 600/min limit, generation times (p50, p95, max) against the time all of them need at the limit, Jain's fairness index,
+              PostgreSQL connections, transactions per portrait and lock waits, the Api's and Jobs' CPU per portrait and peak memory;
+              writes saturation.json and saturation-in-flight.png to --out. Exit code 0 when every generation completed.
+            """);
+        return 2;
+    }
+
+    using var stop = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        stop.Cancel();
+    };
+    return await Saturation.RunAsync(saturation, stop.Token);
+}
+
 if (Options.Parse(args) is not { } options)
 {
     Console.Error.WriteLine("""
