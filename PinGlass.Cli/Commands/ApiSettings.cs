@@ -26,12 +26,14 @@ public class ApiSettings : CommandSettings
     [Description("Machine-readable output: JSON on standard output, nothing else")]
     public bool Json { get; init; }
 
-    public Uri ApiUrl => new((Api ?? Environment.GetEnvironmentVariable(ApiVariable) ?? "http://localhost:5280").TrimEnd('/') + "/");
+    /// <summary>The Api's base URL as given, or from the environment, or where ./eng/run.sh serves it; with a trailing slash.</summary>
+    private string ApiText => (Api ?? Environment.GetEnvironmentVariable(ApiVariable) ?? "http://localhost:5280").TrimEnd('/') + "/";
+
+    public Uri ApiUrl => new(ApiText);
 
     public override ValidationResult Validate()
     {
-        if (!Uri.TryCreate((Api ?? Environment.GetEnvironmentVariable(ApiVariable) ?? "http://localhost:5280").TrimEnd('/') + "/", UriKind.Absolute,
-                out var url) || url.Scheme is not ("http" or "https"))
+        if (!Uri.TryCreate(ApiText, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
         {
             return ValidationResult.Error("--api must be an http(s) URL.");
         }

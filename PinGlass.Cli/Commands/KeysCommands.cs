@@ -71,8 +71,11 @@ public sealed class ListKeysCommand(IAnsiConsole console) : ApiCommand<ListKeysS
 
     private static string Time(DateTimeOffset? time) => time?.ToString("yyyy-MM-dd HH:mm'Z'", CultureInfo.InvariantCulture) ?? "never";
 
-    private static string Describe(ClientLimits limits) => string.Create(CultureInfo.InvariantCulture,
-        $"{limits.RequestsPerMinute?.ToString(CultureInfo.InvariantCulture) ?? "default"}/min, {limits.GenerationsPerUser?.ToString(CultureInfo.InvariantCulture) ?? "default"} per user, {limits.DailySpendCap?.ToString("0.00", CultureInfo.InvariantCulture) ?? "default"} USD/day");
+    /// <summary>A client's limits in words, "default" where the Api's own applies.</summary>
+    public static string Describe(ClientLimits limits) =>
+        $"{limits.RequestsPerMinute?.ToString(CultureInfo.InvariantCulture) ?? "default"} requests a minute, "
+        + $"{limits.GenerationsPerUser?.ToString(CultureInfo.InvariantCulture) ?? "default"} generations running per user, "
+        + $"{limits.DailySpendCap?.ToString("0.00", CultureInfo.InvariantCulture) ?? "default"} USD a day";
 }
 
 public sealed class RevokeKeySettings : ApiSettings
@@ -121,9 +124,7 @@ public sealed class LimitsCommand(IAnsiConsole console) : ApiCommand<LimitsSetti
         }
         else
         {
-            Console.MarkupLine($"Client '{Markup.Escape(settings.Client)}': {set.RequestsPerMinute?.ToString(CultureInfo.InvariantCulture) ?? "default"} requests a minute, "
-                + $"{set.GenerationsPerUser?.ToString(CultureInfo.InvariantCulture) ?? "default"} generations running per user, "
-                + $"{set.DailySpendCap?.ToString("0.00", CultureInfo.InvariantCulture) ?? "default"} USD a day.");
+            Console.MarkupLine($"Client '{Markup.Escape(settings.Client)}': {ListKeysCommand.Describe(set)}.");
         }
 
         return ExitCodes.Ok;
