@@ -48,6 +48,44 @@ public static class Samples
         return files;
     }
 
+    /// <summary>
+    /// A phone's camera roll of one person made from astronaut.png: <paramref name="count"/> JPEGs of <paramref name="width"/> ×
+    /// <paramref name="height"/> (quality 90), the person at different sizes and places, some mirrored, exposure ±15 %, tilted a
+    /// degree either way; <paramref name="noisy"/> adds a phone sensor's noise, which makes the files large.
+    /// </summary>
+    public static IReadOnlyList<UploadedPhoto> PhoneRoll(int count, int width, int height, bool noisy = false)
+    {
+        using var astronaut = Astronaut();
+        var files = new List<UploadedPhoto>();
+        for (var i = 0; i < count; i++)
+        {
+            // Proportions of a 4032 × 3024 roll: the person 2200–2840 px tall, 200 px from the left and 60 px further each photo.
+            var side = height * (2200 + i % 5 * 160) / 3024;
+            using var canvas = new Image<Rgb24>(width, height, new Rgb24((byte)(90 + i * 5 % 160), 110, 130));
+            using var person = astronaut.Clone(x =>
+            {
+                x.Resize(side, side).Brightness(0.85f + i % 4 * 0.1f);
+                if (i % 2 == 1)
+                {
+                    x.Flip(FlipMode.Horizontal);
+                }
+            });
+            var left = width * (200 + i * 60) / 4032;
+            canvas.Mutate(x => x.DrawImage(person, new Point(left, height - side), 1f).Rotate(i % 3 - 1));
+            canvas.Mutate(x => x.Crop(new Rectangle((canvas.Width - width) / 2, (canvas.Height - height) / 2, width, height)));
+            if (noisy)
+            {
+                AddSensorNoise(canvas, i);
+            }
+
+            using var jpeg = new MemoryStream();
+            canvas.SaveAsJpeg(jpeg, new JpegEncoder { Quality = 90 });
+            files.Add(new UploadedPhoto($"IMG_{i:D4}.jpg", jpeg.ToArray()));
+        }
+
+        return files;
+    }
+
     /// <summary>Two people of the same size side by side: no face is dominant.</summary>
     public static Image<Rgb24> Collage(Image<Rgb24> astronaut)
     {

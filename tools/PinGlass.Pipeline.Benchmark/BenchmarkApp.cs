@@ -27,8 +27,9 @@ public sealed class BenchmarkApp(DistributedApplication app, string dataRoot) : 
     /// <param name="crowd">
     /// Many people's uploads at once from one client application: a generation starts on one photo sent and usable (as the AppHost
     /// tests do), and the analysis queue takes all of them (its default lets one client analyse two at a time, and refuses the rest
-    /// with a 10 s Retry-After) and the client's request limit is lifted (the benchmark reads every generation every second), so
-    /// generations start as fast as the Api can take them in and the create limit is what is measured.
+    /// with a 10 s Retry-After), the client's request limit is lifted (the benchmark reads every generation every second) and so is its
+    /// limit of 100 open event streams (the people following generations all come through one client app), so generations start as
+    /// fast as the Api can take them in and the create limit is what is measured.
     /// </param>
     public static async Task<BenchmarkApp> StartAsync(double timeScale, CancellationToken cancellationToken, int? jobsReplicas = null,
         bool facesCache = false, bool crowd = false)
@@ -66,7 +67,8 @@ public sealed class BenchmarkApp(DistributedApplication app, string dataRoot) : 
                 {
                     service.WithEnvironment("Pipeline__MinUsablePhotos", "1").WithEnvironment("Photos__Intake__MinFiles", "1")
                         .WithEnvironment("Photos__AnalysisQueue__UploadsWaiting", "1000").WithEnvironment("Photos__AnalysisQueue__UploadsPerClient", "1000")
-                        .WithEnvironment("Photos__AnalysisQueue__MaxWait", "00:10:00").WithEnvironment("Quotas__RequestsPerMinute", "100000");
+                        .WithEnvironment("Photos__AnalysisQueue__MaxWait", "00:10:00").WithEnvironment("Quotas__RequestsPerMinute", "100000")
+                        .WithEnvironment("Quotas__EventStreamsPerClient", "10000");
                 }
             }
 

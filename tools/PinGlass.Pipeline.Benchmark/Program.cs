@@ -8,7 +8,6 @@ using PinGlass.Pipeline.Benchmark;
 
 const double Target = 1.3;
 (string, string)[] warmUp = [("styles", "professional-headshot,golden-hour,film-noir")];
-(string, string)[] batchFields = [("batchSize", "3"), ("batchDelayMs", "1000")];
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 if (args is ["saturation", .. var saturationArgs])
@@ -26,13 +25,48 @@ if (args is ["saturation", .. var saturationArgs])
         return 2;
     }
 
-    using var stop = new CancellationTokenSource();
-    Console.CancelKeyPress += (_, e) =>
-    {
-        e.Cancel = true;
-        stop.Cancel();
-    };
+    using var stop = StopOnCtrlC();
     return await Saturation.RunAsync(saturation, stop.Token);
+}
+
+if (args is ["client", .. var clientArgs])
+{
+    if (ClientView.Options.Parse(clientArgs) is not { } client)
+    {
+        Console.Error.WriteLine("""
+            usage: PinGlass.Pipeline.Benchmark client [--runs 3] [--batch-runs 1] [--out artifacts/benchmarks]
+              Starts the AppHost with the emulator at Replicate's real latencies, runs a warm-up, then as a client app: --runs fast-default
+              generations with 12 phone photos (1920×1440) and with 20 photos of 12 MP (4032×3024), and --batch-runs of the design's
+              batch loop with the 12 phone photos. Each is timed from the upload's first byte to the event that says it ended, split into upload,
+              photo analysis (until the Api answers), queueing (until the first create on Replicate) and generation, against its
+              slowest prediction. Checks the client-view ratio (≤ 1.2), the 12 MP analysis (≤ 5 s) and the batch loop's time over the
+              fast default's, medians (≥ 6×); writes client-view.json and client-in-flight.png to --out. Exit code 0 when every generation completed.
+            """);
+        return 2;
+    }
+
+    using var stop = StopOnCtrlC();
+    return await ClientView.RunAsync(client, stop.Token);
+}
+
+if (args is ["api", .. var apiArgs])
+{
+    if (ApiLoad.Options.Parse(apiArgs) is not { } load)
+    {
+        Console.Error.WriteLine("""
+            usage: PinGlass.Pipeline.Benchmark api [--rate 200] [--seconds 30] [--followers 1000]
+              Starts the AppHost (emulator at Replicate's real latencies, the client's request limit lifted), makes a 23-portrait
+              generation, then reads it with GET /v1/generations/{id} at --rate a second for --seconds (open loop: each request timed
+              from when it was due) and prints p50/p90/p99/max against the 50 ms p99 target; then starts another generation, opens
+              --followers event streams on it at once while the reads go on, and prints the time to each stream's first event, the
+              delay from the generation's end to each follower's end event, the reads' latencies meanwhile and peak memory.
+              Exit code 0 when every request was answered 200 and every follower saw the end.
+            """);
+        return 2;
+    }
+
+    using var stop = StopOnCtrlC();
+    return await ApiLoad.RunAsync(load, stop.Token);
 }
 
 if (Options.Parse(args) is not { } options)
@@ -49,13 +83,7 @@ if (Options.Parse(args) is not { } options)
     return 2;
 }
 
-// Ctrl+C stops the benchmark but still lets the AppHost stop its servers and the data folder go.
-using var cancel = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    cancel.Cancel();
-};
+using var cancel = StopOnCtrlC();
 
 Console.WriteLine($"Machine: {Environment.ProcessorCount} cores; emulator time scale {options.TimeScale} (1 = Replicate's real latencies)");
 Console.WriteLine("Generation time = completedAt − createdAt of the generation, whose row is written after photo intake and analysis:");
@@ -88,7 +116,7 @@ try
     Console.WriteLine();
     Console.WriteLine($"{"Mode",-8} {"Run",3}  {"Status",-10} {"Portraits",9}  {"Generation s",12}  {"Slowest s",9}  {"Ratio",6}  {"Σ batch slowest s",17}");
     var plan = Enumerable.Range(1, options.Runs).Select(run => (Mode: "fast", Run: run, Fields: Array.Empty<(string, string)>(), BatchSize: (int?)null))
-        .Concat(Enumerable.Range(1, options.BatchRuns).Select(run => (Mode: "batch", Run: run, Fields: batchFields, BatchSize: (int?)3)));
+        .Concat(Enumerable.Range(1, options.BatchRuns).Select(run => (Mode: "batch", Run: run, Fields: ClientView.BatchLoop, BatchSize: (int?)3)));
     foreach (var (mode, run, fields, batchSize) in plan)
     {
         var result = await runner.RunAsync(mode, fields, batchSize, cancel.Token);
@@ -134,6 +162,18 @@ foreach (var mode in results.GroupBy(r => r.Mode))
 
 Console.WriteLine($"Load average at the end: {File.ReadAllText("/proc/loadavg").Split(' ')[0]} on {Environment.ProcessorCount} cores");
 return allCompleted ? 0 : 1;
+
+// Ctrl+C stops the benchmark but still lets the AppHost stop its servers and the data folder go.
+static CancellationTokenSource StopOnCtrlC()
+{
+    var stop = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        stop.Cancel();
+    };
+    return stop;
+}
 
 /// <summary>The command line: how many generations of each mode, how much faster than Replicate the emulator runs, and its failure share.</summary>
 internal sealed record Options(int Runs, int BatchRuns, double TimeScale, double Failures)

@@ -6,6 +6,8 @@ using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
 using Npgsql;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Processing;
 using PinGlass.AppHost;
 using PinGlass.Fixtures;
 using PinGlass.Platform;
@@ -24,6 +26,10 @@ public static class Saturation
     private const double CreatesPerMinute = 600;
 
     private const int Portraits = 23;
+
+    private const double OrchestrationTarget = 5; // ms of Api + Jobs CPU a portrait
+
+    private static readonly TimeSpan IdleSample = TimeSpan.FromSeconds(30);
 
     public sealed record Options(int Generations, IReadOnlyList<int> Replicas, double TimeScale, string Out)
     {
@@ -58,7 +64,23 @@ public static class Saturation
     public sealed record Result(int Replicas, int Generations, int Completed, int Failed, int Predictions, double CreateWindowSeconds,
         double CreatesPerMinute, double MeanCreatesPerMinute, double ShareOfLimit, double P50Seconds, double P95Seconds, double MaxSeconds, double FairShareSeconds,
         double Fairness, int MaxConnections, double TransactionsPerPortrait, int MaxLockWaits, double CpuMsPerPortrait,
-        IReadOnlyDictionary<string, double> PeakMemoryMb, IReadOnlyList<(double Seconds, int InFlight)> InFlight);
+        IReadOnlyDictionary<string, double> PeakMemoryMb, IReadOnlyList<(double Seconds, int InFlight)> InFlight)
+    {
+        /// <summary>What the services spend idle (Hangfire's polling, health checks, telemetry) over the run's length, a portrait.</summary>
+        public double IdleCpuMsPerPortrait { get; init; }
+
+        /// <summary>Idle transactions (Hangfire's polling) over the run's length, a portrait.</summary>
+        public double IdleTransactionsPerPortrait { get; init; }
+
+        /// <summary>Rows inserted, updated and deleted a portrait, per table (PostgreSQL's statistics), the busiest first.</summary>
+        public IReadOnlyDictionary<string, double> RowWritesPerPortrait { get; init; } = new Dictionary<string, double>();
+
+        /// <summary>Decoding each output for the identity gate and copying out its pixels, a portrait.</summary>
+        public double ImageCpuMsPerPortrait { get; init; }
+
+        /// <summary>The rest: each portrait's own work, image decoding and the idle services excluded.</summary>
+        public double OrchestrationCpuMsPerPortrait => CpuMsPerPortrait - IdleCpuMsPerPortrait - ImageCpuMsPerPortrait;
+    }
 
     public static async Task<int> RunAsync(Options options, CancellationToken cancellationToken)
     {
@@ -88,7 +110,7 @@ public static class Saturation
             new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }), cancellationToken);
         var chart = Path.Combine(options.Out, "saturation-in-flight.png");
         Charts.InFlight(chart, $"{options.Generations} generations at once: predictions in flight (emulator at {options.TimeScale}× time)",
-            results.Select(r => ($"{r.Replicas} Jobs replica(s)", r.InFlight)).ToList());
+            "seconds from the first create", results.Select(r => ($"{r.Replicas} Jobs replica(s)", r.InFlight)).ToList());
         Console.WriteLine($"Wrote {json} and {chart}");
     }
 
@@ -102,6 +124,21 @@ public static class Saturation
                 + $"{r.P95Seconds,7:F0} {r.MaxSeconds,7:F0} {r.FairShareSeconds,7:F0} {r.Fairness,5:F2} {r.MaxConnections,8} {r.TransactionsPerPortrait,11:F1} "
                 + $"{r.MaxLockWaits,10} {r.CpuMsPerPortrait,15:F1}  {string.Join(", ", r.PeakMemoryMb.Select(m => $"{m.Key} {m.Value:F0}"))}");
         }
+
+        Console.WriteLine($"{"Replicas",8} {"CPU ms/portrait",15} {"of it idle",10} {"images",7} {"orchestration",13}  {"Tx/portrait",11} {"of it idle",10}");
+        foreach (var r in results)
+        {
+            Console.WriteLine($"{r.Replicas,8} {r.CpuMsPerPortrait,15:F1} {r.IdleCpuMsPerPortrait,10:F1} {r.ImageCpuMsPerPortrait,7:F1} {r.OrchestrationCpuMsPerPortrait,13:F1}  "
+                + $"{r.TransactionsPerPortrait,11:F1} {r.IdleTransactionsPerPortrait,10:F1}");
+        }
+
+        foreach (var r in results)
+        {
+            Console.WriteLine($"{r.Replicas} replica(s), rows written a portrait, busiest tables: {string.Join(", ", r.RowWritesPerPortrait.Take(8).Select(w => $"{w.Key} {w.Value:F1}"))}; "
+                + $"all tables {r.RowWritesPerPortrait.Values.Sum():F1}");
+        }
+
+        Console.WriteLine($"(orchestration: the Api's and Jobs' CPU a portrait less what they spend idle over as long and less the output images' decoding; target ≤ {OrchestrationTarget} ms)");
     }
 
     private static async Task<Result> MeasureAsync(DistributedApplication app, int replicas, int count, CancellationToken cancellationToken)
@@ -119,14 +156,27 @@ public static class Saturation
         await WaitAllAsync(api, [await StartAsync(api, "warm-up", photo, [("styles", "professional-headshot")], cancellationToken)], cancellationToken);
 
         var services = ServiceProcesses.Find(connectionString);
+
+        // What the services spend with nothing to do (Hangfire's workers polling, health checks, telemetry) is paid whatever the load.
+        var (idleCpu, idleTransactions, idleStarted) = (services.CpuSeconds(), await TransactionsAsync(database, cancellationToken), Stopwatch.GetTimestamp());
+        await Task.Delay(IdleSample, cancellationToken);
+        var idleSeconds = Stopwatch.GetElapsedTime(idleStarted).TotalSeconds;
+        var idleCpuPerSecond = (services.CpuSeconds() - idleCpu) / idleSeconds;
+        var idleTransactionsPerSecond = (await TransactionsAsync(database, cancellationToken) - idleTransactions) / idleSeconds;
+
         var cpuBefore = services.CpuSeconds();
         var transactionsBefore = await TransactionsAsync(database, cancellationToken);
+        var writesBefore = await RowWritesAsync(database, cancellationToken);
+        var runStarted = Stopwatch.GetTimestamp();
         using var sampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var sampler = SampleAsync(database, sampling.Token);
 
         // Everyone at once, each a person of their own (one may run two generations at a time), as a client app sends them: an upload
         // refused for the moment is sent again after Retry-After.
         var ids = await Task.WhenAll(Enumerable.Range(0, count).Select(i => StartAsync(api, $"person-{i}", photo, [], cancellationToken)));
+        // Waited for in the database, then each generation read once through the Api: a hundred status reads a second would be
+        // counted in the Api's CPU and transactions a portrait (about 3 ms of CPU each, the api benchmark measures).
+        await WaitEndedAsync(database, ids, cancellationToken);
         var ended = await WaitAllAsync(api, ids, cancellationToken);
 
         await sampling.CancelAsync();
@@ -134,6 +184,9 @@ public static class Saturation
         var portraits = ended.Sum(g => g.GetProperty("portraits").GetArrayLength());
         var cpu = services.CpuSeconds() - cpuBefore;
         var transactions = await TransactionsAsync(database, cancellationToken) - transactionsBefore;
+        var runSeconds = Stopwatch.GetElapsedTime(runStarted).TotalSeconds;
+        var writesAfter = await RowWritesAsync(database, cancellationToken);
+        var imageMs = await ImageCpuMsAsync(api, ids.ToDictionary(i => i.Id, i => i.User), ended, cancellationToken);
 
         var spans = new List<(DateTimeOffset Created, DateTimeOffset Completed)>();
         foreach (var predictionId in ended.SelectMany(g => g.GetProperty("portraits").EnumerateArray())
@@ -144,6 +197,14 @@ public static class Saturation
             {
                 spans.Add((prediction.GetProperty("created_at").GetDateTimeOffset(), completed.GetDateTimeOffset()));
             }
+        }
+
+        // Whatever did not end completed says why, so a failure for lack of capacity can be told from any other.
+        foreach (var generation in ended.Where(g => g.GetProperty("status").GetString() != "completed"))
+        {
+            var failed = generation.GetProperty("portraits").EnumerateArray().Where(p => p.GetProperty("status").GetString() != "succeeded")
+                .Select(p => $"portrait {p.GetProperty("index").GetInt32()} {p.GetProperty("status").GetString()}: {p.GetProperty("error")}");
+            Console.WriteLine($"  generation {generation.GetProperty("id").GetGuid()} ended {generation.GetProperty("status").GetString()}: {string.Join("; ", failed)}");
         }
 
         var first = spans.Min(s => s.Created);
@@ -160,7 +221,64 @@ public static class Saturation
             ended.Count(g => g.GetProperty("status").GetString() is "failed" or "completed_with_failures"), spans.Count, window, perMinute, mean,
             perMinute / CreatesPerMinute, Percentile(durations, 0.50), Percentile(durations, 0.95), durations.Count > 0 ? durations[^1] : double.NaN,
             count * Portraits / CreatesPerMinute * 60, Jain(durations), maxConnections, (double)transactions / portraits, maxLockWaits,
-            cpu * 1000 / portraits, services.PeakMemoryMb(), InFlight(spans, first));
+            cpu * 1000 / portraits, services.PeakMemoryMb(), Charts.InFlightSeries(spans, first, TimeSpan.FromSeconds(1)))
+        {
+            IdleCpuMsPerPortrait = idleCpuPerSecond * runSeconds * 1000 / portraits,
+            IdleTransactionsPerPortrait = idleTransactionsPerSecond * runSeconds / portraits,
+            // The identity gate decodes each output of a succeeded prediction once (a failed one has none).
+            RowWritesPerPortrait = writesAfter.Select(w => (w.Key, Writes: (w.Value - writesBefore.GetValueOrDefault(w.Key)) / (double)portraits))
+                .Where(w => w.Writes > 0).OrderByDescending(w => w.Writes).ToDictionary(w => w.Key, w => Math.Round(w.Writes, 1)),
+            ImageCpuMsPerPortrait = imageMs * ended.SelectMany(g => g.GetProperty("portraits").EnumerateArray()).SelectMany(p => p.GetProperty("attempts").EnumerateArray())
+                .Count(a => a.GetProperty("status").GetString() == "succeeded") / portraits,
+        };
+    }
+
+    /// <summary>
+    /// Milliseconds to decode one output as the identity gate does (upright, then its pixels copied out for the faces
+    /// service), over a few of the run's portraits each decoded several times once warm: the Jobs spend it on every output.
+    /// </summary>
+    private static async Task<double> ImageCpuMsAsync(HttpClient api, IReadOnlyDictionary<Guid, string> users, IReadOnlyList<JsonElement> ended,
+        CancellationToken cancellationToken)
+    {
+        var images = new List<byte[]>();
+        foreach (var (generation, url) in ended.SelectMany(g => g.GetProperty("portraits").EnumerateArray().Select(p => (g, p.GetProperty("imageUrl"))))
+                     .Where(p => p.Item2.ValueKind == JsonValueKind.String).Take(10))
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, url.GetString());
+            request.Headers.Add("X-PinGlass-User", users[generation.GetProperty("id").GetGuid()]);
+            using var response = await api.SendAsync(request, cancellationToken);
+            images.Add(await response.EnsureSuccessStatusCode().Content.ReadAsByteArrayAsync(cancellationToken));
+        }
+
+        if (images.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        // Timed one at a time on one thread once the run is over (this process also hosts the AppHost, so its CPU time would
+        // count the AppHost's too); the median of several rounds leaves out a round another process interrupted.
+        const int Rounds = 5;
+        Decode(images[0]); // JIT
+        var times = new List<double>();
+        for (var round = 0; round < Rounds; round++)
+        {
+            foreach (var image in images)
+            {
+                var started = Stopwatch.GetTimestamp();
+                Decode(image);
+                times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        }
+
+        return Percentile([.. times.Order()], 0.5);
+
+        static void Decode(byte[] bytes)
+        {
+            using var image = Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(bytes);
+            image.Mutate(x => x.AutoOrient());
+            var pixels = new byte[image.Width * image.Height * 3];
+            image.CopyPixelDataTo(pixels);
+        }
     }
 
     /// <summary>A prediction from the emulator, waiting out its 3000-a-minute limit on reads as Replicate's asks (the pipeline reads too).</summary>
@@ -180,7 +298,8 @@ public static class Saturation
         }
     }
 
-    private static async Task<(Guid Id, string User)> StartAsync(HttpClient api, string user, IReadOnlyList<PinGlass.Photos.Intake.UploadedPhoto> photos,
+    /// <summary>Starts a generation for <paramref name="user"/>, sending the upload again after a throttle's Retry-After.</summary>
+    internal static async Task<(Guid Id, string User)> StartAsync(HttpClient api, string user, IReadOnlyList<PinGlass.Photos.Intake.UploadedPhoto> photos,
         IReadOnlyList<(string, string)> fields, CancellationToken cancellationToken)
     {
         while (true)
@@ -201,7 +320,8 @@ public static class Saturation
         }
     }
 
-    private static async Task<List<JsonElement>> WaitAllAsync(HttpClient api, IReadOnlyList<(Guid Id, string User)> ids, CancellationToken cancellationToken)
+    /// <summary>Each generation once it ended, read every second.</summary>
+    internal static async Task<List<JsonElement>> WaitAllAsync(HttpClient api, IReadOnlyList<(Guid Id, string User)> ids, CancellationToken cancellationToken)
     {
         var ended = new Dictionary<Guid, JsonElement>();
         var deadline = Stopwatch.StartNew();
@@ -223,6 +343,17 @@ public static class Saturation
         }
 
         return [.. ended.Values];
+    }
+
+    private static async Task WaitEndedAsync(NpgsqlDataSource database, IReadOnlyList<(Guid Id, string User)> ids, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT count(*) FROM generation_jobs WHERE id = ANY(@ids) AND status NOT IN ('queued', 'running')");
+        command.Parameters.AddWithValue("ids", ids.Select(i => i.Id).ToArray());
+        var deadline = Stopwatch.StartNew();
+        while ((long)(await command.ExecuteScalarAsync(cancellationToken))! < ids.Count && deadline.Elapsed < TimeSpan.FromMinutes(60))
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        }
     }
 
     /// <summary>The database's most connections and most sessions waiting on a lock, sampled every second.</summary>
@@ -247,23 +378,26 @@ public static class Saturation
         }
     }
 
+    /// <summary>Rows inserted, updated and deleted so far in each table (schema.table), from PostgreSQL's cumulative statistics.</summary>
+    private static async Task<Dictionary<string, long>> RowWritesAsync(NpgsqlDataSource database, CancellationToken cancellationToken)
+    {
+        // The statistics are sent to the cumulative view at the end of each transaction and read as of the start of this one.
+        await using var command = database.CreateCommand(
+            "SELECT schemaname || '.' || relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_tables");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var writes = new Dictionary<string, long>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            writes[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return writes;
+    }
+
     private static async Task<long> TransactionsAsync(NpgsqlDataSource database, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()");
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
-
-    /// <summary>Predictions running each second, from the first create on.</summary>
-    private static List<(double Seconds, int InFlight)> InFlight(List<(DateTimeOffset Created, DateTimeOffset Completed)> spans, DateTimeOffset first)
-    {
-        var end = spans.Max(s => s.Completed);
-        var points = new List<(double, int)>();
-        for (var t = first; t <= end; t += TimeSpan.FromSeconds(1))
-        {
-            points.Add(((t - first).TotalSeconds, spans.Count(s => s.Created <= t && s.Completed > t)));
-        }
-
-        return points;
     }
 
     public static double Percentile(IReadOnlyList<double> sorted, double p) =>

@@ -43,14 +43,23 @@ public sealed class ServiceProcesses(IReadOnlyList<(string Service, int Pid)> pr
         return new ServiceProcesses(found);
     }
 
-    /// <summary>User and system CPU seconds of all of them so far.</summary>
-    public double CpuSeconds() => processes.Sum(p =>
+    /// <summary>User and system CPU seconds so far of all of them, or of one service's processes.</summary>
+    public double CpuSeconds(string? service = null) => processes.Where(p => service is null || p.Service == service).Sum(p =>
     {
         var stat = File.ReadAllText($"/proc/{p.Pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         // After the command name: state is field 3; utime and stime are fields 14 and 15.
         return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
     });
+
+    /// <summary>Starts each process's peak resident set afresh (Linux: 5 written to clear_refs), so what came before is not counted.</summary>
+    public void ResetPeakMemory()
+    {
+        foreach (var (_, pid) in processes)
+        {
+            File.WriteAllText($"/proc/{pid}/clear_refs", "5");
+        }
+    }
 
     /// <summary>Each service's largest resident set (VmHWM) in MB; for several replicas, the largest of them.</summary>
     public IReadOnlyDictionary<string, double> PeakMemoryMb() => processes.GroupBy(p => p.Service).ToDictionary(g => g.Key, g => g.Max(p =>
