@@ -11,10 +11,12 @@ var stores = Stores.Add(builder, InfrastructureSettings.From(builder));
 // Replicate: the real API when REPLICATE_API_TOKEN is set, the offline emulator otherwise.
 var replicate = ReplicateEndpoint.Add(builder);
 
-// Face analysis: a Node service around @vladmandic/human, whose models come from its npm package (nothing is downloaded).
+// Face analysis: a Node service around @vladmandic/human, whose models come from its npm package (nothing is downloaded); deployed
+// as the image its Dockerfile builds.
 var faces = builder.AddExecutable(ResourceNames.Faces, "node", Path.Combine(builder.AppHostDirectory, "..", "PinGlass.Faces"), "server.mjs")
     .WithHttpEndpoint(env: "PORT")
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    .PublishAsDockerFile();
 
 // The migrations step makes the database's roles as the server's superuser, then runs the scripts as the owner; the services
 // connect as a role that reads and writes rows and changes no schema.
@@ -28,7 +30,7 @@ var api = PinGlassService(builder.AddProject<Projects.PinGlass_Api>(ResourceName
 // In Development a demo client application's API key (generated once, kept in the AppHost's user secrets) is given to the Api and
 // printed with the URLs, so calls work at once; against the emulator the dashboard's "Start a demo generation" uses it on the sample
 // photos (never against the real Replicate: it would spend money). Production clients' keys come from the Api's `keys` command.
-if (builder.Environment.IsDevelopment())
+if (builder.Environment.IsDevelopment() && builder.ExecutionContext.IsRunMode)
 {
     var demoKey = builder.AddParameter("demo-api-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true);
     api.WithDemoKey(demoKey);

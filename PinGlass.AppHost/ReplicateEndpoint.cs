@@ -4,8 +4,8 @@ using PinGlass.Platform;
 namespace PinGlass.AppHost;
 
 /// <summary>
-/// Where the services send Replicate calls: the real API when <c>REPLICATE_API_TOKEN</c> is set, otherwise PinGlass's own Replicate
-/// emulator. Either way the services see a <c>replicate</c> service and a <c>Replicate:ApiToken</c>.
+/// Where the services send Replicate calls: the real API when <c>REPLICATE_API_TOKEN</c> is set or a deployment manifest is published,
+/// otherwise PinGlass's own Replicate emulator. Either way the services see a <c>replicate</c> service and a <c>Replicate:ApiToken</c>.
 /// </summary>
 public sealed class ReplicateEndpoint
 {
@@ -28,7 +28,8 @@ public sealed class ReplicateEndpoint
 
     public static ReplicateEndpoint Add(IDistributedApplicationBuilder builder)
     {
-        if (builder.Configuration["REPLICATE_API_TOKEN"] is { Length: > 0 })
+        // A deployment always talks to the real API; its token is an input of the deployment, never the emulator's.
+        if (builder.Configuration["REPLICATE_API_TOKEN"] is { Length: > 0 } || builder.ExecutionContext.IsPublishMode)
         {
             var realToken = builder.AddParameterFromConfiguration("replicate-api-token", "REPLICATE_API_TOKEN", secret: true);
             var realApi = builder.AddExternalService(ResourceNames.Replicate, RealApi);

@@ -30,7 +30,13 @@ public sealed record InfrastructureSettings(InfrastructureMode Mode, string Data
                 : throw new DistributedApplicationException($"{Section}:Mode is '{text}'; expected Auto, Containers or Processes.")
             : InfrastructureMode.Auto;
 
-        if (mode == InfrastructureMode.Auto)
+        // A deployment manifest describes what a container platform runs: the stores as containers (or managed services), never as
+        // processes of this machine.
+        if (builder.ExecutionContext.IsPublishMode)
+        {
+            mode = InfrastructureMode.Containers;
+        }
+        else if (mode == InfrastructureMode.Auto)
         {
             mode = ContainerRuntimeAnswers(builder.Configuration["ASPIRE_CONTAINER_RUNTIME"] ?? "docker")
                 ? InfrastructureMode.Containers

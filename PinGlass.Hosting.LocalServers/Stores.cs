@@ -27,8 +27,12 @@ public sealed record Stores(
             var postgres = builder.AddPostgres(ResourceNames.Postgres).WithImageTag("15").WithDataVolume();
             IResourceBuilder<ParameterResource> Generated(string name) =>
                 builder.AddParameter(name, new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
+            // Azurite is a development emulator with a published key: a deployment is given its blob storage's connection string.
+            IResourceBuilder<IResourceWithConnectionString> blobs = builder.ExecutionContext.IsPublishMode
+                ? builder.AddConnectionString(ResourceNames.Blobs)
+                : builder.AddAzuriteContainer(ResourceNames.Blobs);
             return WithRoles(builder, postgres, postgres.Resource.PrimaryEndpoint, Generated, builder.AddRedis(ResourceNames.Cache).WithImageTag("7.0").WithDataVolume(),
-                builder.AddAzuriteContainer(ResourceNames.Blobs));
+                blobs);
         }
 
         if (OperatingSystem.IsWindows())
