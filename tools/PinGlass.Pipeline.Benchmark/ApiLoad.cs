@@ -71,6 +71,7 @@ public static class ApiLoad
         var connectionString = await bench.App.GetConnectionStringAsync(ResourceNames.Database, cancellationToken)
             ?? throw new InvalidOperationException("No connection string for the database.");
         var services = ServiceProcesses.Find(connectionString);
+        await using var database = Npgsql.NpgsqlDataSource.Create(connectionString);
         var photo = Samples.ReferenceUpload().Take(1).ToList();
 
         // A finished 23-portrait generation is what is read; making it also warms flux-pulid up (its cold boot is not measured).
@@ -85,20 +86,24 @@ public static class ApiLoad
         await ReadAtRateAsync(reader, path, options.Rate, TimeSpan.FromSeconds(5), cancellationToken); // connections and JIT, not counted
 
         var cpu = services.CpuSeconds(ResourceNames.Api);
+        var (transactions, started) = (await Saturation.TransactionsAsync(database, cancellationToken), Stopwatch.GetTimestamp());
         var alone = await ReadAtRateAsync(reader, path, options.Rate, TimeSpan.FromSeconds(options.Seconds), cancellationToken);
+        var aloneTps = (await Saturation.TransactionsAsync(database, cancellationToken) - transactions) / Stopwatch.GetElapsedTime(started).TotalSeconds;
         var cpuPerRead = (services.CpuSeconds(ResourceNames.Api) - cpu) * 1000 / (alone.Milliseconds.Count + alone.Failed);
         Console.WriteLine();
         Console.WriteLine($"GET {path.Replace(read.Id.ToString(), "{id}")} at {options.Rate}/s for {options.Seconds} s: {alone.Describe()}");
-        Console.WriteLine($"  The Api's CPU: {cpuPerRead:F2} ms a request (its idle work included)");
+        Console.WriteLine($"  The Api's CPU: {cpuPerRead:F2} ms a request (its idle work included); the database: {aloneTps:F0} transactions a second");
 
         Console.WriteLine();
         Console.WriteLine($"{options.Followers} people following a new generation's event stream, while the reads go on at {options.Rate}/s...");
         services.ResetPeakMemory(); // the peak while people follow, not the first generation's photo analysis
         var followed = await Saturation.StartAsync(api, "followed", photo, [], cancellationToken);
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        (transactions, started) = (await Saturation.TransactionsAsync(database, cancellationToken), Stopwatch.GetTimestamp());
         var during = ReadAtRateAsync(reader, path, options.Rate, TimeSpan.FromMinutes(10), reading.Token);
         var followers = await FollowAsync(api.BaseAddress!, handler, followed, options.Followers, cancellationToken);
         await reading.CancelAsync();
+        var followingTps = (await Saturation.TransactionsAsync(database, cancellationToken) - transactions) / Stopwatch.GetElapsedTime(started).TotalSeconds;
         var readsDuring = await during;
         var generation = (await Saturation.WaitAllAsync(api, [followed], cancellationToken)).Single();
         var completedAt = generation.GetProperty("completedAt").GetDateTimeOffset();
@@ -112,6 +117,9 @@ public static class ApiLoad
         Console.WriteLine($"  GET meanwhile: {readsDuring.Describe()}");
         Console.WriteLine($"    while the streams opened: {readsDuring.Split(allOpen, before: true).Describe()}");
         Console.WriteLine($"    once all were open:       {readsDuring.Split(allOpen, before: false).Describe()}");
+        // Each follower reads the database itself when Redis brings a change out of order or nothing for a while: with many followers
+        // of one generation, that is many reads of the same rows.
+        Console.WriteLine($"  The database meanwhile: {followingTps:F0} transactions a second (the generation's own work included)");
         var peak = services.PeakMemoryMb();
         Console.WriteLine($"  Peak memory: {string.Join(", ", peak.Select(p => $"{p.Key} {p.Value:F0} MB"))}");
         Console.WriteLine();

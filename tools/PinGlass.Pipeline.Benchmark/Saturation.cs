@@ -204,7 +204,13 @@ public static class Saturation
         {
             var failed = generation.GetProperty("portraits").EnumerateArray().Where(p => p.GetProperty("status").GetString() != "succeeded")
                 .Select(p => $"portrait {p.GetProperty("index").GetInt32()} {p.GetProperty("status").GetString()}: {p.GetProperty("error")}");
+            // Each attempt that failed anywhere in the generation, and why: a fallback's cause is what says whether capacity was short.
+            var attempts = generation.GetProperty("portraits").EnumerateArray().SelectMany(p => p.GetProperty("attempts").EnumerateArray())
+                .Where(a => a.GetProperty("status").GetString() != "succeeded")
+                .GroupBy(a => $"{a.GetProperty("model").GetString()} {a.GetProperty("status").GetString()}: {a.GetProperty("error")}")
+                .Select(g => $"{g.Count()} × {g.Key}");
             Console.WriteLine($"  generation {generation.GetProperty("id").GetGuid()} ended {generation.GetProperty("status").GetString()}: {string.Join("; ", failed)}");
+            Console.WriteLine($"    attempts that did not succeed: {string.Join("; ", attempts)}");
         }
 
         var first = spans.Min(s => s.Created);
@@ -394,7 +400,8 @@ public static class Saturation
         return writes;
     }
 
-    private static async Task<long> TransactionsAsync(NpgsqlDataSource database, CancellationToken cancellationToken)
+    /// <summary>Transactions committed and rolled back in the database so far.</summary>
+    internal static async Task<long> TransactionsAsync(NpgsqlDataSource database, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()");
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
