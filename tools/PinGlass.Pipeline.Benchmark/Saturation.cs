@@ -356,8 +356,16 @@ public static class Saturation
         await using var command = database.CreateCommand("SELECT count(*) FROM generation_jobs WHERE id = ANY(@ids) AND status NOT IN ('queued', 'running')");
         command.Parameters.AddWithValue("ids", ids.Select(i => i.Id).ToArray());
         var deadline = Stopwatch.StartNew();
-        while ((long)(await command.ExecuteScalarAsync(cancellationToken))! < ids.Count && deadline.Elapsed < TimeSpan.FromMinutes(60))
+        var reported = TimeSpan.Zero;
+        while ((long)(await command.ExecuteScalarAsync(cancellationToken))! is var done && done < ids.Count && deadline.Elapsed < TimeSpan.FromMinutes(60))
         {
+            // A line a minute, so a run stopped before its end still says how far it came and how loaded the machine was.
+            if (deadline.Elapsed - reported >= TimeSpan.FromMinutes(1))
+            {
+                reported = deadline.Elapsed;
+                Console.WriteLine($"  {deadline.Elapsed.TotalMinutes:F0} min: {done}/{ids.Count} generations ended; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+            }
+
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
         }
     }
