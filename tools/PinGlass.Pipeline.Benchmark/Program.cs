@@ -12,61 +12,40 @@ const double Target = 1.3;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 if (args is ["saturation", .. var saturationArgs])
 {
-    if (Saturation.Options.Parse(saturationArgs) is not { } saturation)
-    {
-        Console.Error.WriteLine("""
-            usage: PinGlass.Pipeline.Benchmark saturation [--generations 100] [--replicas 1,2,4] [--time-scale 20] [--out artifacts/benchmarks]
-              For each Jobs replica count, starts the AppHost (generations start on one photo; the faces service keeps its answers), runs a
-              warm-up, then uploads --generations 23-portrait generations at once and waits for them all. Prints creates a minute against
-              the 600/min limit, generation times (p50, p95, max) against the time all of them need at the limit, Jain's fairness index,
-              PostgreSQL connections, transactions per portrait and lock waits, the Api's and Jobs' CPU per portrait and peak memory;
-              writes saturation.json and saturation-in-flight.png to --out. Exit code 0 when every generation completed.
-            """);
-        return 2;
-    }
-
-    using var stop = StopOnCtrlC();
-    return await Saturation.RunAsync(saturation, stop.Token);
+    return await SubcommandAsync(Saturation.Options.Parse(saturationArgs), """
+        usage: PinGlass.Pipeline.Benchmark saturation [--generations 100] [--replicas 1,2,4] [--time-scale 20] [--out artifacts/benchmarks]
+          For each Jobs replica count, starts the AppHost (generations start on one photo; the faces service keeps its answers), runs a
+          warm-up, then uploads --generations 23-portrait generations at once and waits for them all. Prints creates a minute against
+          the 600/min limit, generation times (p50, p95, max) against the time all of them need at the limit, Jain's fairness index,
+          PostgreSQL connections, transactions per portrait and lock waits, the Api's and Jobs' CPU per portrait and peak memory;
+          writes saturation.json and saturation-in-flight.png to --out. Exit code 0 when every generation completed.
+        """, Saturation.RunAsync);
 }
 
 if (args is ["client", .. var clientArgs])
 {
-    if (ClientView.Options.Parse(clientArgs) is not { } client)
-    {
-        Console.Error.WriteLine("""
-            usage: PinGlass.Pipeline.Benchmark client [--runs 3] [--batch-runs 1] [--out artifacts/benchmarks]
-              Starts the AppHost with the emulator at Replicate's real latencies, runs a warm-up, then as a client app: --runs fast-default
-              generations with 12 phone photos (1920×1440) and with 20 photos of 12 MP (4032×3024), and --batch-runs of the design's
-              batch loop with the 12 phone photos. Each is timed from the upload's first byte to the event that says it ended, split into upload,
-              photo analysis (until the Api answers), queueing (until the first create on Replicate) and generation, against its
-              slowest prediction. Checks the client-view ratio (≤ 1.2), the 12 MP analysis (≤ 5 s) and the batch loop's time over the
-              fast default's, medians (≥ 6×); writes client-view.json and client-in-flight.png to --out. Exit code 0 when every generation completed.
-            """);
-        return 2;
-    }
-
-    using var stop = StopOnCtrlC();
-    return await ClientView.RunAsync(client, stop.Token);
+    return await SubcommandAsync(ClientView.Options.Parse(clientArgs), """
+        usage: PinGlass.Pipeline.Benchmark client [--runs 3] [--batch-runs 1] [--out artifacts/benchmarks]
+          Starts the AppHost with the emulator at Replicate's real latencies, runs a warm-up, then as a client app: --runs fast-default
+          generations with 12 phone photos (1920×1440) and with 20 photos of 12 MP (4032×3024), and --batch-runs of the design's
+          batch loop with the 12 phone photos. Each is timed from the upload's first byte to the event that says it ended, split into upload,
+          photo analysis (until the Api answers), queueing (until the first create on Replicate) and generation, against its
+          slowest prediction. Checks the client-view ratio (≤ 1.2), the 12 MP analysis (≤ 5 s) and the batch loop's time over the
+          fast default's, medians (≥ 6×); writes client-view.json and client-in-flight.png to --out. Exit code 0 when every generation completed.
+        """, ClientView.RunAsync);
 }
 
 if (args is ["api", .. var apiArgs])
 {
-    if (ApiLoad.Options.Parse(apiArgs) is not { } load)
-    {
-        Console.Error.WriteLine("""
-            usage: PinGlass.Pipeline.Benchmark api [--rate 200] [--seconds 30] [--followers 1000]
-              Starts the AppHost (emulator at Replicate's real latencies, the client's request limit lifted), makes a 23-portrait
-              generation, then reads it with GET /v1/generations/{id} at --rate a second for --seconds (open loop: each request timed
-              from when it was due) and prints p50/p90/p99/max against the 50 ms p99 target; then starts another generation, opens
-              --followers event streams on it at once while the reads go on, and prints the time to each stream's first event, the
-              delay from the generation's end to each follower's end event, the reads' latencies meanwhile and peak memory.
-              Exit code 0 when every request was answered 200 and every follower saw the end.
-            """);
-        return 2;
-    }
-
-    using var stop = StopOnCtrlC();
-    return await ApiLoad.RunAsync(load, stop.Token);
+    return await SubcommandAsync(ApiLoad.Options.Parse(apiArgs), """
+        usage: PinGlass.Pipeline.Benchmark api [--rate 200] [--seconds 30] [--followers 1000]
+          Starts the AppHost (emulator at Replicate's real latencies, the client's request limit lifted), makes a 23-portrait
+          generation, then reads it with GET /v1/generations/{id} at --rate a second for --seconds (open loop: each request timed
+          from when it was due) and prints p50/p90/p99/max against the 50 ms p99 target; then starts another generation, opens
+          --followers event streams on it at once while the reads go on, and prints the time to each stream's first event, the
+          delay from the generation's end to each follower's end event, the reads' latencies meanwhile and peak memory.
+          Exit code 0 when every request was answered 200 and every follower saw the end.
+        """, ApiLoad.RunAsync);
 }
 
 if (Options.Parse(args) is not { } options)
@@ -162,6 +141,20 @@ foreach (var mode in results.GroupBy(r => r.Mode))
 
 Console.WriteLine($"Load average at the end: {File.ReadAllText("/proc/loadavg").Split(' ')[0]} on {Environment.ProcessorCount} cores");
 return allCompleted ? 0 : 1;
+
+// A subcommand: its usage (exit code 2) when its options do not parse, else its run, which Ctrl+C stops.
+static async Task<int> SubcommandAsync<T>(T? options, string usage, Func<T, CancellationToken, Task<int>> run)
+    where T : class
+{
+    if (options is null)
+    {
+        Console.Error.WriteLine(usage);
+        return 2;
+    }
+
+    using var stop = StopOnCtrlC();
+    return await run(options, stop.Token);
+}
 
 // Ctrl+C stops the benchmark but still lets the AppHost stop its servers and the data folder go.
 static CancellationTokenSource StopOnCtrlC()
