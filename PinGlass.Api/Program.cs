@@ -33,6 +33,7 @@ app.MapDefaultEndpoints(http => http.User.IsInRole(ApiKeyAuthenticationHandler.O
 app.MapStylesApi();
 app.MapGenerationsApi();
 app.MapWebhooksApi();
+app.MapClientWebhooksApi();
 app.MapCostsApi();
 app.MapUsersApi();
 app.MapKeysApi();

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using PinGlass.Generations.Styles;
 using PinGlass.Generations;
+using PinGlass.Generations.ClientWebhooks;
 using PinGlass.Generations.Completion;
 using PinGlass.Generations.Costs;
 using PinGlass.Generations.Jobs;
@@ -38,6 +40,8 @@ public static class GenerationsRegistration
 
         services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ClientWebhookOptions>().BindConfiguration(ClientWebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart()
+            .PostConfigure<IHostEnvironment>((options, environment) => options.AllowPrivateTargets ??= environment.IsDevelopment());
 
         services.TryAddSingleton(StyleCatalog.Load());
         services.TryAddSingleton<GenerationMetrics>();
@@ -54,6 +58,8 @@ public static class GenerationsRegistration
         services.TryAddSingleton<PrivacyStore>();
         services.TryAddSingleton<GenerationErasure>();
         services.TryAddSingleton<WebhookSecret>();
+        services.TryAddSingleton<ClientWebhookStore>();
+        services.TryAddSingleton<ClientWebhookOutbox>();
         // Transient: they hold the typed Replicate client, whose handlers the factory rotates.
         services.TryAddTransient<ReplicateWebhooks>();
         services.TryAddTransient<GenerationPlanner>();
@@ -78,9 +84,31 @@ public static class GenerationsRegistration
         services.TryAddTransient<GenerationRunner>();
         services.TryAddTransient<GenerationJobs>();
         services.TryAddTransient<MaintenanceJobs>();
+        services.TryAddTransient<ClientWebhookJobs>();
 
         services.AddOutputFetcher();
+        services.AddClientWebhookSender();
         return builder;
+    }
+
+    /// <summary>
+    /// The client webhook sender: it connects only where <see cref="CallbackTargets"/> allows (checked on the address it connects to),
+    /// through no proxy, follows no redirect (a redirect could lead inside) and is not retried here (its retries are the jobs').
+    /// </summary>
+    public static IServiceCollection AddClientWebhookSender(this IServiceCollection services)
+    {
+#pragma warning disable EXTEXP0001
+        services.AddHttpClient<ClientWebhookSender>(ClientWebhookSender.HttpClientName)
+            .ConfigureHttpClient((provider, http) => http.Timeout = provider.GetRequiredService<IOptions<ClientWebhookOptions>>().Value.Timeout)
+            .ConfigurePrimaryHttpMessageHandler(provider => new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                UseProxy = false,
+                ConnectCallback = CallbackTargets.Connect(provider.GetRequiredService<IOptions<ClientWebhookOptions>>().Value.AllowPrivateTargets is true),
+            })
+            .RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
+        return services;
     }
 
     /// <summary>The copier of Replicate's outputs; it reads <see cref="PipelineOptions"/>' allow-list and size cap.</summary>

@@ -23,7 +23,8 @@ public sealed record GenerationView(
     IReadOnlyList<PortraitView> Portraits,
     JsonElement References,
     JsonElement Photos,
-    RetentionView? Retention)
+    RetentionView? Retention,
+    string? CallbackUrl)
 {
     public static GenerationView From(GenerationRow generation, IReadOnlyList<PortraitRow> portraits, IReadOnlyList<PredictionRow> predictions,
         GenerationProgress progress, RetentionOptions retention) => new(
@@ -33,7 +34,8 @@ public sealed record GenerationView(
         JsonSerializer.Deserialize<JsonElement>(generation.ReferencesJson), JsonSerializer.Deserialize<JsonElement>(generation.PhotosJson),
         RetentionDates.For(generation.CompletedAt, retention) is { } dates
             ? new RetentionView(dates.FacesDeletedBy, dates.PortraitsDeletedBy, generation.FacesDeletedAt is not null)
-            : null);
+            : null,
+        generation.CallbackUrl);
 }
 
 public sealed record RetentionView(DateTimeOffset FacesDeletedBy, DateTimeOffset PortraitsDeletedBy, bool FacesDeleted);

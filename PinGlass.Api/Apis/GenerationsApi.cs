@@ -13,6 +13,7 @@ using PinGlass.Api.Clients;
 using PinGlass.Api.Quotas;
 using PinGlass.Generations.Styles;
 using PinGlass.Generations;
+using PinGlass.Generations.ClientWebhooks;
 using PinGlass.Generations.Jobs;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Planning;
@@ -43,7 +44,8 @@ public static class GenerationsApi
                 multipart/form-data: 10–20 photos as files (each at most 30 MB; files past either limit are refused with their reason,
                 and 9 or 21 files are a 400 naming them); `styles` (optional, comma-separated style ids, default all 23); `budget`
                 (optional, USD); `options` (optional JSON: steps, seed, outputFormat, idWeightScale); `batchSize` and `batchDelayMs`
-                (optional: the design's batch loop is 3 and 1000). Answers 202 with the generation's id, estimated cost and ETA, and
+                (optional: the design's batch loop is 3 and 1000); `callbackUrl` (optional, https: its milestones are posted there,
+                signed with the client's webhook secret, GET /v1/webhooks/secret). Answers 202 with the generation's id, estimated cost and ETA, and
                 what became of each photo.
                 """)
             .DisableAntiforgery()
@@ -80,7 +82,7 @@ public static class GenerationsApi
 
     public static async Task<Results<AcceptedAtRoute<GenerationCreated>, ValidationProblem, ProblemHttpResult>> CreateGeneration(
         HttpRequest request, Caller caller, StyleCatalog catalog, GenerationPlanner planner, IOptions<PipelineOptions> options,
-        IOptions<IntakeOptions> intake, AnalysisQueue queue, CancellationToken cancellationToken)
+        IOptions<IntakeOptions> intake, IOptions<ClientWebhookOptions> webhooks, AnalysisQueue queue, CancellationToken cancellationToken)
     {
         if (!request.HasFormContentType)
         {
@@ -93,7 +95,8 @@ public static class GenerationsApi
             return Busy(request.HttpContext.Response);
         }
 
-        var (order, errors, refused) = await NewGenerationForm.ReadAsync(request, catalog, options.Value, intake.Value, cancellationToken);
+        var (order, errors, refused) = await NewGenerationForm.ReadAsync(request, catalog, options.Value, intake.Value, webhooks.Value,
+            cancellationToken);
         if (order is null)
         {
             return TypedResults.ValidationProblem(errors, title: "The request cannot be used as it is",

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using PinGlass.Generations;
+using PinGlass.Generations.ClientWebhooks;
 using PinGlass.Generations.Planning;
 using PinGlass.Generations.Styles;
 using PinGlass.Photos.Intake;
@@ -29,7 +30,7 @@ public static class NewGenerationForm
     public sealed record Reading(GenerationOrder? Order, Dictionary<string, string[]> Errors, IReadOnlyList<IntakeError> Refused);
 
     public static async Task<Reading> ReadAsync(HttpRequest request, StyleCatalog catalog, PipelineOptions options, IntakeOptions intake,
-        CancellationToken cancellationToken)
+        ClientWebhookOptions webhooks, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         var fields = new Dictionary<string, StringValues>(StringComparer.Ordinal);
@@ -102,6 +103,7 @@ public static class NewGenerationForm
         var overrides = ReadOverrides(fields.GetValueOrDefault("options"), errors);
         var batchSize = ReadInt(fields.GetValueOrDefault("batchSize"), "batchSize", 1, StyleCatalog.StyleCount, errors);
         var batchDelay = ReadInt(fields.GetValueOrDefault("batchDelayMs"), "batchDelayMs", 0, 60_000, errors);
+        var callbackUrl = ReadCallbackUrl(fields.GetValueOrDefault("callbackUrl"), webhooks, errors);
         if (intake.CountProblem(sent) is { } count)
         {
             errors["photos"] = [count];
@@ -110,7 +112,7 @@ public static class NewGenerationForm
         return errors.Count > 0
             ? new Reading(null, errors, refused)
             : new Reading(new GenerationOrder(photos, styles, budget, overrides!, batchSize, batchDelay is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
-                Refused: refused), errors, refused);
+                Refused: refused, CallbackUrl: callbackUrl), errors, refused);
     }
 
     /// <summary>The whole of <paramref name="body"/> if it holds at most <paramref name="limit"/> bytes; otherwise null, the rest read through.</summary>
@@ -201,6 +203,23 @@ public static class NewGenerationForm
             errors["options"] = [$"options must be a JSON object with steps, seed, outputFormat and idWeightScale: {e.Message}"];
             return null;
         }
+    }
+
+    private static string? ReadCallbackUrl(StringValues value, ClientWebhookOptions webhooks, Dictionary<string, string[]> errors)
+    {
+        if (StringValues.IsNullOrEmpty(value))
+        {
+            return null;
+        }
+
+        var url = value.Count == 1 ? value.ToString().Trim() : "";
+        if (CallbackTargets.Problem(url, webhooks.AllowPrivateTargets is true) is { } problem)
+        {
+            errors["callbackUrl"] = [problem];
+            return null;
+        }
+
+        return url;
     }
 
     private static int? ReadInt(StringValues value, string name, int min, int max, Dictionary<string, string[]> errors)

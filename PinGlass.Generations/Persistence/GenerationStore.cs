@@ -1,4 +1,5 @@
 using Npgsql;
+using PinGlass.Generations.ClientWebhooks;
 using PinGlass.Generations.Clients;
 using PinGlass.Generations.Quotas;
 
@@ -27,9 +28,9 @@ public sealed class GenerationStore(NpgsqlDataSource database, GenerationVersion
 
             await connection.Command("""
                 INSERT INTO generation_jobs (id, total_portraits, budget_usd, estimated_cost, styles, batch_size, batch_delay_ms, options, photos,
-                                             reference_photos, reference_centroid, deadline_at, client_id, user_id)
+                                             reference_photos, reference_centroid, deadline_at, client_id, user_id, callback_url)
                 VALUES (@id, @total, @budget, @estimate, @styles, @batchSize, @batchDelayMs, @options::jsonb, @photos::jsonb, @references::jsonb,
-                        @centroid, @deadline, @clientId::uuid, @userId::text)
+                        @centroid, @deadline, @clientId::uuid, @userId::text, @callbackUrl::text)
                 """, new
             {
                 id = generation.Id,
@@ -46,7 +47,14 @@ public sealed class GenerationStore(NpgsqlDataSource database, GenerationVersion
                 deadline = generation.Deadline,
                 clientId = generation.Owner?.ClientId,
                 userId = generation.Owner?.UserId,
+                callbackUrl = generation.CallbackUrl,
             }, transaction).ExecuteAsync(cancellationToken);
+            if (generation.CallbackUrl is not null && generation.Owner is { } client)
+            {
+                // Its webhooks are signed with its client's secret: there is one before the first is sent.
+                await ClientWebhookStore.EnsureSecretAsync(connection, transaction, client.ClientId, cancellationToken);
+            }
+
             await connection.Command("""
                 INSERT INTO portraits (generation_id, index, style_id, batch)
                 SELECT @id, i - 1, style, (i - 1) / @batchSize FROM unnest(@styles::text[]) WITH ORDINALITY AS s(style, i)
@@ -134,5 +142,5 @@ public sealed class GenerationStore(NpgsqlDataSource database, GenerationVersion
         r.Maybe<DateTimeOffset>("cancel_requested_at"), r.Get<long>("version"), r.Text("error"),
         r.IsDBNull(r.GetOrdinal("reference_centroid")) ? [] : r.Get<float[]>("reference_centroid"), r.Get<decimal>("reserved_usd"),
         r.Text("stop_category"), r.Text("stop_error"), r.Maybe<DateTimeOffset>("faces_deleted_at"),
-        r.Maybe<DateTimeOffset>("erased_at"));
+        r.Maybe<DateTimeOffset>("erased_at"), r.Maybe<Guid>("client_id"), r.Text("user_id"), r.Text("callback_url"));
 }

@@ -1,22 +1,26 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using PinGlass.Generations.ClientWebhooks;
 using PinGlass.Generations.Progress;
 
 namespace PinGlass.Generations.Persistence;
 
+/// <summary>What a change of version did: the progress to publish, and the client webhook deliveries it recorded, to queue.</summary>
+public sealed record VersionBump(GenerationProgress Progress, IReadOnlyList<Guid> Webhooks);
+
 /// <summary>
-/// A change a client can see: bumps the generation's version and logs the change in the transaction that made it, and publishes the
-/// progress once that transaction has committed, so a change rolled back is never streamed and no version is seen twice with different
-/// contents.
+/// A change a client can see: bumps the generation's version and logs the change (and the client webhook milestones it reaches) in the
+/// transaction that made it, and publishes the progress (and queues the webhooks) once that transaction has committed, so a change
+/// rolled back is never streamed nor sent and no version is seen twice with different contents.
 /// </summary>
-public sealed class GenerationVersions(ProgressChannel progress, IOptions<PipelineOptions> options, TimeProvider time)
+public sealed class GenerationVersions(ProgressChannel progress, ClientWebhookOutbox webhooks, IOptions<PipelineOptions> options, TimeProvider time)
 {
     /// <summary>
     /// Applies <paramref name="set"/> when <paramref name="condition"/> holds (both name their parameters in <paramref name="args"/>;
     /// <c>@id</c> is the generation) and bumps the version. Returns the progress to publish once the transaction commits (through
     /// <see cref="CommitAsync"/>); null when the condition did not hold.
     /// </summary>
-    public async Task<GenerationProgress?> BumpAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, string? set, string? condition,
+    public async Task<VersionBump?> BumpAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, string? set, string? condition,
         PortraitChange? portrait, CancellationToken cancellationToken, object? args = null)
     {
         var sql = $"""
@@ -31,14 +35,15 @@ public sealed class GenerationVersions(ProgressChannel progress, IOptions<Pipeli
             return null;
         }
 
-        var progress = GenerationProgress.From(row, time.GetUtcNow(), options.Value.EstimatedPredictionTime, portrait);
+        var now = time.GetUtcNow();
+        var progress = GenerationProgress.From(row, now, options.Value.EstimatedPredictionTime, portrait);
         if (row.ErasedAt is null)
         {
             // An erased generation's log went with it; what it does after (a prediction cancelled, its end) is not kept.
             await ProgressLog.AppendAsync(connection, transaction, progress, cancellationToken);
         }
 
-        return progress;
+        return new VersionBump(progress, await ClientWebhookStore.RecordAsync(connection, transaction, row, now, cancellationToken));
     }
 
     /// <summary>A guarded change of the generation row alone: <see cref="BumpAsync"/> in a transaction of its own.</summary>
@@ -63,17 +68,18 @@ public sealed class GenerationVersions(ProgressChannel progress, IOptions<Pipeli
     /// transaction, and publishes its progress after the commit. A publish lost to Redis, or to a process killed between the two, delays
     /// followers until they read the database again; it never shows them a state that was not committed.
     /// </summary>
-    public async Task<bool> CommitAsync(NpgsqlDataSource database, Func<NpgsqlConnection, NpgsqlTransaction, Task<GenerationProgress?>> change,
+    public async Task<bool> CommitAsync(NpgsqlDataSource database, Func<NpgsqlConnection, NpgsqlTransaction, Task<VersionBump?>> change,
         CancellationToken cancellationToken)
     {
-        GenerationProgress? changed = null;
+        VersionBump? changed = null;
         if (!await InTransactionAsync(database, async (connection, transaction) => (changed = await change(connection, transaction)) is not null,
                 cancellationToken))
         {
             return false;
         }
 
-        await progress.PublishAsync(changed!);
+        webhooks.Enqueue(changed!.Webhooks);
+        await progress.PublishAsync(changed.Progress);
         return true;
     }
 

@@ -31,7 +31,10 @@ public sealed record GenerationRow(
     string? StopCategory = null,
     string? StopError = null,
     DateTimeOffset? FacesDeletedAt = null,
-    DateTimeOffset? ErasedAt = null)
+    DateTimeOffset? ErasedAt = null,
+    Guid? ClientId = null,
+    string? UserId = null,
+    string? CallbackUrl = null)
 {
     public bool IsTerminal => Status.IsTerminal();
 
@@ -126,7 +129,8 @@ public sealed record NewGeneration(
     string ReferencesJson,
     float[] Centroid,
     DateTimeOffset Deadline,
-    Owner? Owner = null);
+    Owner? Owner = null,
+    string? CallbackUrl = null);
 
 /// <summary>
 /// What the identity gate said of one delivered output (snake_case decision and reason, as stored), and for a regeneration the

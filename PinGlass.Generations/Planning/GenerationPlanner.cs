@@ -17,6 +17,7 @@ namespace PinGlass.Generations.Planning;
 
 /// <summary>A request for portraits, checked for shape by the Api.</summary>
 /// <param name="BatchSize">Portraits submitted together; null for the configured default.</param>
+/// <param name="CallbackUrl">Where the generation's milestones are posted (checked by <c>CallbackTargets</c>); null for none.</param>
 public sealed record GenerationOrder(
     IReadOnlyList<UploadedPhoto> Photos,
     IReadOnlyList<string> Styles,
@@ -25,7 +26,8 @@ public sealed record GenerationOrder(
     int? BatchSize,
     TimeSpan? BatchDelay,
     Owner? Owner = null,
-    IReadOnlyList<IntakeError>? Refused = null);
+    IReadOnlyList<IntakeError>? Refused = null,
+    string? CallbackUrl = null);
 
 /// <summary>What became of an order: a generation under way, or why none was started.</summary>
 public abstract record PlanOutcome
@@ -148,7 +150,7 @@ public sealed partial class GenerationPlanner(AnalysisQueue queue, ReferencePhot
             }));
             return store.CreateAsync(new NewGeneration(id, order.Styles, order.Budget, estimate.Cost, batchSize, (int)batchDelay.TotalMilliseconds,
                 JsonSerializer.Serialize(order.Settings, PortraitOverrides.Json), JsonSerializer.Serialize(new { photos = assessments, refused },
-                    PortraitOverrides.Json), referencesJson, references.Centroid, time.GetUtcNow() + settings.Deadline, order.Owner), quota, cancellationToken);
+                    PortraitOverrides.Json), referencesJson, references.Centroid, time.GetUtcNow() + settings.Deadline, order.Owner, order.CallbackUrl), quota, cancellationToken);
         }
     }
 

@@ -41,4 +41,8 @@ public sealed class RecurringJobSettings
     /// </summary>
     [Required]
     public string Retention { get; set; } = "*/30 * * * * *";
+
+    /// <summary>Queues client webhooks whose delivery job was lost.</summary>
+    [Required]
+    public string ClientWebhooks { get; set; } = "*/30 * * * * *";
 }

@@ -1,5 +1,6 @@
 using Hangfire;
 using Microsoft.Extensions.Options;
+using PinGlass.Generations.ClientWebhooks;
 using PinGlass.Generations.Jobs;
 using PinGlass.Generations.Privacy;
 
@@ -31,6 +32,8 @@ public sealed partial class RecurringJobsRegistration(IRecurringJobManager recur
                 j => j.RollUpCostsAsync(CancellationToken.None), settings.RollUpCosts),
             [GenerationErasure.RetentionJobId] = () => recurring.AddOrUpdate<GenerationErasure>(GenerationErasure.RetentionJobId,
                 j => j.EnforceRetentionAsync(CancellationToken.None), settings.Retention),
+            [ClientWebhookJobs.SweepId] = () => recurring.AddOrUpdate<ClientWebhookJobs>(ClientWebhookJobs.SweepId,
+                j => j.SweepAsync(CancellationToken.None), settings.ClientWebhooks),
         };
         while (pending.Count > 0)
         {

@@ -17,7 +17,8 @@ public static class HangfireWorkerExtensions
         builder.Services.AddHangfireServer((services, server) =>
         {
             var settings = services.GetRequiredService<IOptions<HangfireWorkerSettings>>().Value;
-            server.Queues = [JobQueues.Generations];
+            // Client webhooks wait on the clients' servers, as batch jobs wait on Replicate: with them, not with the completions.
+            server.Queues = [JobQueues.Generations, JobQueues.ClientWebhooks];
             server.WorkerCount = settings.GenerationWorkers;
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:generations";
         });

@@ -45,7 +45,8 @@ public static class HangfireStorageExtensions
         DistributedLockTimeout = settings.DistributedLockTimeout,
     };
 
-    private sealed class DataSourceConnectionFactory(NpgsqlDataSource dataSource) : IConnectionFactory
+    /// <summary>Hangfire's connections from the shared data source (public for tools and tests that queue jobs as the services do).</summary>
+    public sealed class DataSourceConnectionFactory(NpgsqlDataSource dataSource) : IConnectionFactory
     {
         public NpgsqlConnection GetOrCreateConnection() => dataSource.CreateConnection();
     }

@@ -14,4 +14,7 @@ public static class JobQueues
 
     /// <summary>Recurring housekeeping: reconciliation, provider health, cost roll-ups, retention.</summary>
     public const string Maintenance = "maintenance";
+
+    /// <summary>Posting milestones to clients' callback URLs: waits on the clients' servers, so apart from the completions.</summary>
+    public const string ClientWebhooks = "client-webhooks";
 }

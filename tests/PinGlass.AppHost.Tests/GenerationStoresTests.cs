@@ -1,11 +1,15 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Hangfire;
+using Hangfire.PostgreSql;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using PinGlass.Platform;
+using PinGlass.Platform.Jobs;
 using PinGlass.Fixtures;
 using PinGlass.Generations;
+using PinGlass.Generations.ClientWebhooks;
 using PinGlass.Generations.Clients;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Privacy;
@@ -52,11 +56,15 @@ public sealed class GenerationStoresTests(PinGlassApp pinglass)
 
     internal static async Task<Stores> ConnectAsync(PinGlassApp pinglass)
     {
-        var database = NpgsqlDataSource.Create((await pinglass.App.GetConnectionStringAsync(ResourceNames.Database, Token))!);
+        var connectionString = (await pinglass.App.GetConnectionStringAsync(ResourceNames.Database, Token))!;
+        var database = NpgsqlDataSource.Create(connectionString);
         var redis = await ConnectionMultiplexer.ConnectAsync((await pinglass.App.GetConnectionStringAsync(ResourceNames.Cache, Token))!);
         var options = Options.Create(new PipelineOptions());
         var channel = new ProgressChannel(redis, NullLogger<ProgressChannel>.Instance);
-        var versions = new GenerationVersions(channel, options, TimeProvider.System);
+        // Webhook deliveries are queued in the AppHost's own Hangfire storage, as the services queue them.
+        var hangfire = HangfireStorageExtensions.StorageOptions(new HangfireStorageSettings());
+        var jobs = new BackgroundJobClient(new PostgreSqlStorage(new HangfireStorageExtensions.DataSourceConnectionFactory(database), hangfire));
+        var versions = new GenerationVersions(channel, new ClientWebhookOutbox(jobs, NullLogger<ClientWebhookOutbox>.Instance), options, TimeProvider.System);
         var generations = new GenerationStore(database, versions);
         return new Stores(generations, new PortraitStore(database, versions, options), new PredictionLedger(database),
             versions, channel, new ProgressLog(database, generations, options, TimeProvider.System), database, redis);

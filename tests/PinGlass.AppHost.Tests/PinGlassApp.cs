@@ -74,7 +74,12 @@ public sealed class PinGlassApp : IAsyncLifetime
                 .WithEnvironment("RecurringJobs__Reconcile", "*/5 * * * * *")
                 .WithEnvironment("RecurringJobs__Sweep", "*/5 * * * * *")
                 .WithEnvironment("RecurringJobs__RollUpCosts", "*/5 * * * * *")
-                .WithEnvironment("RecurringJobs__ProbeProviders", "0 0 1 1 *");
+                .WithEnvironment("RecurringJobs__ProbeProviders", "0 0 1 1 *")
+                // A client webhook is tried three times, a second and two apart, so a dead letter is made within seconds.
+                .WithEnvironment("ClientWebhooks__RetryDelays__0", "00:00:01")
+                .WithEnvironment("ClientWebhooks__RetryDelays__1", "00:00:02")
+                .WithEnvironment("ClientWebhooks__SweepGrace", "00:00:03")
+                .WithEnvironment("RecurringJobs__ClientWebhooks", "*/3 * * * * *");
         }
 
         // A generation starts on one photo sent and usable rather than ten and three: the faces service analyses every photo, and it is

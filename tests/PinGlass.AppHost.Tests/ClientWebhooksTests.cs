@@ -1,0 +1,119 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using PinGlass.Fixtures;
+using PinGlass.Generations.Clients;
+using PinGlass.Platform;
+using StandardWebhooks;
+
+namespace PinGlass.AppHost.Tests;
+
+/// <summary>
+/// Client webhooks (#19 item 3), end to end: a generation with a callbackUrl posts each milestone there once, signed with the client's
+/// own secret; a failed attempt is tried again with the same webhook-id; one that fails every attempt is a dead letter ops see and
+/// replay. (The test AppHost retries after 1 s and 2 s, and is in Development, where the loopback receiver may be called.)
+/// </summary>
+[Collection(SharedEmulator.Collection)]
+public sealed class ClientWebhooksTests(PinGlassApp pinglass)
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private static readonly string[] Milestones = ["started", "portraits-25", "portraits-50", "portraits-75", "ended"];
+
+    [Fact]
+    public async Task Each_milestone_arrives_once_delivered_signed_with_the_clients_secret_and_a_refused_attempt_is_sent_again()
+    {
+        await using var receiver = await CallbackReceiver.StartAsync();
+        using var client = GenerationClient.For(pinglass.App);
+        var path = $"/flaky/{Guid.NewGuid():N}";
+        var id = await client.StartAsync(("styles", "professional-headshot,black-and-white-studio,golden-hour,film-noir"),
+            ("callbackUrl", receiver.BaseUrl + path));
+        var generation = await client.WaitAsync(id);
+        Assert.Equal(receiver.BaseUrl + path, generation.GetProperty("callbackUrl").GetString());
+
+        var received = await Poll.UntilAsync(() => Task.FromResult(receiver.For(path)),
+            r => r.Count(x => x.Answered == 200) == Milestones.Length, TimeSpan.FromSeconds(90));
+        var secret = (await client.Api.GetFromJsonAsync<JsonElement>("/v1/webhooks/secret", Token)).GetProperty("secret").GetString()!;
+        var verifier = new StandardWebhook(secret);
+        foreach (var request in received)
+        {
+            // Throws when the signature, or the timestamp's window, does not hold.
+            verifier.Verify(request.Body, request.Headers);
+        }
+
+        // Every webhook-id was refused once, then delivered: two requests each, the same body both times.
+        var byId = received.GroupBy(r => r.WebhookId).ToList();
+        Assert.Equal(Milestones.Length, byId.Count);
+        Assert.All(byId, g => Assert.Equal([503, 200], g.Select(r => r.Answered)));
+        Assert.All(byId, g => Assert.Single(g.Select(r => r.Body).Distinct()));
+        var events = byId.Select(g => JsonDocument.Parse(g.Last().Body).RootElement).ToList();
+        Assert.Equal(Milestones.Order(), events.Select(e => e.GetProperty("data").GetProperty("milestone").GetString()).Order());
+        var ended = events.Single(e => e.GetProperty("type").GetString() == "generation.ended").GetProperty("data");
+        Assert.Equal(id, ended.GetProperty("id").GetGuid());
+        Assert.Equal(ApiClients.User, ended.GetProperty("user").GetString());
+        Assert.Equal(generation.GetProperty("status").GetString(), ended.GetProperty("status").GetString());
+        Assert.Equal(4, ended.GetProperty("completed").GetInt32());
+        Assert.All(events.Where(e => e.GetProperty("data").GetProperty("milestone").GetString()!.StartsWith("portraits-", StringComparison.Ordinal)),
+            e => Assert.Equal("generation.progress", e.GetProperty("type").GetString()));
+
+        await using var stores = await Stores.ConnectAsync(pinglass.App);
+        var rows = await stores.QueryAsync($"SELECT attempts, delivered_at IS NOT NULL FROM client_webhooks WHERE generation_id = '{id}'",
+            r => (Attempts: r.GetInt32(0), Delivered: r.GetBoolean(1)));
+        Assert.Equal(Milestones.Length, rows.Count);
+        Assert.All(rows, r => Assert.Equal((2, true), r));
+    }
+
+    [Fact]
+    public async Task A_webhook_that_fails_every_attempt_is_a_dead_letter_ops_can_replay_with_its_webhook_id()
+    {
+        await using var receiver = await CallbackReceiver.StartAsync();
+        using var client = GenerationClient.For(pinglass.App);
+        await using var stores = await Stores.ConnectAsync(pinglass.App);
+        var path = $"/down/{Guid.NewGuid():N}";
+        var id = await client.StartAsync(("styles", "professional-headshot"), ("callbackUrl", receiver.BaseUrl + path));
+        await client.WaitAsync(id);
+
+        // Three attempts (the first and one after each of the two delays), then dead.
+        await Poll.UntilAsync(() => stores.QueryAsync($"SELECT count(*) FILTER (WHERE dead_at IS NOT NULL), count(*) FROM client_webhooks WHERE generation_id = '{id}'",
+            r => (Dead: r.GetInt64(0), All: r.GetInt64(1))), c => c.Single() is var (dead, all) && all == Milestones.Length && dead == all, TimeSpan.FromSeconds(120));
+        Assert.All(receiver.For(path).GroupBy(r => r.WebhookId), g => Assert.Equal([500, 500, 500], g.Select(r => r.Answered)));
+
+        var (_, operatorKey) = await new ClientStore(stores.Database, TimeProvider.System).CreateKeyAsync("webhook-ops", operatorClient: true, Token);
+        using var ops = pinglass.App.CreateHttpClient(ResourceNames.Api).ActingFor(operatorKey, user: null);
+        var dead = await ops.GetFromJsonAsync<List<JsonElement>>("/v1/webhooks/dead-letters", Token);
+        var ended = dead!.Single(d => d.GetProperty("generationId").GetGuid() == id && d.GetProperty("milestone").GetString() == "ended");
+        Assert.Equal(3, ended.GetProperty("attempts").GetInt32());
+        Assert.Equal(500, ended.GetProperty("lastStatus").GetInt32());
+        // A client's own key is not an operator's.
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.Api.GetAsync("/v1/webhooks/dead-letters", Token)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await ops.PostAsync($"/v1/webhooks/deliveries/{Guid.NewGuid()}/replay", null, Token)).StatusCode);
+
+        receiver.Healed = true;
+        var deliveryId = ended.GetProperty("id").GetGuid();
+        using var replay = await ops.PostAsync($"/v1/webhooks/deliveries/{deliveryId}/replay", null, Token);
+        Assert.Equal(HttpStatusCode.Accepted, replay.StatusCode);
+        var messageId = ended.GetProperty("messageId").GetString();
+        var delivered = await Poll.UntilAsync(() => Task.FromResult(receiver.For(path).Where(r => r.WebhookId == messageId).ToList()),
+            r => r.Any(x => x.Answered == 200), TimeSpan.FromSeconds(60));
+        Assert.Equal([500, 500, 500, 200], delivered.Select(r => r.Answered));
+        Assert.Single(delivered.Select(r => r.Body).Distinct());
+        Assert.Equal(1L, (await stores.QueryAsync($"SELECT count(*) FROM client_webhooks WHERE id = '{deliveryId}' AND delivered_at IS NOT NULL AND dead_at IS NULL",
+            r => r.GetInt64(0))).Single());
+        // The other dead letters stay dead: a replay is one delivery's.
+        Assert.DoesNotContain(await ops.GetFromJsonAsync<List<JsonElement>>("/v1/webhooks/dead-letters", Token) ?? [],
+            d => d.GetProperty("id").GetGuid() == deliveryId);
+    }
+
+    [Theory]
+    [InlineData("ftp://example.com/hook")]
+    [InlineData("https://user:password@example.com/hook")]
+    [InlineData("/relative/hook")]
+    public async Task A_callback_url_that_cannot_be_used_is_a_400_naming_it_and_nothing_is_stored(string url)
+    {
+        using var client = GenerationClient.For(pinglass.App);
+        using var response = await client.PostAsync(GenerationClient.OnePhoto, ("styles", "professional-headshot"), ("callbackUrl", url));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Token);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("callbackUrl", out _), problem.ToString());
+    }
+}
