@@ -34,6 +34,8 @@ app.MapStylesApi();
 app.MapGenerationsApi();
 app.MapWebhooksApi();
 app.MapClientWebhooksApi();
+app.MapFeedbackApi();
+app.MapExperimentsApi();
 app.MapCostsApi();
 app.MapUsersApi();
 app.MapKeysApi();

@@ -6,11 +6,13 @@ using PinGlass.Generations;
 using PinGlass.Generations.ClientWebhooks;
 using PinGlass.Generations.Completion;
 using PinGlass.Generations.Costs;
+using PinGlass.Generations.Experiments;
 using PinGlass.Generations.Jobs;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Pipeline;
 using PinGlass.Generations.Planning;
 using PinGlass.Generations.Portraits;
+using PinGlass.Generations.Preferences;
 using PinGlass.Generations.Privacy;
 using PinGlass.Generations.Progress;
 using PinGlass.Generations.Providers;
@@ -60,6 +62,9 @@ public static class GenerationsRegistration
         services.TryAddSingleton<WebhookSecret>();
         services.TryAddSingleton<ClientWebhookStore>();
         services.TryAddSingleton<ClientWebhookOutbox>();
+        services.TryAddSingleton<FeedbackStore>();
+        services.TryAddSingleton<ExperimentStore>();
+        services.TryAddSingleton<PreferencesService>();
         // Transient: they hold the typed Replicate client, whose handlers the factory rotates.
         services.TryAddTransient<ReplicateWebhooks>();
         services.TryAddTransient<GenerationPlanner>();

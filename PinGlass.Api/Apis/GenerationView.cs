@@ -24,7 +24,8 @@ public sealed record GenerationView(
     JsonElement References,
     JsonElement Photos,
     RetentionView? Retention,
-    string? CallbackUrl)
+    string? CallbackUrl,
+    ExperimentArmView? Experiment)
 {
     public static GenerationView From(GenerationRow generation, IReadOnlyList<PortraitRow> portraits, IReadOnlyList<PredictionRow> predictions,
         GenerationProgress progress, RetentionOptions retention) => new(
@@ -35,8 +36,12 @@ public sealed record GenerationView(
         RetentionDates.For(generation.CompletedAt, retention) is { } dates
             ? new RetentionView(dates.FacesDeletedBy, dates.PortraitsDeletedBy, generation.FacesDeletedAt is not null)
             : null,
-        generation.CallbackUrl);
+        generation.CallbackUrl,
+        generation.ExperimentKey is { } key ? new ExperimentArmView(key, generation.Arm!) : null);
 }
+
+/// <summary>The experiment and arm a generation ran in.</summary>
+public sealed record ExperimentArmView(string Key, string Arm);
 
 public sealed record RetentionView(DateTimeOffset FacesDeletedBy, DateTimeOffset PortraitsDeletedBy, bool FacesDeleted);
 

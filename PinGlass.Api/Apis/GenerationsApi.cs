@@ -17,6 +17,7 @@ using PinGlass.Generations.ClientWebhooks;
 using PinGlass.Generations.Jobs;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Planning;
+using PinGlass.Generations.Preferences;
 using PinGlass.Generations.Privacy;
 using PinGlass.Generations.Progress;
 using PinGlass.Generations.Quotas;
@@ -42,7 +43,8 @@ public static class GenerationsApi
             .WithSummary("Start a generation from 10–20 photos")
             .WithDescription("""
                 multipart/form-data: 10–20 photos as files (each at most 30 MB; files past either limit are refused with their reason,
-                and 9 or 21 files are a 400 naming them); `styles` (optional, comma-separated style ids, default all 23); `budget`
+                and 9 or 21 files are a 400 naming them); `styles` (optional, comma-separated style ids, default all 23) or
+                `styleCount` (1–23: that many chosen by the user's preferences, GET /v1/users/{user}/preferences); `budget`
                 (optional, USD); `options` (optional JSON: steps, seed, outputFormat, idWeightScale); `batchSize` and `batchDelayMs`
                 (optional: the design's batch loop is 3 and 1000); `callbackUrl` (optional, https: its milestones are posted there,
                 signed with the client's webhook secret, GET /v1/webhooks/secret). Answers 202 with the generation's id, estimated cost and ETA, and
@@ -82,7 +84,8 @@ public static class GenerationsApi
 
     public static async Task<Results<AcceptedAtRoute<GenerationCreated>, ValidationProblem, ProblemHttpResult>> CreateGeneration(
         HttpRequest request, Caller caller, StyleCatalog catalog, GenerationPlanner planner, IOptions<PipelineOptions> options,
-        IOptions<IntakeOptions> intake, IOptions<ClientWebhookOptions> webhooks, AnalysisQueue queue, CancellationToken cancellationToken)
+        IOptions<IntakeOptions> intake, IOptions<ClientWebhookOptions> webhooks, PreferencesService preferences, AnalysisQueue queue,
+        CancellationToken cancellationToken)
     {
         if (!request.HasFormContentType)
         {
@@ -103,7 +106,13 @@ public static class GenerationsApi
                 extensions: new Dictionary<string, object?> { ["refused"] = refused });
         }
 
-        return await planner.PlanAsync(order with { Owner = caller.Owner }, cancellationToken) switch
+        order = order with { Owner = caller.Owner };
+        if (order.StyleCount is { } count)
+        {
+            order = order with { Styles = await preferences.ChooseStylesAsync(caller.Owner, count, cancellationToken) };
+        }
+
+        return await planner.PlanAsync(order, cancellationToken) switch
         {
             PlanOutcome.Started started => TypedResults.AcceptedAtRoute(
                 new GenerationCreated(started.Id, GenerationStatus.Queued.Name(), started.Estimate.Cost, started.Estimate.WithRetries,

@@ -99,6 +99,12 @@ public static class NewGenerationForm
         }
 
         var styles = ReadStyles(fields.GetValueOrDefault("styles"), catalog, errors);
+        var styleCount = ReadInt(fields.GetValueOrDefault("styleCount"), "styleCount", 1, StyleCatalog.StyleCount, errors);
+        if (styleCount is not null && fields.ContainsKey("styles"))
+        {
+            errors["styleCount"] = ["Send styles or styleCount, not both."];
+        }
+
         var budget = ReadBudget(fields.GetValueOrDefault("budget"), options, errors);
         var overrides = ReadOverrides(fields.GetValueOrDefault("options"), errors);
         var batchSize = ReadInt(fields.GetValueOrDefault("batchSize"), "batchSize", 1, StyleCatalog.StyleCount, errors);
@@ -112,7 +118,7 @@ public static class NewGenerationForm
         return errors.Count > 0
             ? new Reading(null, errors, refused)
             : new Reading(new GenerationOrder(photos, styles, budget, overrides!, batchSize, batchDelay is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
-                Refused: refused, CallbackUrl: callbackUrl), errors, refused);
+                Refused: refused, CallbackUrl: callbackUrl, StyleCount: styleCount), errors, refused);
     }
 
     /// <summary>The whole of <paramref name="body"/> if it holds at most <paramref name="limit"/> bytes; otherwise null, the rest read through.</summary>

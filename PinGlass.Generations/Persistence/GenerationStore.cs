@@ -1,6 +1,7 @@
 using Npgsql;
 using PinGlass.Generations.ClientWebhooks;
 using PinGlass.Generations.Clients;
+using PinGlass.Generations.Experiments;
 using PinGlass.Generations.Quotas;
 
 namespace PinGlass.Generations.Persistence;
@@ -28,9 +29,11 @@ public sealed class GenerationStore(NpgsqlDataSource database, GenerationVersion
 
             await connection.Command("""
                 INSERT INTO generation_jobs (id, total_portraits, budget_usd, estimated_cost, styles, batch_size, batch_delay_ms, options, photos,
-                                             reference_photos, reference_centroid, deadline_at, client_id, user_id, callback_url)
+                                             reference_photos, reference_centroid, deadline_at, client_id, user_id, callback_url,
+                                             experiment_key, arm, primary_model, multi_reference)
                 VALUES (@id, @total, @budget, @estimate, @styles, @batchSize, @batchDelayMs, @options::jsonb, @photos::jsonb, @references::jsonb,
-                        @centroid, @deadline, @clientId::uuid, @userId::text, @callbackUrl::text)
+                        @centroid, @deadline, @clientId::uuid, @userId::text, @callbackUrl::text,
+                        @experiment::text, @arm::text, @primaryModel::text, @multiReference::boolean)
                 """, new
             {
                 id = generation.Id,
@@ -48,6 +51,10 @@ public sealed class GenerationStore(NpgsqlDataSource database, GenerationVersion
                 clientId = generation.Owner?.ClientId,
                 userId = generation.Owner?.UserId,
                 callbackUrl = generation.CallbackUrl,
+                experiment = generation.Arm?.Experiment,
+                arm = generation.Arm?.Arm,
+                primaryModel = generation.Arm?.Settings.Provider,
+                multiReference = generation.Arm?.Settings.MultiReference,
             }, transaction).ExecuteAsync(cancellationToken);
             if (generation.CallbackUrl is not null && generation.Owner is { } client)
             {
@@ -142,5 +149,6 @@ public sealed class GenerationStore(NpgsqlDataSource database, GenerationVersion
         r.Maybe<DateTimeOffset>("cancel_requested_at"), r.Get<long>("version"), r.Text("error"),
         r.IsDBNull(r.GetOrdinal("reference_centroid")) ? [] : r.Get<float[]>("reference_centroid"), r.Get<decimal>("reserved_usd"),
         r.Text("stop_category"), r.Text("stop_error"), r.Maybe<DateTimeOffset>("faces_deleted_at"),
-        r.Maybe<DateTimeOffset>("erased_at"), r.Maybe<Guid>("client_id"), r.Text("user_id"), r.Text("callback_url"));
+        r.Maybe<DateTimeOffset>("erased_at"), r.Maybe<Guid>("client_id"), r.Text("user_id"), r.Text("callback_url"),
+        r.Text("experiment_key"), r.Text("arm"), r.Text("primary_model"), r.Maybe<bool>("multi_reference"));
 }

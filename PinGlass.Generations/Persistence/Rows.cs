@@ -1,4 +1,5 @@
 using PinGlass.Generations.Clients;
+using PinGlass.Generations.Experiments;
 
 namespace PinGlass.Generations.Persistence;
 
@@ -34,7 +35,11 @@ public sealed record GenerationRow(
     DateTimeOffset? ErasedAt = null,
     Guid? ClientId = null,
     string? UserId = null,
-    string? CallbackUrl = null)
+    string? CallbackUrl = null,
+    string? ExperimentKey = null,
+    string? Arm = null,
+    string? PrimaryModel = null,
+    bool? MultiReference = null)
 {
     public bool IsTerminal => Status.IsTerminal();
 
@@ -130,7 +135,8 @@ public sealed record NewGeneration(
     float[] Centroid,
     DateTimeOffset Deadline,
     Owner? Owner = null,
-    string? CallbackUrl = null);
+    string? CallbackUrl = null,
+    ArmAssignment? Arm = null);
 
 /// <summary>
 /// What the identity gate said of one delivered output (snake_case decision and reason, as stored), and for a regeneration the

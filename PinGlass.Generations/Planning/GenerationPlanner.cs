@@ -4,6 +4,7 @@ using Hangfire;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PinGlass.Generations.Clients;
+using PinGlass.Generations.Experiments;
 using PinGlass.Generations.Jobs;
 using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Quotas;
@@ -17,6 +18,7 @@ namespace PinGlass.Generations.Planning;
 
 /// <summary>A request for portraits, checked for shape by the Api.</summary>
 /// <param name="BatchSize">Portraits submitted together; null for the configured default.</param>
+/// <param name="StyleCount">Styles chosen for the user by their preferences (instead of <paramref name="Styles"/>); null for none.</param>
 /// <param name="CallbackUrl">Where the generation's milestones are posted (checked by <c>CallbackTargets</c>); null for none.</param>
 public sealed record GenerationOrder(
     IReadOnlyList<UploadedPhoto> Photos,
@@ -27,7 +29,8 @@ public sealed record GenerationOrder(
     TimeSpan? BatchDelay,
     Owner? Owner = null,
     IReadOnlyList<IntakeError>? Refused = null,
-    string? CallbackUrl = null);
+    string? CallbackUrl = null,
+    int? StyleCount = null);
 
 /// <summary>What became of an order: a generation under way, or why none was started.</summary>
 public abstract record PlanOutcome
@@ -56,13 +59,23 @@ public abstract record PlanOutcome
 /// budget; the references' crops are stored; the generation and its portraits are written; the plan job is queued.
 /// </summary>
 public sealed partial class GenerationPlanner(AnalysisQueue queue, ReferencePhotos photos, ProviderCrop crop, GenerationStore store, GenerationBlobs blobs, QuotaGuard quota,
-    IBackgroundJobClient jobs, IOptions<PipelineOptions> options, IOptions<ReplicateOptions> replicateOptions, TimeProvider time,
+    ExperimentStore experiments, IBackgroundJobClient jobs, IOptions<PipelineOptions> options, IOptions<ReplicateOptions> replicateOptions, TimeProvider time,
     ILogger<GenerationPlanner> logger)
 {
     public async Task<PlanOutcome> PlanAsync(GenerationOrder order, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var estimate = settings.Estimate(order.Styles.Count, replicateOptions.Value.PrimaryModel);
+        // The running experiment's arm for this user, if any: its settings under the client's own options, its provider estimated.
+        var arm = order.Owner is { } assigned && await experiments.RunningAsync(assigned.ClientId, cancellationToken) is { } experiment
+            && ExperimentAssignment.Assign(experiment.Key, assigned.ClientId, assigned.UserId, experiment.Arms) is { } chosen
+            ? new ArmAssignment(experiment.Key, chosen.Name, chosen.Settings)
+            : null;
+        if (arm is not null)
+        {
+            order = order with { Settings = arm.Settings.Under(order.Settings) };
+        }
+
+        var estimate = settings.Estimate(order.Styles.Count, arm?.Settings.Provider ?? replicateOptions.Value.PrimaryModel);
         if (estimate.Cost > order.Budget)
         {
             return new PlanOutcome.OverBudget(estimate, order.Budget);
@@ -150,7 +163,7 @@ public sealed partial class GenerationPlanner(AnalysisQueue queue, ReferencePhot
             }));
             return store.CreateAsync(new NewGeneration(id, order.Styles, order.Budget, estimate.Cost, batchSize, (int)batchDelay.TotalMilliseconds,
                 JsonSerializer.Serialize(order.Settings, PortraitOverrides.Json), JsonSerializer.Serialize(new { photos = assessments, refused },
-                    PortraitOverrides.Json), referencesJson, references.Centroid, time.GetUtcNow() + settings.Deadline, order.Owner, order.CallbackUrl), quota, cancellationToken);
+                    PortraitOverrides.Json), referencesJson, references.Centroid, time.GetUtcNow() + settings.Deadline, order.Owner, order.CallbackUrl, arm), quota, cancellationToken);
         }
     }
 

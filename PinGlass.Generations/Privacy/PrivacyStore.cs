@@ -134,7 +134,11 @@ public sealed class PrivacyStore(NpgsqlDataSource database)
                         """, args, transaction);
                     erase.Parameters.AddWithValue("ids", ids);
                     erased = await erase.QueryAsync(r => new ErasedGeneration(r.Get<Guid>("id"), r.Get<bool>("running")), cancellationToken);
-                    var unlog = connection.Command("DELETE FROM progress_log WHERE generation_id = ANY(@ids)", null, transaction);
+                    // What the user said of its portraits goes with them: preferences are learned from what is kept.
+                    var unlog = connection.Command("""
+                        DELETE FROM progress_log WHERE generation_id = ANY(@ids);
+                        DELETE FROM portrait_feedback WHERE generation_id = ANY(@ids);
+                        """, null, transaction);
                     unlog.Parameters.AddWithValue("ids", erased.Select(e => e.Id).ToArray());
                     await unlog.ExecuteAsync(cancellationToken);
                     return true;

@@ -26,9 +26,10 @@ public sealed partial class ProviderAvailability(IConnectionMultiplexer redis, M
     private static RedisKey DownKey(string provider) => $"pinglass:providers:down:{provider}";
 
     /// <summary>The portrait's chain for <paramref name="faces"/> reference faces, each provider with its worst case and availability.</summary>
-    public async Task<IReadOnlyList<ProviderOption>> ChainAsync(int faces, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ProviderOption>> ChainAsync(int faces, CancellationToken cancellationToken, string? primary = null,
+        bool? multiReference = null)
     {
-        var providers = chain.For(faces);
+        var providers = chain.For(faces, primary, multiReference);
         var shared = await SharedUnavailableAsync(providers);
         return [.. providers.Select(p => new ProviderOption(p.Name, WorstCase(p),
             !shared.Contains(p.Name) && !breakers.IsOpen(p.Model.FullName)))];

@@ -13,20 +13,25 @@ public sealed class ProviderChain(IEnumerable<PortraitProvider> providers, IOpti
 
     public PortraitProvider this[string name] => byName[name];
 
-    /// <summary>The providers a portrait with <paramref name="faces"/> reference faces goes to, in order.</summary>
-    public IReadOnlyList<PortraitProvider> For(int faces)
+    /// <summary>
+    /// The providers a portrait with <paramref name="faces"/> reference faces goes to, in order: the configured primary (or
+    /// <paramref name="primary"/>, a generation's experiment arm's), first the multi-reference one when several faces can go at once
+    /// (configured, or <paramref name="multiReference"/>), then the fallbacks.
+    /// </summary>
+    public IReadOnlyList<PortraitProvider> For(int faces, string? primary = null, bool? multiReference = null)
     {
         var settings = options.Value;
+        primary ??= settings.PrimaryModel;
         var chain = new List<PortraitProvider>();
-        if (settings.EnableMultiReference && faces > 1)
+        if ((multiReference ?? settings.EnableMultiReference) && faces > 1)
         {
             chain.Add(byName[ProviderNames.FluxMultiPulid]);
         }
 
-        chain.Add(byName[settings.PrimaryModel]);
+        chain.Add(byName[primary]);
         if (settings.EnableFallback)
         {
-            chain.AddRange(ProviderNames.Single.Where(n => !n.Equals(settings.PrimaryModel, StringComparison.OrdinalIgnoreCase)).Select(n => byName[n]));
+            chain.AddRange(ProviderNames.Single.Where(n => !n.Equals(primary, StringComparison.OrdinalIgnoreCase)).Select(n => byName[n]));
         }
 
         return chain;

@@ -1,0 +1,108 @@
+namespace PinGlass.Generations.Preferences;
+
+/// <summary>What a user said of a portrait. Like, favourite, download and share count for it; dislike against it, and wins.</summary>
+public enum FeedbackKind { Like, Dislike, Favourite, Downloaded, Shared }
+
+/// <summary>Portraits of one choice (a style, an arm) a user was for and against.</summary>
+public readonly record struct Tally(int For, int Against)
+{
+    public int Total => For + Against;
+}
+
+/// <summary>A Beta posterior over the chance a portrait of one choice is liked.</summary>
+public readonly record struct BetaPosterior(double Alpha, double Beta)
+{
+    public double Mean => Alpha / (Alpha + Beta);
+
+    /// <summary>A draw from the posterior (Thompson sampling): two Gamma draws, Marsaglia and Tsang's method.</summary>
+    public double Sample(Random random)
+    {
+        var x = Gamma(Alpha, random);
+        return x / (x + Gamma(Beta, random));
+    }
+
+    /// <summary>The central interval of <paramref name="level"/> (0.95: 2.5 % to 97.5 %), from 4,000 seeded draws: stable to ±0.01.</summary>
+    public (double Low, double High) Interval(double level = 0.95)
+    {
+        var random = new Random(HashCode.Combine(Alpha, Beta));
+        var posterior = this;
+        var draws = Enumerable.Range(0, 4000).Select(_ => posterior.Sample(random)).Order().ToArray();
+        var tail = (1 - level) / 2;
+        return (draws[(int)(tail * (draws.Length - 1))], draws[(int)((1 - tail) * (draws.Length - 1))]);
+    }
+
+    private static double Gamma(double shape, Random random)
+    {
+        if (shape < 1)
+        {
+            return Gamma(shape + 1, random) * Math.Pow(random.NextDouble(), 1 / shape);
+        }
+
+        var d = shape - 1.0 / 3;
+        var c = 1 / Math.Sqrt(9 * d);
+        while (true)
+        {
+            double x, v;
+            do
+            {
+                x = Normal(random);
+                v = 1 + c * x;
+            }
+            while (v <= 0);
+
+            v = v * v * v;
+            var u = random.NextDouble();
+            if (u < 1 - 0.0331 * x * x * x * x || Math.Log(u) < 0.5 * x * x + d * (1 - v + Math.Log(v)))
+            {
+                return d * v;
+            }
+        }
+    }
+
+    private static double Normal(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+}
+
+/// <summary>
+/// Learning what users like from their feedback: a portrait is for its style when the user liked, favourited, downloaded or shared it,
+/// against when they disliked it. Everyone's portraits of a client app make its global posterior per style (Beta(1 + for, 1 + against));
+/// a user's is Beta(k·m + for, k·(1 − m) + against), m the global mean and k <see cref="PriorStrength"/>: a new user's mean is what
+/// everyone likes, and a user who said enough gets their own taste.
+/// </summary>
+public static class PreferenceModel
+{
+    /// <summary>How many of a user's own portraits the global taste counts as.</summary>
+    public const double PriorStrength = 6;
+
+    /// <summary>
+    /// The share of a generation's chosen styles that explore: chosen by Thompson draws among the styles not already chosen by their
+    /// posterior mean. The rest (at least 80 %) are the user's best by mean.
+    /// </summary>
+    public const double ExplorationShare = 0.2;
+
+    public static bool IsFor(FeedbackKind kind) => kind != FeedbackKind.Dislike;
+
+    public static BetaPosterior Global(Tally everyone) => new(1 + everyone.For, 1 + everyone.Against);
+
+    public static BetaPosterior ForUser(Tally everyone, Tally user)
+    {
+        var mean = Global(everyone).Mean;
+        return new(PriorStrength * mean + user.For, PriorStrength * (1 - mean) + user.Against);
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> of <paramref name="posteriors"/>' choices, best first: ⌈(1 − <see cref="ExplorationShare"/>) × count⌉ by
+    /// posterior mean, the rest by Thompson draws among those left, so what has been seen little is tried now and then, never more than
+    /// the stated share. Ties keep the given order.
+    /// </summary>
+    public static IReadOnlyList<string> Choose(IReadOnlyList<(string Choice, BetaPosterior Posterior)> posteriors, int count, Random random)
+    {
+        count = Math.Min(count, posteriors.Count);
+        var exploit = (int)Math.Ceiling((1 - ExplorationShare) * count - 1e-9);
+        var byMean = posteriors.Select((p, i) => (p.Choice, p.Posterior, i)).OrderByDescending(p => p.Posterior.Mean).ThenBy(p => p.i).ToList();
+        var chosen = byMean.Take(exploit).Select(p => p.Choice).ToList();
+        chosen.AddRange(byMean.Skip(exploit).Select(p => (p.Choice, Draw: p.Posterior.Sample(random))).OrderByDescending(p => p.Draw)
+            .Take(count - exploit).Select(p => p.Choice));
+        return chosen;
+    }
+}
