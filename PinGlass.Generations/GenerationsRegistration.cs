@@ -98,21 +98,25 @@ public static class GenerationsRegistration
 
     /// <summary>
     /// The client webhook sender: it connects only where <see cref="CallbackTargets"/> allows (checked on the address it connects to),
-    /// through no proxy, follows no redirect (a redirect could lead inside) and is not retried here (its retries are the jobs').
+    /// through no proxy, follows no redirect (a redirect could lead inside) and is not retried here (its retries are the jobs'). Its
+    /// HttpClient is its own, not the factory's: the defaults every factory client gets include service discovery, which would send a
+    /// callback to <c>https://api/…</c> to PinGlass's own Api.
     /// </summary>
     public static IServiceCollection AddClientWebhookSender(this IServiceCollection services)
     {
-#pragma warning disable EXTEXP0001
-        services.AddHttpClient<ClientWebhookSender>(ClientWebhookSender.HttpClientName)
-            .ConfigureHttpClient((provider, http) => http.Timeout = provider.GetRequiredService<IOptions<ClientWebhookOptions>>().Value.Timeout)
-            .ConfigurePrimaryHttpMessageHandler(provider => new SocketsHttpHandler
+        services.TryAddSingleton(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<ClientWebhookOptions>>().Value;
+            var handler = new SocketsHttpHandler
             {
                 AllowAutoRedirect = false,
                 UseProxy = false,
-                ConnectCallback = CallbackTargets.Connect(provider.GetRequiredService<IOptions<ClientWebhookOptions>>().Value.AllowPrivateTargets is true),
-            })
-            .RemoveAllResilienceHandlers();
-#pragma warning restore EXTEXP0001
+                ConnectCallback = CallbackTargets.Connect(options.AllowPrivateTargets is true),
+                // Names are resolved again for new connections, so a pooled one does not outlive a DNS change by long.
+                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            };
+            return new ClientWebhookSender(new HttpClient(handler) { Timeout = options.Timeout }, provider.GetRequiredService<TimeProvider>());
+        });
         return services;
     }
 

@@ -18,6 +18,8 @@ public static class ClientWebhooksApi
         var clients = app.MapGroup("/v1/webhooks").WithTags("Client webhooks").RequireAuthorization();
         clients.MapGet("/secret", GetSecret).WithName("GetWebhookSecret")
             .WithSummary("The calling client's webhook signing secret (whsec_…), made on first use: it verifies the webhooks sent to a generation's callbackUrl");
+        clients.MapPost("/secret/rotate", RotateSecret).WithName("RotateWebhookSecret")
+            .WithSummary("A new signing secret for the calling client: every webhook sent from now on, retries included, is signed with it");
 
         var operators = app.MapGroup("/v1/webhooks").WithTags("Client webhooks")
             .RequireAuthorization(policy => policy.RequireRole(ApiKeyAuthenticationHandler.OperatorRole));
@@ -30,6 +32,9 @@ public static class ClientWebhooksApi
 
     public static async Task<Ok<WebhookSecretView>> GetSecret(Caller caller, ClientWebhookStore store, CancellationToken cancellationToken) =>
         TypedResults.Ok(new WebhookSecretView(await store.SecretAsync(caller.ClientId, cancellationToken)));
+
+    public static async Task<Ok<WebhookSecretView>> RotateSecret(Caller caller, ClientWebhookStore store, CancellationToken cancellationToken) =>
+        TypedResults.Ok(new WebhookSecretView(await store.RotateSecretAsync(caller.ClientId, cancellationToken)));
 
     public static async Task<Ok<List<WebhookDeliveryView>>> ListDeadLetters(string? client, ClientWebhookStore store, CancellationToken cancellationToken) =>
         TypedResults.Ok(await store.DeadAsync(string.IsNullOrEmpty(client) ? null : client, DeadLetterLimit, cancellationToken));

@@ -18,8 +18,10 @@ public static partial class ExperimentsApi
         experiments.MapPost("/", CreateExperiment).WithName("CreateExperiment")
             .WithSummary("Start an experiment: 2–10 arms (provider, multiReference, steps, idWeightScale) with weights; one runs at a time")
             .WithDescription("""
-                Each end user is assigned an arm deterministically (SHA-256 of the key, client and user over the weights), so their
-                generations keep their arm while the weights stay. The first arm is the control the others are compared with.
+                With `assignment: split` (default) each end user is assigned an arm deterministically (SHA-256 of the key, client and
+                user over the weights), so their generations keep their arm while the weights stay; with `preference` each
+                generation's arm is the one its user's feedback favours (exploration bounded: GET /v1/users/{user}/preferences). The
+                first arm is the control the others are compared with. `client` limits it to one client application's users.
                 """)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
         experiments.MapGet("/{key}", GetExperiment).WithName("GetExperiment")
@@ -65,6 +67,17 @@ public static partial class ExperimentsApi
             }
         }
 
+        var assignment = ArmAssignmentMode.Split;
+        if (request.Assignment is { } mode && (!Enum.TryParse(mode, ignoreCase: true, out assignment) || !Enum.IsDefined(assignment) || int.TryParse(mode, out _)))
+        {
+            errors["assignment"] = ["assignment is split or preference."];
+        }
+
+        if (request.Description is { Length: > 1000 })
+        {
+            errors["description"] = ["description is at most 1000 characters."];
+        }
+
         if (arms.Select(a => a.Name).Distinct().Count() != arms.Count)
         {
             errors["arms"] = [.. errors.GetValueOrDefault("arms") ?? [], "Arm names are distinct."];
@@ -76,7 +89,7 @@ public static partial class ExperimentsApi
         }
 
         var definition = new ExperimentDefinition(request.Key!, request.Description ?? "", true,
-            [.. arms.Select(a => new Arm(a.Name!, a.Weight, a.Settings ?? new ArmSettings()))], request.Client);
+            [.. arms.Select(a => new Arm(a.Name!, a.Weight, a.Settings ?? new ArmSettings()))], request.Client, assignment);
         return await store.CreateAsync(definition, cancellationToken) switch
         {
             ExperimentChange.Done => TypedResults.Created($"/v1/experiments/{definition.Key}", await store.ViewAsync(definition.Key, cancellationToken)),
@@ -109,12 +122,14 @@ public static partial class ExperimentsApi
     private static ProblemHttpResult NotFound(string key) =>
         TypedResults.Problem(title: "No such experiment", detail: $"There is no experiment '{key}' (or it is not running).", statusCode: StatusCodes.Status404NotFound);
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,62}\z")]
     private static partial Regex Name();
 }
 
 /// <param name="Client">Only this client application's users are assigned (its name); none for every client's.</param>
-public sealed record NewExperiment(string? Key, string? Description, IReadOnlyList<NewArm>? Arms, string? Client = null);
+/// <param name="Assignment"><c>split</c> (default): a user's arm fixed by a hash over the weights; <c>preference</c>: each generation's arm
+/// chosen from the feedback on the arms' portraits.</param>
+public sealed record NewExperiment(string? Key, string? Description, IReadOnlyList<NewArm>? Arms, string? Client = null, string? Assignment = null);
 
 public sealed record NewArm(string? Name, int Weight, ArmSettings? Settings);
 

@@ -15,8 +15,6 @@ public sealed record AttemptOutcome(bool Delivered, int? Status, string? Error);
 /// </summary>
 public sealed class ClientWebhookSender(HttpClient http, TimeProvider time)
 {
-    public const string HttpClientName = "client-webhooks";
-
     public async Task<AttemptOutcome> SendAsync(WebhookDelivery delivery, CancellationToken cancellationToken)
     {
         var timestamp = time.GetUtcNow();

@@ -29,7 +29,7 @@ public sealed class ClientWebhookStore(NpgsqlDataSource database)
         DateTimeOffset now, CancellationToken cancellationToken)
     {
         if (row.CallbackUrl is not { } url || row.ClientId is not { } client || row.ErasedAt is not null
-            || WebhookMilestones.Reached(row.Status, row.Completed, row.Total) is not { Count: > 0 } milestones)
+            || WebhookMilestones.Reached(row.Status, row.Completed, row.Total, row.Runs) is not { Count: > 0 } milestones)
         {
             return [];
         }
@@ -65,22 +65,32 @@ public sealed class ClientWebhookStore(NpgsqlDataSource database)
             .QuerySingleOrDefaultAsync(r => new WebhookDelivery(r.Get<Guid>("id"), r.Get<string>("url"), r.Get<string>("body"),
                 r.Get<string>("webhook_secret"), r.Get<int>("attempts")), cancellationToken);
 
-    /// <summary>An attempt's outcome: delivered; due again after <paramref name="retryAfter"/>; or, with neither, dead.</summary>
-    public Task RecordAttemptAsync(Guid id, bool delivered, TimeSpan? retryAfter, int? status, string? error, CancellationToken cancellationToken) =>
-        database.Command("""
+    /// <summary>
+    /// Attempt <paramref name="attempt"/>'s outcome: delivered; due again after <paramref name="retryAfter"/>; or, with neither, dead.
+    /// Written only if that attempt still holds the delivery (its lease may have run out and a later attempt taken it): false if not.
+    /// </summary>
+    public async Task<bool> RecordAttemptAsync(Guid id, int attempt, bool delivered, TimeSpan? retryAfter, int? status, string? error,
+        CancellationToken cancellationToken) =>
+        await database.Command("""
             UPDATE client_webhooks SET leased_until = NULL, last_status = @status, last_error = @error,
                 delivered_at = CASE WHEN @delivered THEN now() END,
                 dead_at = CASE WHEN NOT @delivered AND @retryAfter::interval IS NULL THEN now() END,
                 next_attempt_at = CASE WHEN @retryAfter::interval IS NULL THEN next_attempt_at ELSE now() + @retryAfter::interval END
-            WHERE id = @id
-            """, new { id, delivered, retryAfter, status, error = error?[..Math.Min(error.Length, 1000)] }).ExecuteAsync(cancellationToken);
+            WHERE id = @id AND attempts = @attempt AND delivered_at IS NULL AND dead_at IS NULL
+            """, new { id, attempt, delivered, retryAfter, status, error = error?[..Math.Min(error.Length, 1000)] }).ExecuteAsync(cancellationToken) == 1;
 
-    /// <summary>Deliveries due for longer than <paramref name="grace"/> and not held by an attempt: their queued job was lost.</summary>
+    /// <summary>
+    /// Deliveries due for longer than <paramref name="grace"/>, not held by an attempt and not swept within it: their queued job was lost.
+    /// Marked swept as they are returned, so the next sweep does not queue them again while their job waits in a backlog.
+    /// </summary>
     public Task<List<Guid>> OverdueAsync(TimeSpan grace, CancellationToken cancellationToken) =>
         database.Command("""
-            SELECT id FROM client_webhooks
-            WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at < now() - @grace AND (leased_until IS NULL OR leased_until < now())
-            ORDER BY next_attempt_at LIMIT 500
+            UPDATE client_webhooks SET swept_at = now()
+            WHERE id IN (SELECT id FROM client_webhooks
+                         WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at < now() - @grace
+                           AND (leased_until IS NULL OR leased_until < now()) AND (swept_at IS NULL OR swept_at < now() - @grace)
+                         ORDER BY next_attempt_at LIMIT 500 FOR UPDATE SKIP LOCKED)
+            RETURNING id
             """, new { grace }).QueryAsync(r => r.Get<Guid>("id"), cancellationToken);
 
     /// <summary>The dead letters, newest first (one client's by name, or all).</summary>
@@ -97,27 +107,41 @@ public sealed class ClientWebhookStore(NpgsqlDataSource database)
 
     /// <summary>
     /// A dead or delivered delivery due again now, its attempts from zero (same message id and body); false when there is no such
-    /// delivery or it is still being tried.
+    /// delivery, it is still being tried, or its generation was erased.
     /// </summary>
     public async Task<bool> ReplayAsync(Guid id, CancellationToken cancellationToken) =>
         await database.Command("""
-            UPDATE client_webhooks SET attempts = 0, dead_at = NULL, delivered_at = NULL, leased_until = NULL, next_attempt_at = now()
-            WHERE id = @id AND (dead_at IS NOT NULL OR delivered_at IS NOT NULL)
+            UPDATE client_webhooks w SET attempts = 0, dead_at = NULL, delivered_at = NULL, leased_until = NULL, swept_at = NULL, next_attempt_at = now()
+            FROM generation_jobs g
+            WHERE w.id = @id AND g.id = w.generation_id AND g.erased_at IS NULL AND (w.dead_at IS NOT NULL OR w.delivered_at IS NOT NULL)
             """, new { id }).ExecuteAsync(cancellationToken) == 1;
 
     /// <summary>The client's signing secret (<c>whsec_</c> and 32 random bytes), made the first time it is asked for.</summary>
-    public async Task<string> SecretAsync(Guid clientId, CancellationToken cancellationToken) =>
-        (await SecretAsync(database.Command(SecretSql, new { clientId, secret = NewSecret() }), cancellationToken))!;
+    public async Task<string> SecretAsync(Guid clientId, CancellationToken cancellationToken)
+    {
+        await EnsureSecretAsync(database.Command(EnsureSql, new { clientId, secret = NewSecret() }), cancellationToken);
+        return (await database.Command("SELECT webhook_secret FROM clients WHERE id = @clientId", new { clientId })
+            .QuerySingleOrDefaultAsync(r => r.Text("webhook_secret"), cancellationToken))!;
+    }
 
-    /// <inheritdoc cref="SecretAsync(Guid, CancellationToken)"/>
-    public static Task<string?> EnsureSecretAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid clientId,
-        CancellationToken cancellationToken) => SecretAsync(connection.Command(SecretSql, new { clientId, secret = NewSecret() }, transaction), cancellationToken);
+    /// <summary>
+    /// Gives the client a new secret: webhooks sent from now on are signed with it, and the old one no longer verifies them (one still
+    /// being tried is signed anew on its next attempt).
+    /// </summary>
+    public async Task<string> RotateSecretAsync(Guid clientId, CancellationToken cancellationToken)
+    {
+        var secret = NewSecret();
+        await database.Command("UPDATE clients SET webhook_secret = @secret WHERE id = @clientId", new { clientId, secret }).ExecuteAsync(cancellationToken);
+        return secret;
+    }
 
-    private const string SecretSql =
-        "UPDATE clients SET webhook_secret = coalesce(webhook_secret, @secret) WHERE id = @clientId RETURNING webhook_secret";
+    /// <summary>Makes the client's secret if it has none (in the transaction that writes its first generation with a callback).</summary>
+    public static Task EnsureSecretAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid clientId, CancellationToken cancellationToken) =>
+        EnsureSecretAsync(connection.Command(EnsureSql, new { clientId, secret = NewSecret() }, transaction), cancellationToken);
 
-    private static Task<string?> SecretAsync(NpgsqlCommand command, CancellationToken cancellationToken) =>
-        command.QuerySingleOrDefaultAsync(r => r.Text("webhook_secret"), cancellationToken);
+    private const string EnsureSql = "UPDATE clients SET webhook_secret = @secret WHERE id = @clientId AND webhook_secret IS NULL";
+
+    private static Task EnsureSecretAsync(NpgsqlCommand command, CancellationToken cancellationToken) => command.ExecuteAsync(cancellationToken);
 
     private static string NewSecret() => "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 

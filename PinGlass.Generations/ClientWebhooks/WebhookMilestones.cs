@@ -5,7 +5,8 @@ namespace PinGlass.Generations.ClientWebhooks;
 
 /// <summary>
 /// What a generation's callback is told: it started, a quarter, half and three quarters of its portraits ended, it ended. Each is
-/// sent once per generation, whatever the order its changes commit in; once it has ended, only its end is still sent.
+/// sent once per generation, whatever the order its changes commit in; once it has ended, only its end is still sent. A generation
+/// run again (a portrait retried on request) ends again: each run's end is its own milestone (<c>ended</c>, <c>ended-2</c>, …).
 /// </summary>
 public static class WebhookMilestones
 {
@@ -15,11 +16,11 @@ public static class WebhookMilestones
     private static readonly int[] Quarters = [25, 50, 75];
 
     /// <summary>The milestones a generation in this state has reached (some may have been recorded already).</summary>
-    public static IReadOnlyList<string> Reached(GenerationStatus status, int completed, int total)
+    public static IReadOnlyList<string> Reached(GenerationStatus status, int completed, int total, int runs = 1)
     {
         if (status.IsTerminal())
         {
-            return [Ended];
+            return [runs <= 1 ? Ended : $"{Ended}-{runs}"];
         }
 
         if (status != GenerationStatus.Running)
@@ -34,7 +35,7 @@ public static class WebhookMilestones
     public static string EventType(string milestone) => milestone switch
     {
         Started => "generation.started",
-        Ended => "generation.ended",
+        _ when milestone.StartsWith(Ended, StringComparison.Ordinal) => "generation.ended",
         _ => "generation.progress",
     };
 

@@ -55,9 +55,10 @@ public sealed record Arm(string Name, int Weight, ArmSettings Settings);
 public sealed record ArmAssignment(string Experiment, string Arm, ArmSettings Settings);
 
 /// <summary>
-/// Deterministic assignment: the SHA-256 of the experiment, client and user places the user on [0, total weight), and the arms cover
-/// it in their order by weight. The same user gets the same arm for as long as the weights stay; a reweight moves only the users whose
-/// place changes side. Arms of weight 0 get no one; with every weight 0, no one is in the experiment.
+/// Deterministic assignment: the SHA-256 of the experiment, client and user places the user at u in [0, 1), and the arms cover [0, 1)
+/// in their order, each its share of the total weight. The same user gets the same arm for as long as the weights stay; a reweight
+/// moves only the users between the old and the new boundaries (an arm's share shrinking gives up only the users at its edge). Arms of
+/// weight 0 get no one; with every weight 0, no one is in the experiment.
 /// </summary>
 public static class ExperimentAssignment
 {
@@ -70,7 +71,8 @@ public static class ExperimentAssignment
         }
 
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{experiment}\n{clientId:N}\n{userId}"));
-        var place = (long)(BinaryPrimitives.ReadUInt64BigEndian(hash) % (ulong)total);
+        // u × total, exactly: the hash's top 64 bits are u × 2⁶⁴.
+        var place = (long)((UInt128)BinaryPrimitives.ReadUInt64BigEndian(hash) * (ulong)total >> 64);
         foreach (var arm in arms)
         {
             if (place < arm.Weight)

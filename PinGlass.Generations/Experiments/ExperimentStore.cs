@@ -4,8 +4,19 @@ using PinGlass.Generations.Persistence;
 
 namespace PinGlass.Generations.Experiments;
 
+/// <summary>How an experiment assigns arms.</summary>
+public enum ArmAssignmentMode
+{
+    /// <summary>A user's arm is fixed by a hash over the weights (<see cref="ExperimentAssignment"/>): a randomized comparison.</summary>
+    Split,
+
+    /// <summary>Each generation's arm is chosen from the feedback on the arms' portraits (<c>PreferenceModel.ChooseOne</c>).</summary>
+    Preference,
+}
+
 /// <param name="Client">Only this client application's users are assigned; null for every client's.</param>
-public sealed record ExperimentDefinition(string Key, string Description, bool Running, IReadOnlyList<Arm> Arms, string? Client = null);
+public sealed record ExperimentDefinition(string Key, string Description, bool Running, IReadOnlyList<Arm> Arms, string? Client = null,
+    ArmAssignmentMode Assignment = ArmAssignmentMode.Split);
 
 /// <summary>An arm's outcomes, each with its 95 % interval, and its differences from the control (the first arm).</summary>
 public sealed record ArmOutcome(string Arm, int Weight, ArmSettings Settings, long Generations, Estimate PortraitSuccess, Estimate PredictionSuccess,
@@ -14,7 +25,8 @@ public sealed record ArmOutcome(string Arm, int Weight, ArmSettings Settings, lo
 public sealed record Comparison(string Control, Difference PortraitSuccess, Difference PredictionSuccess, Difference CostPerPortrait,
     Difference LatencySeconds, Difference IdentityDistance, Difference FlaggedRate, Difference FeedbackFor);
 
-public sealed record ExperimentView(string Key, string Description, string? Client, bool Running, double Confidence, IReadOnlyList<ArmOutcome> Arms);
+public sealed record ExperimentView(string Key, string Description, string? Client, string Assignment, bool Running, double Confidence,
+    IReadOnlyList<ArmOutcome> Arms);
 
 public enum ExperimentChange { Done, NotFound, Conflict }
 
@@ -33,9 +45,11 @@ public sealed class ExperimentStore(NpgsqlDataSource database)
             return await GenerationVersions.InTransactionAsync(database, async (connection, transaction) =>
             {
                 if (await connection.Command("""
-                        INSERT INTO experiments (key, description, client_id)
-                        SELECT @key, @description, (SELECT id FROM clients WHERE name = @client) WHERE @client::text IS NULL OR EXISTS (SELECT FROM clients WHERE name = @client)
-                        """, new { key = experiment.Key, description = experiment.Description, client = experiment.Client }, transaction)
+                        INSERT INTO experiments (key, description, client_id, assignment)
+                        SELECT @key, @description, (SELECT id FROM clients WHERE name = @client), @assignment
+                        WHERE @client::text IS NULL OR EXISTS (SELECT FROM clients WHERE name = @client)
+                        """, new { key = experiment.Key, description = experiment.Description, client = experiment.Client, assignment = Name(experiment.Assignment) },
+                        transaction)
                         .ExecuteAsync(cancellationToken) == 0)
                 {
                     return false;
@@ -72,10 +86,10 @@ public sealed class ExperimentStore(NpgsqlDataSource database)
     public async Task<ExperimentDefinition?> GetAsync(string key, CancellationToken cancellationToken)
     {
         var experiment = await database.Command("""
-            SELECT e.key, e.description, e.running, c.name FROM experiments e LEFT JOIN clients c ON c.id = e.client_id WHERE e.key = @key
+            SELECT e.key, e.description, e.running, e.assignment, c.name FROM experiments e LEFT JOIN clients c ON c.id = e.client_id WHERE e.key = @key
             """, new { key })
             .QuerySingleOrDefaultAsync(r => (Key: r.Get<string>("key"), Description: r.Get<string>("description"), Running: r.Get<bool>("running"),
-                Client: r.Text("name")), cancellationToken);
+                Client: r.Text("name"), Assignment: Enum.Parse<ArmAssignmentMode>(r.Get<string>("assignment"), ignoreCase: true)), cancellationToken);
         if (experiment.Key is null)
         {
             return null;
@@ -84,7 +98,7 @@ public sealed class ExperimentStore(NpgsqlDataSource database)
         var arms = await database.Command("SELECT arm, weight, settings FROM experiment_arms WHERE experiment_key = @key ORDER BY position", new { key })
             .QueryAsync(r => new Arm(r.Get<string>("arm"), r.Get<int>("weight"), JsonSerializer.Deserialize<ArmSettings>(r.Get<string>("settings"), Json)!),
                 cancellationToken);
-        return new ExperimentDefinition(experiment.Key, experiment.Description, experiment.Running, arms, experiment.Client);
+        return new ExperimentDefinition(experiment.Key, experiment.Description, experiment.Running, arms, experiment.Client, experiment.Assignment);
     }
 
     /// <summary>Sets an arm's share of new users (0 stops it); users already assigned keep their generations' arm.</summary>
@@ -118,7 +132,7 @@ public sealed class ExperimentStore(NpgsqlDataSource database)
                    count(p.identity_distance) AS identity_n,
                    count(*) FILTER (WHERE p.status = 'succeeded' AND p.identity_flagged) AS flagged
             FROM generation_jobs g JOIN portraits p ON p.generation_id = g.id
-            WHERE g.experiment_key = @key AND g.erased_at IS NULL
+            WHERE g.experiment_key = @key
             GROUP BY g.arm
             """, new { key }).QueryAsync(r => (Arm: r.Get<string>("arm"), Generations: r.Get<long>("generations"), Ended: r.Get<long>("ended"),
                 Succeeded: r.Get<long>("succeeded"), Cost: ExperimentStatistics.Mean(r.Maybe<double>("cost"), r.Maybe<double>("cost_sd"), r.Get<long>("ended")),
@@ -147,7 +161,8 @@ public sealed class ExperimentStore(NpgsqlDataSource database)
                 ExperimentStatistics.Rate(p.Flagged, p.Succeeded), ExperimentStatistics.Rate(feedbackYes, feedbackN), null);
         }).ToList();
         var control = outcomes.FirstOrDefault();
-        return new ExperimentView(experiment.Key, experiment.Description, experiment.Client, experiment.Running, ExperimentStatistics.Confidence,
+        return new ExperimentView(experiment.Key, experiment.Description, experiment.Client, Name(experiment.Assignment), experiment.Running,
+            ExperimentStatistics.Confidence,
             [.. outcomes.Select((o, i) => i == 0 || control is null ? o : o with { VersusControl = Compare(o, control) })]);
     }
 
@@ -159,6 +174,8 @@ public sealed class ExperimentStore(NpgsqlDataSource database)
         ExperimentStatistics.MeanDifference(arm.IdentityDistance, control.IdentityDistance),
         ExperimentStatistics.RateDifference(arm.FlaggedRate, control.FlaggedRate),
         ExperimentStatistics.RateDifference(arm.FeedbackFor, control.FeedbackFor));
+
+    public static string Name(ArmAssignmentMode mode) => mode.ToString().ToLowerInvariant();
 
     private async Task<Dictionary<string, (long Yes, long N)>> CountsAsync(string sql, string key, CancellationToken cancellationToken) =>
         (await database.Command(sql, new { key }).QueryAsync(r => (Arm: r.Get<string>("arm"), Yes: r.Get<long>("yes"), N: r.Get<long>("n")), cancellationToken))

@@ -150,5 +150,6 @@ public sealed class GenerationStore(NpgsqlDataSource database, GenerationVersion
         r.IsDBNull(r.GetOrdinal("reference_centroid")) ? [] : r.Get<float[]>("reference_centroid"), r.Get<decimal>("reserved_usd"),
         r.Text("stop_category"), r.Text("stop_error"), r.Maybe<DateTimeOffset>("faces_deleted_at"),
         r.Maybe<DateTimeOffset>("erased_at"), r.Maybe<Guid>("client_id"), r.Text("user_id"), r.Text("callback_url"),
-        r.Text("experiment_key"), r.Text("arm"), r.Text("primary_model"), r.Maybe<bool>("multi_reference"));
+        r.Text("experiment_key"), r.Text("arm"), r.Text("primary_model"), r.Maybe<bool>("multi_reference"),
+        r.Get<int>("runs"));
 }

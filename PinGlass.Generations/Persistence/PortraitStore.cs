@@ -169,7 +169,7 @@ public sealed class PortraitStore(NpgsqlDataSource database, GenerationVersions 
             var counter = replacing ? "successful_portraits" : "failed_portraits";
             var reopened = await versions.BumpAsync(connection, transaction, id, $"""
                 status = @running, completed_at = NULL, error = NULL, stop_category = NULL, stop_error = NULL, deadline_at = now() + @deadline,
-                opened_at = now(),
+                opened_at = now(), runs = runs + 1,
                 completed_portraits = completed_portraits - 1, {counter} = {counter} - 1
                 """, null, new(index, PortraitStatus.Pending.Name()), cancellationToken,
                 new { running = GenerationStatus.Running, deadline = options.Value.Deadline });

@@ -39,7 +39,8 @@ public sealed record GenerationRow(
     string? ExperimentKey = null,
     string? Arm = null,
     string? PrimaryModel = null,
-    bool? MultiReference = null)
+    bool? MultiReference = null,
+    int Runs = 1)
 {
     public bool IsTerminal => Status.IsTerminal();
 

@@ -55,7 +55,7 @@ public sealed partial class GenerationRunner(GenerationStore store, PortraitStor
 
         var predictions = await ledger.PredictionsAsync(generation.Id, cancellationToken);
         var references = PortraitRequests.ReferenceCount(generation);
-        var chain = await availability.ChainAsync(references, cancellationToken, generation.PrimaryModel, generation.MultiReference);
+        var chain = await availability.ChainAsync(references, generation.PrimaryModel, generation.MultiReference, cancellationToken);
         var situations = open.Select(portrait => new PortraitSituation(generation, portrait,
             [.. predictions.Where(p => p.PortraitIndex == portrait.Index)], chain, references, time.GetUtcNow())).ToList();
         static bool Running(PortraitSituation s) => s.Portrait.Status == PortraitStatus.Running && s.Current is { IsOpen: true, PredictionId: not null };

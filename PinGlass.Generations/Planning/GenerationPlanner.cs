@@ -7,6 +7,7 @@ using PinGlass.Generations.Clients;
 using PinGlass.Generations.Experiments;
 using PinGlass.Generations.Jobs;
 using PinGlass.Generations.Persistence;
+using PinGlass.Generations.Preferences;
 using PinGlass.Generations.Quotas;
 using PinGlass.Generations.Storage;
 using PinGlass.Photos.Faces;
@@ -59,7 +60,7 @@ public abstract record PlanOutcome
 /// budget; the references' crops are stored; the generation and its portraits are written; the plan job is queued.
 /// </summary>
 public sealed partial class GenerationPlanner(AnalysisQueue queue, ReferencePhotos photos, ProviderCrop crop, GenerationStore store, GenerationBlobs blobs, QuotaGuard quota,
-    ExperimentStore experiments, IBackgroundJobClient jobs, IOptions<PipelineOptions> options, IOptions<ReplicateOptions> replicateOptions, TimeProvider time,
+    ExperimentStore experiments, PreferencesService preferences, IBackgroundJobClient jobs, IOptions<PipelineOptions> options, IOptions<ReplicateOptions> replicateOptions, TimeProvider time,
     ILogger<GenerationPlanner> logger)
 {
     public async Task<PlanOutcome> PlanAsync(GenerationOrder order, CancellationToken cancellationToken)
@@ -67,7 +68,9 @@ public sealed partial class GenerationPlanner(AnalysisQueue queue, ReferencePhot
         var settings = options.Value;
         // The running experiment's arm for this user, if any: its settings under the client's own options, its provider estimated.
         var arm = order.Owner is { } assigned && await experiments.RunningAsync(assigned.ClientId, cancellationToken) is { } experiment
-            && ExperimentAssignment.Assign(experiment.Key, assigned.ClientId, assigned.UserId, experiment.Arms) is { } chosen
+            && (experiment.Assignment == ArmAssignmentMode.Preference
+                ? await preferences.ChooseArmAsync(assigned, experiment, cancellationToken)
+                : ExperimentAssignment.Assign(experiment.Key, assigned.ClientId, assigned.UserId, experiment.Arms)) is { } chosen
             ? new ArmAssignment(experiment.Key, chosen.Name, chosen.Settings)
             : null;
         if (arm is not null)

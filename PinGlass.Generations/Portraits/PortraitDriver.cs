@@ -201,7 +201,7 @@ public sealed partial class PortraitDriver(GenerationStore generations, Portrait
 
         var references = PortraitRequests.ReferenceCount(generation);
         return new PortraitSituation(generation, portrait, await ledger.PredictionsAsync(id, index, cancellationToken),
-            await availability.ChainAsync(references, cancellationToken, generation.PrimaryModel, generation.MultiReference), references, time.GetUtcNow());
+            await availability.ChainAsync(references, generation.PrimaryModel, generation.MultiReference, cancellationToken), references, time.GetUtcNow());
     }
 
     /// <summary>

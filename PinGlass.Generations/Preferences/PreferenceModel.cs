@@ -21,10 +21,14 @@ public readonly record struct BetaPosterior(double Alpha, double Beta)
         return x / (x + Gamma(Beta, random));
     }
 
-    /// <summary>The central interval of <paramref name="level"/> (0.95: 2.5 % to 97.5 %), from 4,000 seeded draws: stable to ±0.01.</summary>
+    /// <summary>
+    /// The central interval of <paramref name="level"/> (0.95: 2.5 % to 97.5 %), from 4,000 draws seeded by the parameters (not
+    /// <see cref="HashCode"/>, which differs between processes): the same posterior gives the same interval everywhere, within ±0.01
+    /// of the exact one.
+    /// </summary>
     public (double Low, double High) Interval(double level = 0.95)
     {
-        var random = new Random(HashCode.Combine(Alpha, Beta));
+        var random = new Random(unchecked((int)(BitConverter.DoubleToInt64Bits(Alpha) * 31 ^ BitConverter.DoubleToInt64Bits(Beta))));
         var posterior = this;
         var draws = Enumerable.Range(0, 4000).Select(_ => posterior.Sample(random)).Order().ToArray();
         var tail = (1 - level) / 2;
@@ -66,8 +70,8 @@ public readonly record struct BetaPosterior(double Alpha, double Beta)
 /// <summary>
 /// Learning what users like from their feedback: a portrait is for its style when the user liked, favourited, downloaded or shared it,
 /// against when they disliked it. Everyone's portraits of a client app make its global posterior per style (Beta(1 + for, 1 + against));
-/// a user's is Beta(k·m + for, k·(1 − m) + against), m the global mean and k <see cref="PriorStrength"/>: a new user's mean is what
-/// everyone likes, and a user who said enough gets their own taste.
+/// a user's is Beta(k·m + for, k·(1 − m) + against), m the mean of everyone else's and k <see cref="PriorStrength"/>: a new user's
+/// mean is what everyone likes, and a user who said enough gets their own taste.
 /// </summary>
 public static class PreferenceModel
 {
@@ -75,8 +79,8 @@ public static class PreferenceModel
     public const double PriorStrength = 6;
 
     /// <summary>
-    /// The share of a generation's chosen styles that explore: chosen by Thompson draws among the styles not already chosen by their
-    /// posterior mean. The rest (at least 80 %) are the user's best by mean.
+    /// The share of choices that explore: each style slot of a generation, and each generation's arm, is with this probability taken by
+    /// a Thompson draw over the posteriors instead of the best posterior mean.
     /// </summary>
     public const double ExplorationShare = 0.2;
 
@@ -84,25 +88,43 @@ public static class PreferenceModel
 
     public static BetaPosterior Global(Tally everyone) => new(1 + everyone.For, 1 + everyone.Against);
 
+    /// <summary>
+    /// The user's posterior, from <paramref name="everyone"/>'s tally (the user's own in it) and the user's: the others' taste is the
+    /// prior, so the user's own feedback is not counted twice.
+    /// </summary>
     public static BetaPosterior ForUser(Tally everyone, Tally user)
     {
-        var mean = Global(everyone).Mean;
+        var mean = Global(new Tally(everyone.For - user.For, everyone.Against - user.Against)).Mean;
         return new(PriorStrength * mean + user.For, PriorStrength * (1 - mean) + user.Against);
     }
 
     /// <summary>
-    /// <paramref name="count"/> of <paramref name="posteriors"/>' choices, best first: ⌈(1 − <see cref="ExplorationShare"/>) × count⌉ by
-    /// posterior mean, the rest by Thompson draws among those left, so what has been seen little is tried now and then, never more than
-    /// the stated share. Ties keep the given order.
+    /// One of <paramref name="posteriors"/>' choices (an experiment's arm for a user's next generation): the best by posterior mean,
+    /// except with probability <see cref="ExplorationShare"/> a Thompson draw over all of them. Ties are broken at random.
+    /// </summary>
+    public static string ChooseOne(IReadOnlyList<(string Choice, BetaPosterior Posterior)> posteriors, Random random) =>
+        Choose(posteriors, 1, random)[0];
+
+    /// <summary>
+    /// <paramref name="count"/> of <paramref name="posteriors"/>' choices, in the order chosen: each slot takes the best posterior mean
+    /// left, except with probability <see cref="ExplorationShare"/> the best of a Thompson draw over those left, so what has been seen
+    /// little is tried now and then, a fifth of the slots on average. Ties are broken at random, so users nobody knows anything of do
+    /// not all get the catalog's first styles.
     /// </summary>
     public static IReadOnlyList<string> Choose(IReadOnlyList<(string Choice, BetaPosterior Posterior)> posteriors, int count, Random random)
     {
-        count = Math.Min(count, posteriors.Count);
-        var exploit = (int)Math.Ceiling((1 - ExplorationShare) * count - 1e-9);
-        var byMean = posteriors.Select((p, i) => (p.Choice, p.Posterior, i)).OrderByDescending(p => p.Posterior.Mean).ThenBy(p => p.i).ToList();
-        var chosen = byMean.Take(exploit).Select(p => p.Choice).ToList();
-        chosen.AddRange(byMean.Skip(exploit).Select(p => (p.Choice, Draw: p.Posterior.Sample(random))).OrderByDescending(p => p.Draw)
-            .Take(count - exploit).Select(p => p.Choice));
+        var left = posteriors.Select(p => (p.Choice, p.Posterior, Tie: random.NextDouble())).ToList();
+        var chosen = new List<string>();
+        while (chosen.Count < Math.Min(count, posteriors.Count))
+        {
+            var explore = random.NextDouble() < ExplorationShare;
+            var pick = explore
+                ? left.Select(p => (p, Score: p.Posterior.Sample(random))).MaxBy(x => x.Score).p
+                : left.OrderByDescending(p => p.Posterior.Mean).ThenBy(p => p.Tie).First();
+            chosen.Add(pick.Choice);
+            left.Remove(pick);
+        }
+
         return chosen;
     }
 }

@@ -126,7 +126,7 @@ public sealed class PrivacyStore(NpgsqlDataSource database)
 
                     await ScrubOutputsAsync(connection, transaction, ids, cancellationToken);
                     var erase = connection.Command($"""
-                        UPDATE generation_jobs SET {ForgetFaces}, erased_at = now(), user_id = NULL,
+                        UPDATE generation_jobs SET {ForgetFaces}, erased_at = now(), user_id = NULL, callback_url = NULL,
                                cancel_requested_at = CASE WHEN completed_at IS NULL THEN coalesce(cancel_requested_at, now()) ELSE cancel_requested_at END,
                                version = version + 1, updated_at = now()
                         WHERE id = ANY(@ids) AND erased_at IS NULL AND {condition}
@@ -134,10 +134,12 @@ public sealed class PrivacyStore(NpgsqlDataSource database)
                         """, args, transaction);
                     erase.Parameters.AddWithValue("ids", ids);
                     erased = await erase.QueryAsync(r => new ErasedGeneration(r.Get<Guid>("id"), r.Get<bool>("running")), cancellationToken);
-                    // What the user said of its portraits goes with them: preferences are learned from what is kept.
+                    // What the user said of its portraits goes with them (preferences are learned from what is kept), and its webhooks,
+                    // sent or not: they name the user.
                     var unlog = connection.Command("""
                         DELETE FROM progress_log WHERE generation_id = ANY(@ids);
                         DELETE FROM portrait_feedback WHERE generation_id = ANY(@ids);
+                        DELETE FROM client_webhooks WHERE generation_id = ANY(@ids);
                         """, null, transaction);
                     unlog.Parameters.AddWithValue("ids", erased.Select(e => e.Id).ToArray());
                     await unlog.ExecuteAsync(cancellationToken);

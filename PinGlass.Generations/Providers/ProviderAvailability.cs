@@ -25,9 +25,12 @@ public sealed partial class ProviderAvailability(IConnectionMultiplexer redis, M
 
     private static RedisKey DownKey(string provider) => $"pinglass:providers:down:{provider}";
 
-    /// <summary>The portrait's chain for <paramref name="faces"/> reference faces, each provider with its worst case and availability.</summary>
-    public async Task<IReadOnlyList<ProviderOption>> ChainAsync(int faces, CancellationToken cancellationToken, string? primary = null,
-        bool? multiReference = null)
+    /// <summary>
+    /// The portrait's chain for <paramref name="faces"/> reference faces (its generation's experiment arm may name the
+    /// <paramref name="primary"/> provider and <paramref name="multiReference"/>; null for the configured ones), each provider with
+    /// its worst case and availability.
+    /// </summary>
+    public async Task<IReadOnlyList<ProviderOption>> ChainAsync(int faces, string? primary, bool? multiReference, CancellationToken cancellationToken)
     {
         var providers = chain.For(faces, primary, multiReference);
         var shared = await SharedUnavailableAsync(providers);

@@ -17,8 +17,7 @@ public static class HangfireWorkerExtensions
         builder.Services.AddHangfireServer((services, server) =>
         {
             var settings = services.GetRequiredService<IOptions<HangfireWorkerSettings>>().Value;
-            // Client webhooks wait on the clients' servers, as batch jobs wait on Replicate: with them, not with the completions.
-            server.Queues = [JobQueues.Generations, JobQueues.ClientWebhooks];
+            server.Queues = [JobQueues.Generations];
             server.WorkerCount = settings.GenerationWorkers;
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:generations";
         });
@@ -28,6 +27,15 @@ public static class HangfireWorkerExtensions
             server.Queues = [JobQueues.Completions, JobQueues.Maintenance];
             server.WorkerCount = settings.CompletionWorkers;
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:completions";
+        });
+        // Client webhooks wait on the clients' servers: workers of their own, so a slow or silent receiver holds only these, never a
+        // generation's or a completion's.
+        builder.Services.AddHangfireServer((services, server) =>
+        {
+            var settings = services.GetRequiredService<IOptions<HangfireWorkerSettings>>().Value;
+            server.Queues = [JobQueues.ClientWebhooks];
+            server.WorkerCount = settings.ClientWebhookWorkers;
+            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:client-webhooks";
         });
         return builder;
     }
@@ -48,4 +56,8 @@ public sealed class HangfireWorkerSettings
     /// </summary>
     [Range(1, 200)]
     public int CompletionWorkers { get; set; } = 10;
+
+    /// <summary>Client webhook attempts one replica makes at once; each waits at most <c>ClientWebhooks:Timeout</c> (15 s).</summary>
+    [Range(1, 200)]
+    public int ClientWebhookWorkers { get; set; } = 5;
 }

@@ -61,6 +61,27 @@ public sealed class ClientWebhooksTests(PinGlassApp pinglass)
             r => (Attempts: r.GetInt32(0), Delivered: r.GetBoolean(1)));
         Assert.Equal(Milestones.Length, rows.Count);
         Assert.All(rows, r => Assert.Equal((2, true), r));
+
+        // A rotated secret signs what is sent from then on; the old one no longer verifies it.
+        using var rotated = await client.Api.PostAsync("/v1/webhooks/secret/rotate", null, Token);
+        var newSecret = (await rotated.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("secret").GetString()!;
+        Assert.NotEqual(secret, newSecret);
+
+        // A portrait retried on request runs the generation again: its end is a milestone of its own.
+        using (var retry = await client.Api.PostAsync($"/v1/generations/{id}/portraits/0/retry", null, Token))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+        }
+
+        // The retry reopened it (running) before it answered: this waits for the second end.
+        await client.WaitAsync(id);
+        var again = await Poll.UntilAsync(() => Task.FromResult(receiver.For(path)),
+            r => r.Any(x => x.Answered == 200 && x.Body.Contains("\"milestone\":\"ended-2\"", StringComparison.Ordinal)), TimeSpan.FromSeconds(90));
+        var secondEnd = again.Where(x => x.Body.Contains("\"milestone\":\"ended-2\"", StringComparison.Ordinal)).ToList();
+        Assert.Equal([503, 200], secondEnd.Select(r => r.Answered));
+        Assert.Equal("generation.ended", JsonDocument.Parse(secondEnd[^1].Body).RootElement.GetProperty("type").GetString());
+        new StandardWebhook(newSecret).Verify(secondEnd[^1].Body, secondEnd[^1].Headers);
+        Assert.ThrowsAny<Exception>(() => verifier.Verify(secondEnd[^1].Body, secondEnd[^1].Headers));
     }
 
     [Fact]
@@ -100,8 +121,14 @@ public sealed class ClientWebhooksTests(PinGlassApp pinglass)
         Assert.Equal(1L, (await stores.QueryAsync($"SELECT count(*) FROM client_webhooks WHERE id = '{deliveryId}' AND delivered_at IS NOT NULL AND dead_at IS NULL",
             r => r.GetInt64(0))).Single());
         // The other dead letters stay dead: a replay is one delivery's.
-        Assert.DoesNotContain(await ops.GetFromJsonAsync<List<JsonElement>>("/v1/webhooks/dead-letters", Token) ?? [],
-            d => d.GetProperty("id").GetGuid() == deliveryId);
+        var stillDead = await ops.GetFromJsonAsync<List<JsonElement>>("/v1/webhooks/dead-letters", Token) ?? [];
+        Assert.DoesNotContain(stillDead, d => d.GetProperty("id").GetGuid() == deliveryId);
+        Assert.Equal(Milestones.Length - 1, stillDead.Count(d => d.GetProperty("generationId").GetGuid() == id));
+
+        // Erased, the generation's webhooks go with it (they name its user): none is listed, kept or replayed.
+        Assert.Equal(HttpStatusCode.NoContent, (await client.Api.DeleteAsync($"/v1/generations/{id}", Token)).StatusCode);
+        Assert.Equal(0L, (await stores.QueryAsync($"SELECT count(*) FROM client_webhooks WHERE generation_id = '{id}'", r => r.GetInt64(0))).Single());
+        Assert.Equal(HttpStatusCode.NotFound, (await ops.PostAsync($"/v1/webhooks/deliveries/{deliveryId}/replay", null, Token)).StatusCode);
     }
 
     [Theory]

@@ -8,7 +8,7 @@ namespace PinGlass.AppHost.Tests;
 /// <summary>
 /// Feedback and preferences (#19 item 2), end to end: an end user's feedback on delivered portraits is kept once per kind, like and
 /// dislike replace each other, it is the user's own; what it teaches shows at GET /v1/users/{user}/preferences and chooses the styles
-/// of a generation that asks for a number of them.
+/// of a generation that asks for a number of them; an erased generation's feedback goes with it.
 /// </summary>
 [Collection(SharedEmulator.Collection)]
 public sealed class FeedbackTests(PinGlassApp pinglass)
@@ -52,21 +52,28 @@ public sealed class FeedbackTests(PinGlassApp pinglass)
         var preferences = await client.Api.GetFromJsonAsync<JsonElement>($"/v1/users/{Uri.EscapeDataString(user)}/preferences", Token);
         var styles = preferences.GetProperty("styles").EnumerateArray().ToList();
         Assert.Equal(23, styles.Count);
-        Assert.Equal("watercolor", styles[0].GetProperty("styleId").GetString());
-        Assert.Equal("pop-art", styles[^1].GetProperty("styleId").GetString());
+        Assert.Equal("watercolor", styles[0].GetProperty("id").GetString());
+        Assert.Equal("pop-art", styles[^1].GetProperty("id").GetString());
         var liked = styles[0];
         Assert.Equal(1, liked.GetProperty("user").GetProperty("for").GetInt32());
         Assert.True(liked.GetProperty("low").GetDouble() < liked.GetProperty("mean").GetDouble());
         Assert.Equal(0.2, preferences.GetProperty("explorationShare").GetDouble());
 
-        // A generation of one style by preference gets the user's best (one style leaves no room to explore).
-        var next = await client.StartAsync(("styleCount", "1"));
-        var portraits = (await client.GetAsync(next)).GetProperty("portraits").EnumerateArray().ToList();
-        Assert.Equal("watercolor", Assert.Single(portraits).GetProperty("style").GetString());
+        // Eight styles by preference: each slot is the best left but with probability 0.2 a draw, so the user's best is among them
+        // unless all eight slots explore and every draw misses it (under 0.2⁸ ≈ 3·10⁻⁶).
+        var next = await client.StartAsync(("styleCount", "8"));
+        var portraits = (await client.GetAsync(next)).GetProperty("portraits").EnumerateArray().Select(p => p.GetProperty("style").GetString()).ToList();
+        Assert.Equal(8, portraits.Distinct().Count());
+        Assert.Contains("watercolor", portraits);
         await client.Api.PostAsync($"/v1/generations/{next}/cancel", null, Token);
 
         using var both = await client.PostAsync(GenerationClient.OnePhoto, ("styles", "watercolor"), ("styleCount", "2"));
         Assert.Equal(HttpStatusCode.BadRequest, both.StatusCode);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await client.Api.DeleteAsync($"/v1/generations/{id}", Token)).StatusCode);
+        var forgotten = await client.Api.GetFromJsonAsync<JsonElement>($"/v1/users/{Uri.EscapeDataString(user)}/preferences", Token);
+        Assert.All(forgotten.GetProperty("styles").EnumerateArray(), s => Assert.Equal(0, s.GetProperty("user").GetProperty("for").GetInt32()
+            + s.GetProperty("user").GetProperty("against").GetInt32()));
     }
 
     private static async Task<List<string>> PostAsync(GenerationClient client, Guid id, int index, string kind)

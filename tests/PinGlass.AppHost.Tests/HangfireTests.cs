@@ -13,7 +13,7 @@ namespace PinGlass.AppHost.Tests;
 public sealed class HangfireTests(PinGlassApp pinglass)
 {
     [Fact]
-    public async Task Each_jobs_replica_runs_a_generations_server_and_a_completions_server()
+    public async Task Each_jobs_replica_runs_a_generations_server_a_completions_server_and_a_client_webhooks_server()
     {
         await using var stores = await Stores.ConnectAsync(pinglass.App);
 
@@ -30,9 +30,10 @@ public sealed class HangfireTests(PinGlassApp pinglass)
         Assert.True(processes.Count >= 2, $"{processes.Count} Jobs processes with Hangfire servers");
         Assert.All(processes, servers =>
         {
-            Assert.Equal(2, servers.Count());
+            Assert.Equal(3, servers.Count());
             Assert.Contains(servers, s => s.Queues.SequenceEqual([JobQueues.Generations]));
             Assert.Contains(servers, s => s.Queues.SequenceEqual([JobQueues.Completions, JobQueues.Maintenance]));
+            Assert.Contains(servers, s => s.Queues.SequenceEqual([JobQueues.ClientWebhooks]));
         });
     }
 

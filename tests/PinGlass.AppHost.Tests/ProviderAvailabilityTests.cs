@@ -41,7 +41,7 @@ public sealed class ProviderAvailabilityTests(PinGlassApp pinglass)
     }
 
     private static async Task<Dictionary<string, bool>> AvailableAsync(IHost replica) =>
-        (await replica.Services.GetRequiredService<ProviderAvailability>().ChainAsync(1, Token)).ToDictionary(p => p.Name, p => p.Available);
+        (await replica.Services.GetRequiredService<ProviderAvailability>().ChainAsync(1, null, null, Token)).ToDictionary(p => p.Name, p => p.Available);
 
     [Fact]
     public async Task A_circuit_one_replica_opens_and_a_probe_one_replica_failed_hold_for_both()

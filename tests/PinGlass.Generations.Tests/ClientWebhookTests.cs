@@ -81,6 +81,14 @@ public sealed class ClientWebhookTests
         Assert.Equal(expected, WebhookMilestones.Reached(status, completed, total));
 
     [Fact]
+    public void A_generation_run_again_ends_again_with_a_milestone_of_its_own()
+    {
+        Assert.Equal(["ended-2"], WebhookMilestones.Reached(GenerationStatus.CompletedWithFailures, 4, 4, runs: 2));
+        Assert.Equal("generation.ended", WebhookMilestones.EventType("ended-2"));
+        Assert.Equal("generation.progress", WebhookMilestones.EventType("portraits-50"));
+    }
+
+    [Fact]
     public void Attempts_follow_the_standard_schedule_then_the_delivery_is_dead()
     {
         var options = new ClientWebhookOptions();

@@ -26,6 +26,21 @@ public sealed class ExperimentAndPreferenceTests
     }
 
     [Fact]
+    public void A_reweight_moves_only_the_users_between_the_old_and_the_new_boundary()
+    {
+        Arm[] before = [new("control", 50, new ArmSettings()), new("treatment", 50, new ArmSettings())];
+        Arm[] after = [new("control", 50, new ArmSettings()), new("treatment", 10, new ArmSettings())];
+        var moves = Enumerable.Range(0, 10_000).Select(i => $"user-{i}")
+            .Select(u => (Before: ExperimentAssignment.Assign("exp", Client, u, before)!.Name, After: ExperimentAssignment.Assign("exp", Client, u, after)!.Name))
+            .ToList();
+
+        // The treatment shrank: none of its users now were control users, and no control user moved.
+        Assert.DoesNotContain(moves, m => m.Before == "control" && m.After == "treatment");
+        // Of the treatment's half, the share between 1/2 and 5/6 (two thirds of it) moved.
+        Assert.InRange(moves.Count(m => m.Before == "treatment" && m.After == "control") / 10_000.0, 0.31, 0.36);
+    }
+
+    [Fact]
     public void An_arms_settings_fill_what_the_client_left_out()
     {
         var arm = new ArmSettings { Steps = 4, IdWeightScale = 1.5 };
@@ -56,17 +71,34 @@ public sealed class ExperimentAndPreferenceTests
         Assert.False(ExperimentStatistics.RateDifference(ExperimentStatistics.Rate(5, 10), ExperimentStatistics.Rate(6, 10)).Significant);
     }
 
+    [Theory]
+    [InlineData(1, 12.706)]
+    [InlineData(2, 4.303)]
+    [InlineData(10, 2.228)]
+    [InlineData(30, 2.042)]
+    [InlineData(40, 2.021)]
+    [InlineData(99, 1.984)]
+    [InlineData(1000, 1.962)]
+    public void Students_t_at_97_5_percent_matches_the_table(double degrees, double t) =>
+        Assert.Equal(t, ExperimentStatistics.StudentT(degrees), 3);
+
     [Fact]
-    public void Means_have_normal_intervals_and_differences_welchs()
+    public void Means_have_t_intervals_and_differences_welchs()
     {
         var a = ExperimentStatistics.Mean(10, 2, 100);
-        Assert.Equal((9.608, 10.392), (Math.Round(a.Low!.Value, 3), Math.Round(a.High!.Value, 3)));
+        // 10 ± t(99) · 2 / √100 = 10 ± 1.984 · 0.2.
+        Assert.Equal((9.603, 10.397), (Math.Round(a.Low!.Value, 3), Math.Round(a.High!.Value, 3)));
         var b = ExperimentStatistics.Mean(9, 2, 100);
         var difference = ExperimentStatistics.MeanDifference(a, b);
         Assert.Equal(1, difference.Value!.Value, 6);
         Assert.True(difference.Significant);
-        Assert.False(ExperimentStatistics.MeanDifference(ExperimentStatistics.Mean(10, 2, 4), ExperimentStatistics.Mean(9, 2, 4)).Significant);
+        // Two observations a side: t(1) = 12.7 makes the interval wide, where 1.96 would have called it.
+        var two = ExperimentStatistics.Mean(10, 0.5, 2);
+        Assert.Equal(10 - 12.706 * 0.5 / Math.Sqrt(2), two.Low!.Value, 3);
+        Assert.False(ExperimentStatistics.MeanDifference(two, ExperimentStatistics.Mean(9, 0.5, 2)).Significant);
         Assert.Null(ExperimentStatistics.Mean(3, null, 1).Low);
+        // Welch's degrees of freedom with equal variances and sizes: 2(n − 1) = 198; the interval 1 ± 1.972 · 0.2828.
+        Assert.Equal(1 - 1.972 * Math.Sqrt(0.08), difference.Low!.Value, 3);
     }
 
     [Fact]
@@ -74,30 +106,52 @@ public sealed class ExperimentAndPreferenceTests
     {
         var everyone = new Tally(30, 10);
         Assert.Equal(PreferenceModel.Global(everyone).Mean, PreferenceModel.ForUser(everyone, default).Mean, 6);
-        Assert.True(PreferenceModel.ForUser(everyone, new Tally(0, 5)).Mean < 0.5);
-        Assert.Equal(8.0 / 11, PreferenceModel.ForUser(new Tally(0, 0), new Tally(5, 0)).Mean, 6);
+        // The user's own feedback is in everyone's tally: the prior is the others' (30 for, 10 against), not counted twice.
+        var own = PreferenceModel.ForUser(new Tally(30, 15), new Tally(0, 5));
+        Assert.Equal(6 * 31.0 / 42, own.Alpha, 9);
+        Assert.Equal(6 * 11.0 / 42 + 5, own.Beta, 9);
+        Assert.True(PreferenceModel.ForUser(new Tally(30, 15), new Tally(0, 5)).Mean < 0.5);
+        Assert.Equal(8.0 / 11, PreferenceModel.ForUser(new Tally(5, 0), new Tally(5, 0)).Mean, 6);
 
         var posterior = new BetaPosterior(3, 7);
         var random = new Random(1);
         Assert.Equal(0.3, Enumerable.Range(0, 20_000).Average(_ => posterior.Sample(random)), 2);
+        // Beta(3, 7)'s exact 2.5 % and 97.5 % points are 0.0749 and 0.6000; the interval is the same in every process.
         var (low, high) = posterior.Interval();
-        Assert.InRange(low, 0.06, 0.09);
-        Assert.InRange(high, 0.59, 0.63);
+        Assert.InRange(low, 0.0649, 0.0849);
+        Assert.InRange(high, 0.5900, 0.6100);
+        Assert.Equal((low, high), new BetaPosterior(3, 7).Interval());
     }
 
     [Fact]
     public void Exploration_is_bounded_to_the_stated_share_and_the_rest_is_the_best_by_mean()
     {
+        // s0 best: a slot that does not explore takes the best left, so every style past the best ten is a draw's.
         var posteriors = Enumerable.Range(0, 20).Select(i => ($"s{i}", new BetaPosterior(1 + 20 - i, 1 + i))).ToList();
         var random = new Random(7);
-        for (var run = 0; run < 200; run++)
-        {
-            var chosen = PreferenceModel.Choose(posteriors, 10, random);
-            Assert.Equal(10, chosen.Distinct().Count());
-            Assert.Equal(Enumerable.Range(0, 8).Select(i => $"s{i}"), chosen.Take(8));
-        }
+        var runs = Enumerable.Range(0, 2000).Select(_ => PreferenceModel.Choose(posteriors, 10, random)).ToList();
+        Assert.All(runs, chosen => Assert.Equal(10, chosen.Distinct().Count()));
+        var outside = runs.Average(chosen => chosen.Count(c => int.Parse(c[1..]) >= 10)) / 10;
+        Assert.InRange(outside, 0.005, 0.2);
+        // The first slot is the best unless it explored (20 %) and the draw found another.
+        Assert.InRange(runs.Count(chosen => chosen[0] == "s0") / 2000.0, 0.8, 0.99);
 
-        Assert.Equal(["s0"], PreferenceModel.Choose(posteriors, 1, random));
+        // Nothing known: ties broken at random, so new users do not all get the catalog's first styles.
+        List<(string, BetaPosterior)> unknown = [.. Enumerable.Range(0, 23).Select(i => ($"s{i}", new BetaPosterior(3, 3)))];
+        Assert.True(Enumerable.Range(0, 100).Select(_ => PreferenceModel.Choose(unknown, 1, random)[0]).Distinct().Count() > 15);
+    }
+
+    [Fact]
+    public void An_arm_is_the_best_by_mean_but_in_the_stated_share_of_choices_where_a_draw_decides()
+    {
+        List<(string, BetaPosterior)> arms = [("worse", new BetaPosterior(4, 6)), ("better", new BetaPosterior(6, 4))];
+        var random = new Random(11);
+        var worse = Enumerable.Range(0, 10_000).Count(_ => PreferenceModel.ChooseOne(arms, random) == "worse") / 10_000.0;
+        // Only a draw picks the worse arm, and draws happen in 20 % of choices; the worse wins about one draw in five.
+        Assert.InRange(worse, 0.02, 0.06);
+        // Nothing to tell them apart: ties are broken at random.
+        List<(string, BetaPosterior)> even = [("a", new BetaPosterior(3, 3)), ("b", new BetaPosterior(3, 3))];
+        Assert.InRange(Enumerable.Range(0, 10_000).Count(_ => PreferenceModel.ChooseOne(even, random) == "b") / 10_000.0, 0.45, 0.55);
     }
 
     [Fact]

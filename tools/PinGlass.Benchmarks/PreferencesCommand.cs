@@ -23,7 +23,7 @@ public static class PreferencesCommand
         var result = PreferenceSimulation.Run(values["--users"], values["--rounds"], perGeneration: Math.Min(values["--per-generation"], 23),
             seed: values["--seed"]);
         Console.WriteLine($"{result.Users} synthetic users, {result.Styles} styles, {result.StylesPerGeneration} a generation, seed {values["--seed"]}; " +
-            $"exploration {PreferenceModel.ExplorationShare:P0} of a generation's styles (Thompson draws), prior strength {PreferenceModel.PriorStrength}");
+            $"exploration: each style slot a Thompson draw with probability {PreferenceModel.ExplorationShare:0.0}, prior strength {PreferenceModel.PriorStrength}");
         Console.WriteLine("regret = expected liked portraits lost a user against their best fixed styles, cumulative");
         Console.WriteLine($"{"round",6} {"learned",10} {"random",10} {"learned/random",15}");
         foreach (var point in result.Regret)
