@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PinGlass.Api.Clients;
 using PinGlass.Generations.Experiments;
+using PinGlass.Generations.Persistence;
 
 namespace PinGlass.Api.Apis;
 
@@ -20,7 +21,7 @@ public static partial class ExperimentsApi
             .WithDescription("""
                 With `assignment: split` (default) each end user is assigned an arm deterministically (SHA-256 of the key, client and
                 user over the weights), so their generations keep their arm while the weights stay; with `preference` each
-                generation's arm is the one its user's feedback favours (exploration bounded: GET /v1/users/{user}/preferences). The
+                generation's arm is the one its user's feedback favours (a fifth explore: GET /v1/users/{user}/preferences). The
                 first arm is the control the others are compared with. `client` limits it to one client application's users.
                 """)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
@@ -68,7 +69,7 @@ public static partial class ExperimentsApi
         }
 
         var assignment = ArmAssignmentMode.Split;
-        if (request.Assignment is { } mode && (!Enum.TryParse(mode, ignoreCase: true, out assignment) || !Enum.IsDefined(assignment) || int.TryParse(mode, out _)))
+        if (request.Assignment is { } mode && !StatusNames.TryParse(mode, out assignment))
         {
             errors["assignment"] = ["assignment is split or preference."];
         }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using PinGlass.Api.Clients;
+using PinGlass.Generations.Persistence;
 using PinGlass.Generations.Preferences;
 
 namespace PinGlass.Api.Apis;
@@ -24,7 +25,7 @@ public static class FeedbackApi
     public static async Task<Results<Ok<PortraitFeedback>, ValidationProblem, ProblemHttpResult>> PostFeedback(Guid id, int index, FeedbackRequest request,
         Caller caller, FeedbackStore feedback, CancellationToken cancellationToken)
     {
-        if (!Enum.TryParse<FeedbackKind>(request.Kind, ignoreCase: true, out var kind) || !Enum.IsDefined(kind) || int.TryParse(request.Kind, out _))
+        if (!StatusNames.TryParse<FeedbackKind>(request.Kind, out var kind))
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>
             {

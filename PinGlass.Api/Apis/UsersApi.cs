@@ -26,8 +26,9 @@ public static class UsersApi
             .WithSummary("What PinGlass learned of one end user's taste from their feedback (and everyone's of the calling client), and how it chooses")
             .WithDescription("""
                 Every style, the user's best first: the mean and 95 % interval of its Beta posterior, and the portraits the user and all
-                the client's users were for and against. A generation with `styleCount` gets its styles chosen from these, exploration
-                bounded as `exploration` says.
+                the client's users were for and against; while an experiment that assigns arms by preference runs, its arms likewise
+                (`experiment`, `arms`; everyone's in it). A generation with `styleCount` gets its styles chosen from these, and such
+                an experiment its arm, exploring as `exploration` says.
                 """)
             .ProducesValidationProblem();
         return users;

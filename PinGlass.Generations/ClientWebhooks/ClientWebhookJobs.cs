@@ -29,7 +29,7 @@ public sealed partial class ClientWebhookJobs(ClientWebhookStore store, ClientWe
         var outcome = await sender.SendAsync(delivery, cancellationToken);
         var retryAfter = outcome.Delivered ? null : settings.NextDelay(delivery.Attempt);
         // A later attempt took the delivery after this one's lease ran out: that attempt decides what comes next.
-        if (!await store.RecordAttemptAsync(id, delivery.Attempt, outcome.Delivered, retryAfter, outcome.Status, outcome.Error, CancellationToken.None)
+        if (!await store.RecordAttemptAsync(id, delivery.Lease, outcome.Delivered, retryAfter, outcome.Status, outcome.Error, CancellationToken.None)
             || outcome.Delivered)
         {
             return;

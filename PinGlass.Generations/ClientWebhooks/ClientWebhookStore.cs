@@ -5,7 +5,8 @@ using PinGlass.Generations.Persistence;
 namespace PinGlass.Generations.ClientWebhooks;
 
 /// <summary>A delivery leased for one attempt: what to post where, signed with which secret.</summary>
-public sealed record WebhookDelivery(Guid Id, string Url, string Body, string Secret, int Attempt)
+/// <param name="Lease">The attempt's own: its outcome is recorded only while the delivery is still leased to it.</param>
+public sealed record WebhookDelivery(Guid Id, string Url, string Body, string Secret, int Attempt, Guid Lease = default)
 {
     /// <summary>The Standard Webhooks message id: the same on every attempt and replay, so a receiver drops what it has seen.</summary>
     public string MessageId => $"msg_{Id:N}";
@@ -56,28 +57,29 @@ public sealed class ClientWebhookStore(NpgsqlDataSource database)
     /// </summary>
     public Task<WebhookDelivery?> LeaseAsync(Guid id, TimeSpan lease, CancellationToken cancellationToken) =>
         database.Command("""
-            UPDATE client_webhooks w SET attempts = w.attempts + 1, leased_until = now() + @lease
+            UPDATE client_webhooks w SET attempts = w.attempts + 1, leased_until = now() + @lease, lease_id = @leaseId
             FROM clients c
             WHERE w.id = @id AND c.id = w.client_id AND c.webhook_secret IS NOT NULL AND w.delivered_at IS NULL AND w.dead_at IS NULL
               AND w.next_attempt_at <= now() + interval '1 second' AND (w.leased_until IS NULL OR w.leased_until < now())
-            RETURNING w.id, w.url, w.body, c.webhook_secret, w.attempts
-            """, new { id, lease })
+            RETURNING w.id, w.url, w.body, c.webhook_secret, w.attempts, w.lease_id
+            """, new { id, lease, leaseId = Guid.NewGuid() })
             .QuerySingleOrDefaultAsync(r => new WebhookDelivery(r.Get<Guid>("id"), r.Get<string>("url"), r.Get<string>("body"),
-                r.Get<string>("webhook_secret"), r.Get<int>("attempts")), cancellationToken);
+                r.Get<string>("webhook_secret"), r.Get<int>("attempts"), r.Get<Guid>("lease_id")), cancellationToken);
 
     /// <summary>
-    /// Attempt <paramref name="attempt"/>'s outcome: delivered; due again after <paramref name="retryAfter"/>; or, with neither, dead.
-    /// Written only if that attempt still holds the delivery (its lease may have run out and a later attempt taken it): false if not.
+    /// An attempt's outcome: delivered; due again after <paramref name="retryAfter"/>; or, with neither, dead. Written only if that
+    /// attempt (its <paramref name="lease"/>) still holds the delivery (its lease may have run out and a later attempt taken it): false
+    /// if not.
     /// </summary>
-    public async Task<bool> RecordAttemptAsync(Guid id, int attempt, bool delivered, TimeSpan? retryAfter, int? status, string? error,
+    public async Task<bool> RecordAttemptAsync(Guid id, Guid lease, bool delivered, TimeSpan? retryAfter, int? status, string? error,
         CancellationToken cancellationToken) =>
         await database.Command("""
-            UPDATE client_webhooks SET leased_until = NULL, last_status = @status, last_error = @error,
+            UPDATE client_webhooks SET leased_until = NULL, lease_id = NULL, last_status = @status, last_error = @error,
                 delivered_at = CASE WHEN @delivered THEN now() END,
                 dead_at = CASE WHEN NOT @delivered AND @retryAfter::interval IS NULL THEN now() END,
                 next_attempt_at = CASE WHEN @retryAfter::interval IS NULL THEN next_attempt_at ELSE now() + @retryAfter::interval END
-            WHERE id = @id AND attempts = @attempt AND delivered_at IS NULL AND dead_at IS NULL
-            """, new { id, attempt, delivered, retryAfter, status, error = error?[..Math.Min(error.Length, 1000)] }).ExecuteAsync(cancellationToken) == 1;
+            WHERE id = @id AND lease_id = @lease AND delivered_at IS NULL AND dead_at IS NULL
+            """, new { id, lease, delivered, retryAfter, status, error = error?[..Math.Min(error.Length, 1000)] }).ExecuteAsync(cancellationToken) == 1;
 
     /// <summary>
     /// Deliveries due for longer than <paramref name="grace"/>, not held by an attempt and not swept within it: their queued job was lost.
@@ -111,7 +113,8 @@ public sealed class ClientWebhookStore(NpgsqlDataSource database)
     /// </summary>
     public async Task<bool> ReplayAsync(Guid id, CancellationToken cancellationToken) =>
         await database.Command("""
-            UPDATE client_webhooks w SET attempts = 0, dead_at = NULL, delivered_at = NULL, leased_until = NULL, swept_at = NULL, next_attempt_at = now()
+            UPDATE client_webhooks w SET attempts = 0, dead_at = NULL, delivered_at = NULL, leased_until = NULL, lease_id = NULL, swept_at = NULL,
+                next_attempt_at = now()
             FROM generation_jobs g
             WHERE w.id = @id AND g.id = w.generation_id AND g.erased_at IS NULL AND (w.dead_at IS NOT NULL OR w.delivered_at IS NOT NULL)
             """, new { id }).ExecuteAsync(cancellationToken) == 1;

@@ -57,8 +57,9 @@ public sealed record ArmAssignment(string Experiment, string Arm, ArmSettings Se
 /// <summary>
 /// Deterministic assignment: the SHA-256 of the experiment, client and user places the user at u in [0, 1), and the arms cover [0, 1)
 /// in their order, each its share of the total weight. The same user gets the same arm for as long as the weights stay; a reweight
-/// moves only the users between the old and the new boundaries (an arm's share shrinking gives up only the users at its edge). Arms of
-/// weight 0 get no one; with every weight 0, no one is in the experiment.
+/// moves the users whose place crosses a boundary that moved (with two arms, only those between the old and the new boundary; with
+/// more, a change of the total moves every later boundary). Arms of weight 0 get no one; with every weight 0, no one is in the
+/// experiment.
 /// </summary>
 public static class ExperimentAssignment
 {

@@ -107,6 +107,12 @@ public static class ExperimentStatistics
         }
 
         var degrees = (v1 + v2) * (v1 + v2) / (v1 * v1 / (n1 - 1) + v2 * v2 / (n2 - 1));
+        if (!double.IsFinite(degrees) || degrees < 1)
+        {
+            // Variances too small to divide: the smaller side's degrees of freedom, the conservative choice.
+            degrees = Math.Max(1, Math.Min(n1, n2) - 1);
+        }
+
         var t = StudentT(degrees);
         return new(d, d - t * se, d + t * se, Math.Abs(d) > t * se);
     }

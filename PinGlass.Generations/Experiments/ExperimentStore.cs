@@ -89,7 +89,7 @@ public sealed class ExperimentStore(NpgsqlDataSource database)
             SELECT e.key, e.description, e.running, e.assignment, c.name FROM experiments e LEFT JOIN clients c ON c.id = e.client_id WHERE e.key = @key
             """, new { key })
             .QuerySingleOrDefaultAsync(r => (Key: r.Get<string>("key"), Description: r.Get<string>("description"), Running: r.Get<bool>("running"),
-                Client: r.Text("name"), Assignment: Enum.Parse<ArmAssignmentMode>(r.Get<string>("assignment"), ignoreCase: true)), cancellationToken);
+                Client: r.Text("name"), Assignment: StatusNames.Parse<ArmAssignmentMode>(r.Get<string>("assignment"))), cancellationToken);
         if (experiment.Key is null)
         {
             return null;
@@ -101,7 +101,10 @@ public sealed class ExperimentStore(NpgsqlDataSource database)
         return new ExperimentDefinition(experiment.Key, experiment.Description, experiment.Running, arms, experiment.Client, experiment.Assignment);
     }
 
-    /// <summary>Sets an arm's share of new users (0 stops it); users already assigned keep their generations' arm.</summary>
+    /// <summary>
+    /// Sets an arm's weight (0 stops it). Assignment is a function of the weights: the users whose place crosses a moved boundary get
+    /// another arm for their next generation (a stopped arm's users all do); generations already made keep theirs.
+    /// </summary>
     public async Task<bool> SetWeightAsync(string key, string arm, int weight, CancellationToken cancellationToken) =>
         await database.Command("""
             WITH changed AS (UPDATE experiment_arms SET weight = @weight WHERE experiment_key = @key AND arm = @arm RETURNING experiment_key)
@@ -113,6 +116,10 @@ public sealed class ExperimentStore(NpgsqlDataSource database)
         await database.Command("UPDATE experiments SET running = false, updated_at = now() WHERE key = @key AND running", new { key })
             .ExecuteAsync(cancellationToken) == 1;
 
+    /// <summary>
+    /// The experiment's outcomes per arm. Success, cost and latency count every generation it assigned; identity distances and
+    /// flags only those not erased (erasure forgets a portrait's verdict), feedback only what is kept.
+    /// </summary>
     public async Task<ExperimentView?> ViewAsync(string key, CancellationToken cancellationToken)
     {
         if (await GetAsync(key, cancellationToken) is not { } experiment)
@@ -130,7 +137,8 @@ public sealed class ExperimentStore(NpgsqlDataSource database)
                    count(p.latency_ms) FILTER (WHERE p.status = 'succeeded') AS latency_n,
                    avg(p.identity_distance)::float8 AS identity, stddev_samp(p.identity_distance)::float8 AS identity_sd,
                    count(p.identity_distance) AS identity_n,
-                   count(*) FILTER (WHERE p.status = 'succeeded' AND p.identity_flagged) AS flagged
+                   count(*) FILTER (WHERE p.status = 'succeeded' AND p.identity_flagged) AS flagged,
+                   count(*) FILTER (WHERE p.status = 'succeeded' AND g.erased_at IS NULL) AS checked
             FROM generation_jobs g JOIN portraits p ON p.generation_id = g.id
             WHERE g.experiment_key = @key
             GROUP BY g.arm
@@ -138,7 +146,7 @@ public sealed class ExperimentStore(NpgsqlDataSource database)
                 Succeeded: r.Get<long>("succeeded"), Cost: ExperimentStatistics.Mean(r.Maybe<double>("cost"), r.Maybe<double>("cost_sd"), r.Get<long>("ended")),
                 Latency: ExperimentStatistics.Mean(r.Maybe<double>("latency"), r.Maybe<double>("latency_sd"), r.Get<long>("latency_n")),
                 Identity: ExperimentStatistics.Mean(r.Maybe<double>("identity"), r.Maybe<double>("identity_sd"), r.Get<long>("identity_n")),
-                Flagged: r.Get<long>("flagged")), cancellationToken)).ToDictionary(a => a.Arm);
+                Flagged: r.Get<long>("flagged"), Checked: r.Get<long>("checked")), cancellationToken)).ToDictionary(a => a.Arm);
         var predictions = await CountsAsync("""
             SELECT g.arm, count(*) FILTER (WHERE pr.status = 'succeeded') AS yes, count(*) FILTER (WHERE pr.status IN ('succeeded', 'failed')) AS n
             FROM predictions pr JOIN generation_jobs g ON g.id = pr.generation_id WHERE g.experiment_key = @key GROUP BY g.arm
@@ -158,7 +166,7 @@ public sealed class ExperimentStore(NpgsqlDataSource database)
             var (feedbackYes, feedbackN) = feedback.GetValueOrDefault(arm.Name);
             return new ArmOutcome(arm.Name, arm.Weight, arm.Settings, p.Generations, ExperimentStatistics.Rate(p.Succeeded, p.Ended),
                 ExperimentStatistics.Rate(predictionYes, predictionN), p.Cost ?? none, p.Latency ?? none, p.Identity ?? none,
-                ExperimentStatistics.Rate(p.Flagged, p.Succeeded), ExperimentStatistics.Rate(feedbackYes, feedbackN), null);
+                ExperimentStatistics.Rate(p.Flagged, p.Checked), ExperimentStatistics.Rate(feedbackYes, feedbackN), null);
         }).ToList();
         var control = outcomes.FirstOrDefault();
         return new ExperimentView(experiment.Key, experiment.Description, experiment.Client, Name(experiment.Assignment), experiment.Running,
@@ -175,7 +183,7 @@ public sealed class ExperimentStore(NpgsqlDataSource database)
         ExperimentStatistics.RateDifference(arm.FlaggedRate, control.FlaggedRate),
         ExperimentStatistics.RateDifference(arm.FeedbackFor, control.FeedbackFor));
 
-    public static string Name(ArmAssignmentMode mode) => mode.ToString().ToLowerInvariant();
+    public static string Name(ArmAssignmentMode mode) => mode.Name();
 
     private async Task<Dictionary<string, (long Yes, long N)>> CountsAsync(string sql, string key, CancellationToken cancellationToken) =>
         (await database.Command(sql, new { key }).QueryAsync(r => (Arm: r.Get<string>("arm"), Yes: r.Get<long>("yes"), N: r.Get<long>("n")), cancellationToken))

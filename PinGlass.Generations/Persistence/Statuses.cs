@@ -19,6 +19,12 @@ public static class StatusNames
     public static T Parse<T>(string name) where T : struct, Enum =>
         Names<T>.ByName.TryGetValue(name, out var status) ? status : throw new FormatException($"'{name}' is not a {typeof(T).Name}.");
 
+    /// <summary>
+    /// The value spelled <paramref name="name"/> exactly (as the API spells it: no numbers, no comma-joined flags, as Enum.TryParse
+    /// would accept); false for any other text.
+    /// </summary>
+    public static bool TryParse<T>(string? name, out T value) where T : struct, Enum => Names<T>.ByName.TryGetValue(name ?? "", out value);
+
     public static bool IsTerminal(this GenerationStatus status) => status is not (GenerationStatus.Queued or GenerationStatus.Running);
 
     public static bool IsTerminal(this PortraitStatus status) => status is not (PortraitStatus.Pending or PortraitStatus.Running);

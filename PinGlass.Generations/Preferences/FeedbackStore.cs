@@ -96,5 +96,5 @@ public sealed class FeedbackStore(NpgsqlDataSource database)
         new Tally((int)r.Get<long>("everyone_for"), (int)r.Get<long>("everyone_against")),
         new Tally((int)r.Get<long>("user_for"), (int)r.Get<long>("user_against")));
 
-    public static string Name(FeedbackKind kind) => kind.ToString().ToLowerInvariant();
+    public static string Name(FeedbackKind kind) => kind.Name();
 }

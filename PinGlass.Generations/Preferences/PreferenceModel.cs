@@ -23,12 +23,14 @@ public readonly record struct BetaPosterior(double Alpha, double Beta)
 
     /// <summary>
     /// The central interval of <paramref name="level"/> (0.95: 2.5 % to 97.5 %), from 4,000 draws seeded by the parameters (not
-    /// <see cref="HashCode"/>, which differs between processes): the same posterior gives the same interval everywhere, within ±0.01
-    /// of the exact one.
+    /// <see cref="HashCode"/>, which differs between processes): the same posterior gives the same interval everywhere, within about
+    /// 0.02 of the exact one (a quantile of 4,000 draws has a standard error near 0.007).
     /// </summary>
     public (double Low, double High) Interval(double level = 0.95)
     {
-        var random = new Random(unchecked((int)(BitConverter.DoubleToInt64Bits(Alpha) * 31 ^ BitConverter.DoubleToInt64Bits(Beta))));
+        // All 64 bits of both parameters mixed (whole and half numbers differ only in their high bits).
+        var mixed = unchecked((ulong)BitConverter.DoubleToInt64Bits(Alpha) * 0x9E3779B97F4A7C15UL ^ (ulong)BitConverter.DoubleToInt64Bits(Beta));
+        var random = new Random(unchecked((int)(mixed ^ (mixed >> 32))));
         var posterior = this;
         var draws = Enumerable.Range(0, 4000).Select(_ => posterior.Sample(random)).Order().ToArray();
         var tail = (1 - level) / 2;
@@ -94,7 +96,7 @@ public static class PreferenceModel
     /// </summary>
     public static BetaPosterior ForUser(Tally everyone, Tally user)
     {
-        var mean = Global(new Tally(everyone.For - user.For, everyone.Against - user.Against)).Mean;
+        var mean = Global(new Tally(Math.Max(0, everyone.For - user.For), Math.Max(0, everyone.Against - user.Against))).Mean;
         return new(PriorStrength * mean + user.For, PriorStrength * (1 - mean) + user.Against);
     }
 

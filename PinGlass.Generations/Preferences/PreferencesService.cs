@@ -22,8 +22,9 @@ public sealed record UserPreferences(string User, IReadOnlyList<ChoicePreference
 public sealed class PreferencesService(FeedbackStore feedback, ExperimentStore experiments, StyleCatalog catalog)
 {
     public const string Exploration =
-        "Thompson sampling over Beta posteriors, bounded: each of a generation's styles (styleCount), and each generation's arm, is the user's best " +
-        "left by posterior mean, except with probability 0.2 the best of a draw from the posteriors of those left. Ties are broken at random.";
+        "Thompson sampling over Beta posteriors, a fifth of choices exploring on average: each of a generation's styles (styleCount), and each " +
+        "generation's arm, is the user's best left by posterior mean, except with probability 0.2 the best of a draw from the posteriors of those left. " +
+        "Ties are broken at random.";
 
     public async Task<UserPreferences> ForAsync(Owner owner, CancellationToken cancellationToken)
     {
@@ -34,7 +35,7 @@ public sealed class PreferencesService(FeedbackStore feedback, ExperimentStore e
         return new UserPreferences(owner.UserId, styles, experiment?.Key, arms, Exploration, PreferenceModel.ExplorationShare, PreferenceModel.PriorStrength);
     }
 
-    /// <summary><paramref name="count"/> styles for the user's next generation, best first (exploration bounded as stated).</summary>
+    /// <summary><paramref name="count"/> styles for the user's next generation, in the order chosen (a fifth of the slots explore on average).</summary>
     public async Task<IReadOnlyList<string>> ChooseStylesAsync(Owner owner, int count, CancellationToken cancellationToken) =>
         PreferenceModel.Choose(Posteriors(catalog.All.Select(s => s.Id), await feedback.StyleTalliesAsync(owner, cancellationToken)), count, Random.Shared);
 

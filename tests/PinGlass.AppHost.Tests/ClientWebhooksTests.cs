@@ -24,7 +24,10 @@ public sealed class ClientWebhooksTests(PinGlassApp pinglass)
     public async Task Each_milestone_arrives_once_delivered_signed_with_the_clients_secret_and_a_refused_attempt_is_sent_again()
     {
         await using var receiver = await CallbackReceiver.StartAsync();
-        using var client = GenerationClient.For(pinglass.App);
+        await using var stores = await Stores.ConnectAsync(pinglass.App);
+        // A client of this test's own: it rotates the client's secret.
+        var (_, key) = await new ClientStore(stores.Database, TimeProvider.System).CreateKeyAsync("webhook-client", operatorClient: false, Token);
+        using var client = GenerationClient.For(pinglass.App, key);
         var path = $"/flaky/{Guid.NewGuid():N}";
         var id = await client.StartAsync(("styles", "professional-headshot,black-and-white-studio,golden-hour,film-noir"),
             ("callbackUrl", receiver.BaseUrl + path));
@@ -34,12 +37,7 @@ public sealed class ClientWebhooksTests(PinGlassApp pinglass)
         var received = await Poll.UntilAsync(() => Task.FromResult(receiver.For(path)),
             r => r.Count(x => x.Answered == 200) == Milestones.Length, TimeSpan.FromSeconds(90));
         var secret = (await client.Api.GetFromJsonAsync<JsonElement>("/v1/webhooks/secret", Token)).GetProperty("secret").GetString()!;
-        var verifier = new StandardWebhook(secret);
-        foreach (var request in received)
-        {
-            // Throws when the signature, or the timestamp's window, does not hold.
-            verifier.Verify(request.Body, request.Headers);
-        }
+        Assert.All(received, request => Assert.True(Signed(secret, request), request.WebhookId));
 
         // Every webhook-id was refused once, then delivered: two requests each, the same body both times.
         var byId = received.GroupBy(r => r.WebhookId).ToList();
@@ -56,10 +54,9 @@ public sealed class ClientWebhooksTests(PinGlassApp pinglass)
         Assert.All(events.Where(e => e.GetProperty("data").GetProperty("milestone").GetString()!.StartsWith("portraits-", StringComparison.Ordinal)),
             e => Assert.Equal("generation.progress", e.GetProperty("type").GetString()));
 
-        await using var stores = await Stores.ConnectAsync(pinglass.App);
-        var rows = await stores.QueryAsync($"SELECT attempts, delivered_at IS NOT NULL FROM client_webhooks WHERE generation_id = '{id}'",
-            r => (Attempts: r.GetInt32(0), Delivered: r.GetBoolean(1)));
-        Assert.Equal(Milestones.Length, rows.Count);
+        // The receiver saw its 200 before the Jobs recorded it: the rows are read until they say delivered.
+        var rows = await Poll.UntilAsync(() => stores.QueryAsync($"SELECT attempts, delivered_at IS NOT NULL FROM client_webhooks WHERE generation_id = '{id}'",
+            r => (Attempts: r.GetInt32(0), Delivered: r.GetBoolean(1))), r => r.Count == Milestones.Length && r.All(x => x.Delivered), TimeSpan.FromSeconds(30));
         Assert.All(rows, r => Assert.Equal((2, true), r));
 
         // A rotated secret signs what is sent from then on; the old one no longer verifies it.
@@ -80,9 +77,19 @@ public sealed class ClientWebhooksTests(PinGlassApp pinglass)
         var secondEnd = again.Where(x => x.Body.Contains("\"milestone\":\"ended-2\"", StringComparison.Ordinal)).ToList();
         Assert.Equal([503, 200], secondEnd.Select(r => r.Answered));
         Assert.Equal("generation.ended", JsonDocument.Parse(secondEnd[^1].Body).RootElement.GetProperty("type").GetString());
-        new StandardWebhook(newSecret).Verify(secondEnd[^1].Body, secondEnd[^1].Headers);
-        Assert.ThrowsAny<Exception>(() => verifier.Verify(secondEnd[^1].Body, secondEnd[^1].Headers));
+        Assert.True(Signed(newSecret, secondEnd[^1]));
+        Assert.False(Signed(secret, secondEnd[^1]));
     }
+
+    /// <summary>
+    /// Whether <paramref name="secret"/> signed the request as Standard Webhooks specifies, over its own webhook-id, webhook-timestamp
+    /// and body. A library's Verify also refuses a timestamp five minutes old, which a slow run's first milestone may be by the time it
+    /// is checked here; the signature is what this test is about.
+    /// </summary>
+    private static bool Signed(string secret, CallbackReceiver.Received request) =>
+        long.TryParse(request.Headers["webhook-timestamp"], out var seconds)
+        && request.Headers["webhook-signature"].ToString().Split(' ').Contains(
+            new StandardWebhook(secret).Sign(request.WebhookId, DateTimeOffset.FromUnixTimeSeconds(seconds), request.Body));
 
     [Fact]
     public async Task A_webhook_that_fails_every_attempt_is_a_dead_letter_ops_can_replay_with_its_webhook_id()
@@ -118,8 +125,8 @@ public sealed class ClientWebhooksTests(PinGlassApp pinglass)
             r => r.Any(x => x.Answered == 200), TimeSpan.FromSeconds(60));
         Assert.Equal([500, 500, 500, 200], delivered.Select(r => r.Answered));
         Assert.Single(delivered.Select(r => r.Body).Distinct());
-        Assert.Equal(1L, (await stores.QueryAsync($"SELECT count(*) FROM client_webhooks WHERE id = '{deliveryId}' AND delivered_at IS NOT NULL AND dead_at IS NULL",
-            r => r.GetInt64(0))).Single());
+        await Poll.UntilAsync(() => stores.QueryAsync($"SELECT count(*) FROM client_webhooks WHERE id = '{deliveryId}' AND delivered_at IS NOT NULL AND dead_at IS NULL",
+            r => r.GetInt64(0)), c => c.Single() == 1, TimeSpan.FromSeconds(30));
         // The other dead letters stay dead: a replay is one delivery's.
         var stillDead = await ops.GetFromJsonAsync<List<JsonElement>>("/v1/webhooks/dead-letters", Token) ?? [];
         Assert.DoesNotContain(stillDead, d => d.GetProperty("id").GetGuid() == deliveryId);

@@ -83,7 +83,9 @@ public sealed class ExperimentsTests(PinGlassApp pinglass)
             Assert.True(control.GetProperty(outcome).GetProperty("n").GetInt64() > 0, outcome);
         }
 
-        Assert.True(control.GetProperty("costPerPortrait").GetProperty("low").GetDouble() <= control.GetProperty("costPerPortrait").GetProperty("value").GetDouble());
+        var cost = control.GetProperty("costPerPortrait");
+        Assert.True(cost.GetProperty("low").GetDouble() < cost.GetProperty("value").GetDouble() && cost.GetProperty("value").GetDouble() < cost.GetProperty("high").GetDouble(),
+            cost.ToString());
         Assert.False(view.GetProperty("running").GetBoolean());
     }
 
@@ -145,7 +147,8 @@ public sealed class ExperimentsTests(PinGlassApp pinglass)
             {
                 var identity = arm.GetProperty("identityDistance");
                 Assert.True(identity.GetProperty("n").GetInt64() >= 2, view.ToString());
-                Assert.True(identity.GetProperty("low").GetDouble() <= identity.GetProperty("value").GetDouble(), view.ToString());
+                Assert.True(identity.GetProperty("low").GetDouble() < identity.GetProperty("value").GetDouble()
+                    && identity.GetProperty("value").GetDouble() < identity.GetProperty("high").GetDouble(), view.ToString());
             }
 
             Assert.Equal(JsonValueKind.Number, view.GetProperty("arms")[1].GetProperty("versusControl").GetProperty("identityDistance").GetProperty("value").ValueKind);

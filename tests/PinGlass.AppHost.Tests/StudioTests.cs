@@ -28,6 +28,12 @@ public sealed class StudioTests(PinGlassApp pinglass) : IAsyncLifetime
     /// <summary>Script errors and failed loads on the page: a test fails with them named.</summary>
     private readonly List<string> pageErrors = [];
 
+    /// <summary>
+    /// Set as the browser is closed: what fails then is the closing's (a stream still open when the test ends is cut, and chromium logs
+    /// ERR_INCOMPLETE_CHUNKED_ENCODING for it), not the page's.
+    /// </summary>
+    private volatile bool closing;
+
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     public async ValueTask InitializeAsync()
@@ -43,9 +49,20 @@ public sealed class StudioTests(PinGlassApp pinglass) : IAsyncLifetime
     {
         var context = await browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 1000 }, AcceptDownloads = true });
         var page = await context.NewPageAsync();
-        page.PageError += (_, error) => pageErrors.Add(error);
+        page.PageError += (_, error) =>
+        {
+            if (!closing)
+            {
+                pageErrors.Add(error);
+            }
+        };
         page.Console += (_, message) =>
         {
+            if (closing)
+            {
+                return;
+            }
+
             // Chromium logs every 4xx and 5xx as an error; the 429s and 503s the page waits out (a loaded machine) are not the page's.
             if (message.Type == "error" && !message.Text.Contains("status of 429", StringComparison.Ordinal)
                 && !message.Text.Contains("status of 503", StringComparison.Ordinal))
@@ -177,6 +194,7 @@ public sealed class StudioTests(PinGlassApp pinglass) : IAsyncLifetime
     {
         try
         {
+            closing = true;
             await browser.DisposeAsync();
             playwright.Dispose();
             work.Delete(recursive: true);

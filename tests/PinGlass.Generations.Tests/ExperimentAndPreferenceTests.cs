@@ -73,6 +73,7 @@ public sealed class ExperimentAndPreferenceTests
 
     [Theory]
     [InlineData(1, 12.706)]
+    [InlineData(1.5, 8.5045)]
     [InlineData(2, 4.303)]
     [InlineData(10, 2.228)]
     [InlineData(30, 2.042)]
@@ -116,11 +117,10 @@ public sealed class ExperimentAndPreferenceTests
         var posterior = new BetaPosterior(3, 7);
         var random = new Random(1);
         Assert.Equal(0.3, Enumerable.Range(0, 20_000).Average(_ => posterior.Sample(random)), 2);
-        // Beta(3, 7)'s exact 2.5 % and 97.5 % points are 0.0749 and 0.6000; the interval is the same in every process.
+        // Beta(3, 7)'s exact 2.5 % and 97.5 % points are 0.0749 and 0.6000; 4,000 draws are within 0.02 (three standard errors).
         var (low, high) = posterior.Interval();
-        Assert.InRange(low, 0.0649, 0.0849);
-        Assert.InRange(high, 0.5900, 0.6100);
-        Assert.Equal((low, high), new BetaPosterior(3, 7).Interval());
+        Assert.InRange(low, 0.0549, 0.0949);
+        Assert.InRange(high, 0.5800, 0.6200);
     }
 
     [Fact]
