@@ -47,7 +47,9 @@ public sealed class FaultInjector(IOptions<EmulatorOptions> options, Clock clock
     {
         foreach (var active in rules)
         {
-            if (active.Kind != kind || !Matches(active.Rule, model) || Random.Shared.NextDouble() >= active.Rule.Probability)
+            if (active.Kind != kind || !Matches(active.Rule, model)
+                || (active.Rule.Request is { Length: > 0 } request && !detail.StartsWith(request, StringComparison.OrdinalIgnoreCase))
+                || Random.Shared.NextDouble() >= active.Rule.Probability)
             {
                 continue;
             }

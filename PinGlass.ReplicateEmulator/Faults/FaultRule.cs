@@ -63,6 +63,13 @@ public sealed class FaultRule
     public int? Count { get; set; }
 
     /// <summary>
+    /// The start of the requests (method and path, e.g. <c>POST /v1/predictions</c>, or <c>POST</c> for creates and cancels) an API
+    /// fault applies to; empty for every request about the model. A test that means a create's 5xx says so, and a poll that comes
+    /// first does not take it.
+    /// </summary>
+    public string? Request { get; set; }
+
+    /// <summary>
     /// <c>server_error</c> and <c>hang</c> only: the request is carried out first (a create makes its prediction, which runs and
     /// bills) and then its answer is lost to the 5xx or held back. This is the ambiguous outcome a client must not answer with a
     /// second create.

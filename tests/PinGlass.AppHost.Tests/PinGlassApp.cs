@@ -75,11 +75,13 @@ public sealed class PinGlassApp : IAsyncLifetime
                 .WithEnvironment("RecurringJobs__Sweep", "*/5 * * * * *")
                 .WithEnvironment("RecurringJobs__RollUpCosts", "*/5 * * * * *")
                 .WithEnvironment("RecurringJobs__ProbeProviders", "0 0 1 1 *")
-                // A client webhook is tried three times, a second and two apart, so a dead letter is made within seconds.
+                // A client webhook is tried three times, a second and two apart, so a dead letter is made within seconds (Hangfire's
+                // scheduler, polling every 15 s, or the sweep queues each retry). Two webhook workers a replica: fewer idle polls.
                 .WithEnvironment("ClientWebhooks__RetryDelays__0", "00:00:01")
                 .WithEnvironment("ClientWebhooks__RetryDelays__1", "00:00:02")
-                .WithEnvironment("ClientWebhooks__SweepGrace", "00:00:03")
-                .WithEnvironment("RecurringJobs__ClientWebhooks", "*/3 * * * * *");
+                .WithEnvironment("ClientWebhooks__SweepGrace", "00:00:05")
+                .WithEnvironment("RecurringJobs__ClientWebhooks", "*/5 * * * * *")
+                .WithEnvironment("Hangfire__ClientWebhookWorkers", "2");
         }
 
         // A generation starts on one photo sent and usable rather than ten and three: the faces service analyses every photo, and it is

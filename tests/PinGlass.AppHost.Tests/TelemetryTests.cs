@@ -87,11 +87,11 @@ public sealed class TelemetryTests(TelemetryApp fixture) : IClassFixture<Telemet
         var apiBefore = await MetricsScrape.ReadAsync(api);
         var started = Stopwatch.StartNew();
 
-        // Three portraits: the first flux-pulid create meets a 503 and is sent again, one flux-pulid prediction fails and kontext-pro
+        // Three portraits: the first flux-pulid create (a POST: a poll of a prediction made first must not take it) meets a 503 and is sent again, one flux-pulid prediction fails and kontext-pro
         // makes that portrait instead, and one prediction waits (Replicate time) 480 s to start, so the in-flight gauge sees it: the gauge
         // is set by the reconciliation, every 5 s when Hangfire keeps time, and 10 s of wall time was missed under a clean-clone run's load.
         await client.SetFaultsAsync($$"""
-            [{"kind":"server_error","model":"{{FluxPulid}}","status":503,"count":1},
+            [{"kind":"server_error","model":"{{FluxPulid}}","status":503,"count":1,"request":"POST"},
              {"kind":"prediction_failed","model":"{{FluxPulid}}","count":1},
              {"kind":"cold_start","model":"{{FluxPulid}}","duration":"00:08:00","count":1}]
             """);

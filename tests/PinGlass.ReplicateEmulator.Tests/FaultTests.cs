@@ -58,6 +58,18 @@ public sealed class FaultTests(EmulatorFixture fixture) : IClassFixture<Emulator
     }
 
     [Fact]
+    public async Task A_fault_for_some_requests_leaves_the_others_alone()
+    {
+        await emulator.SetFaultsAsync(new { kind = "server_error", status = 503, count = 1, request = "POST /v1/predictions" });
+
+        var (read, _) = await emulator.GetAsync("/v1/predictions");
+        var (create, _) = await emulator.PostAsync("/v1/predictions", new { version = Emulator.FluxPulid, input = new { main_face_image = Emulator.SmallFaceDataUrl } });
+
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, create.StatusCode);
+    }
+
+    [Fact]
     public async Task Billing_required_fault_answers_creation_with_the_real_402()
     {
         await emulator.SetFaultsAsync(new { kind = "billing_required", model = Pulid });
