@@ -67,6 +67,12 @@ public sealed class Prediction(
     /// <summary>The latency drawn for this prediction at creation.</summary>
     public LatencyPlan Plan => plan;
 
+    /// <summary>
+    /// The images its processing made, published when its predict time has run: so an end that finds the time run but the runner's
+    /// wait not yet over (a busy machine) can still succeed it, as Replicate would have.
+    /// </summary>
+    public IReadOnlyList<string>? Rendered { get; set; }
+
     /// <summary>Cancels the runner's waiting and rendering once the prediction has ended early.</summary>
     public CancellationTokenSource Stop { get; } = new();
 

@@ -146,11 +146,12 @@ public sealed class PredictionRunner(
                 return;
             }
 
+            prediction.Rendered = outputs;
             try
             {
                 await clock.Delay(plan.PredictTime, token);
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (prediction.Status != PredictionStatus.Succeeded)
             {
                 deliveries.Remove(outputs); // canceled while processing: its images are never published
                 throw;
@@ -258,6 +259,17 @@ public sealed class PredictionRunner(
 
     private void End(Prediction prediction, bool deadlinePassed)
     {
+        // Its planned predict time has run, but the runner's wait has not ended yet (a continuation late on a busy machine): on
+        // Replicate it would have succeeded already, so a cancel (or the deadline) finds it succeeded, as a cancel of an ended
+        // prediction does ("POST /predictions/{id}/cancel" answers an ended prediction as it is).
+        if (prediction.Status == PredictionStatus.Processing && prediction.Rendered is { } made && prediction.StartedAt is { } started
+            && clock.UtcNow >= started + clock.ToWall(prediction.Plan.PredictTime) && prediction.TrySetOutput(made))
+        {
+            webhooks.Notify(prediction, WebhookEvents.Output);
+            Finish(prediction, PredictionStatus.Succeeded, prediction.Plan.PredictTime, null);
+            return;
+        }
+
         var status = prediction.Status == PredictionStatus.Starting && deadlinePassed ? PredictionStatus.Aborted : PredictionStatus.Canceled;
         Finish(prediction, status, prediction.StartedAt is null ? null : RanFor(prediction), null);
     }

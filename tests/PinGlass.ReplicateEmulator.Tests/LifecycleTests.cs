@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace PinGlass.ReplicateEmulator.Tests;
 
@@ -33,6 +34,36 @@ public sealed class LifecycleTests(EmulatorFixture fixture) : IClassFixture<Emul
         var entry = await LedgerEntryAsync(id);
         Assert.Equal("succeeded", entry.GetProperty("status").GetString());
         Assert.Equal(Math.Round((decimal)predictTime * FluxPulidUsdPerSecond, 12), entry.GetProperty("cost_usd").GetDecimal());
+    }
+
+    [Fact]
+    public void A_cancel_that_finds_the_predict_time_run_but_the_runner_not_yet_woken_finds_it_succeeded()
+    {
+        // A busy machine wakes the runner late: the prediction is still processing when its planned time has run. On Replicate it would
+        // have succeeded then; a cancel (here the compute guard's, which read it as overrunning) must find it so, billed for its plan.
+        var services = emulator.Services;
+        var clock = services.GetRequiredService<Clock>();
+        var model = services.GetRequiredService<Models.ModelCatalog>().Find("bytedance", "flux-pulid")!;
+        var plan = new Latency.LatencyPlan(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(12), ColdStart: false);
+        var prediction = new Predictions.Prediction($"late{Guid.NewGuid():N}"[..26], 0, model, "v", JsonDocument.Parse("{}").RootElement,
+            "http://127.0.0.1", null, null, clock.UtcNow - TimeSpan.FromSeconds(2), null, plan);
+        // Started a wall second ago: at 100× that is 100 Replicate seconds, past its 12.
+        Assert.True(prediction.TryStart(clock.UtcNow - TimeSpan.FromSeconds(1), "Using seed: 1\n"));
+        prediction.Rendered = ["http://127.0.0.1/files/late.webp"];
+
+        services.GetRequiredService<Predictions.PredictionRunner>().Cancel(prediction);
+
+        Assert.Equal("succeeded", prediction.Status);
+        Assert.Equal(["http://127.0.0.1/files/late.webp"], prediction.OutputUrls);
+
+        // Still within its time, a cancel cancels.
+        var running = new Predictions.Prediction($"run{Guid.NewGuid():N}"[..26], 0, model, "v", JsonDocument.Parse("{}").RootElement,
+            "http://127.0.0.1", null, null, clock.UtcNow, null, plan with { PredictTime = TimeSpan.FromHours(1) });
+        Assert.True(running.TryStart(clock.UtcNow, "Using seed: 1\n"));
+        running.Rendered = ["http://127.0.0.1/files/running.webp"];
+        services.GetRequiredService<Predictions.PredictionRunner>().Cancel(running);
+        Assert.Equal("canceled", running.Status);
+        Assert.Empty(running.OutputUrls);
     }
 
     [Fact]
