@@ -23,6 +23,16 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
     PortraitRequests requests, ProviderChain chain, ProviderAvailability availability, OutputFetcher outputs, IdentityGate gate,
     IOptions<PipelineOptions> options, GenerationMetrics metrics, TimeProvider time, ILogger<PredictionSettler> logger)
 {
+    /// <summary>
+    /// Whether a canceled prediction counts for its model's circuit: not when PinGlass cancelled it itself — at its compute limit, or
+    /// because its generation was cancelled, stopped, erased, past its deadline or ended — for that says nothing of the model. (Counted,
+    /// one person cancelling a generation of four running portraits opened flux-pulid's circuit for everyone's portraits, which all
+    /// fell back to kontext-pro for the break.) A cancel PinGlass did not ask for (someone else's) does count.
+    /// </summary>
+    public static bool SaysSomethingOfTheModel(PredictionRow row, GenerationRow? generation, DateTimeOffset now) =>
+        row.OverranAt is null && generation is { CancelRequestedAt: null, StopCategory: null, ErasedAt: null, IsTerminal: false }
+        && now < generation.Deadline;
+
     /// <summary>The prediction's row after taking in the news; null for a prediction that is not one of PinGlass's attempts.</summary>
     /// <param name="marker">
     /// The attempt's marker from the URL its webhook came to, for a prediction whose create's answer was lost (its id not recorded yet).
@@ -97,7 +107,11 @@ public sealed partial class PredictionSettler(PredictionLedger ledger, PortraitS
             {
                 metrics.PredictionSettled(provider.Model.FullName, prediction.Status, cost,
                     prediction.CompletedAt is { } completed ? (completed - prediction.CreatedAt).TotalSeconds : null);
-                await availability.RecordOutcomeAsync(provider, category);
+                if (prediction.Status != PredictionStatus.Canceled
+                    || SaysSomethingOfTheModel(row, await generations.GetAsync(row.GenerationId, cancellationToken), time.GetUtcNow()))
+                {
+                    await availability.RecordOutcomeAsync(provider, category);
+                }
             }
         }
         finally

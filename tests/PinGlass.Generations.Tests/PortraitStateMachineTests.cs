@@ -308,4 +308,20 @@ public sealed partial class PortraitStateMachineTests
 
     [GeneratedRegex(@"^\| (?<id>[TS]\d+) \|[^|]*\|[^|]*\|(?<decision>[^|]+)\|$", RegexOptions.Multiline)]
     private static partial Regex RowPattern();
+
+    [Fact]
+    public void A_prediction_pinglass_cancelled_itself_says_nothing_of_its_model()
+    {
+        var cancelled = Attempt(1, "flux-pulid", PredictionState.Cancelled);
+
+        // Someone else's cancel of a running generation's prediction counts for the model's circuit; PinGlass's own never does.
+        Assert.True(PredictionSettler.SaysSomethingOfTheModel(cancelled, Generation(), Now));
+        Assert.False(PredictionSettler.SaysSomethingOfTheModel(cancelled, Stopped, Now));
+        Assert.False(PredictionSettler.SaysSomethingOfTheModel(cancelled, RefusedAccount, Now));
+        Assert.False(PredictionSettler.SaysSomethingOfTheModel(cancelled, Generation() with { Status = GenerationStatus.Cancelled }, Now));
+        Assert.False(PredictionSettler.SaysSomethingOfTheModel(cancelled, Generation() with { ErasedAt = Now }, Now));
+        Assert.False(PredictionSettler.SaysSomethingOfTheModel(cancelled, Generation(), Now.AddHours(1)));
+        Assert.False(PredictionSettler.SaysSomethingOfTheModel(cancelled with { OverranAt = Now }, Generation(), Now));
+        Assert.False(PredictionSettler.SaysSomethingOfTheModel(cancelled, null, Now));
+    }
 }
