@@ -36,9 +36,6 @@ public sealed class ClientWebhookOptions : IValidatableObject
 
     public IReadOnlyList<TimeSpan> Delays => RetryDelays is { Length: > 0 } ? RetryDelays : StandardRetryDelays;
 
-    /// <summary>Attempts a delivery is given before it is dead: the first and one after each delay.</summary>
-    public int MaxAttempts => Delays.Count + 1;
-
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (RetryDelays.Any(d => d < TimeSpan.Zero || d > TimeSpan.FromDays(2)))
