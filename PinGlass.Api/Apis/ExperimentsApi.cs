@@ -57,9 +57,9 @@ public static partial class ExperimentsApi
                 problems.Add("name is 1–63 lowercase letters, digits and hyphens.");
             }
 
-            if (arm.Weight is < 0 or > 10_000)
+            if (arm.Weight is not (>= 0 and <= 10_000))
             {
-                problems.Add("weight is from 0 to 10000.");
+                problems.Add("weight is required, from 0 to 10000.");
             }
 
             if (problems.Count > 0)
@@ -90,7 +90,7 @@ public static partial class ExperimentsApi
         }
 
         var definition = new ExperimentDefinition(request.Key!, request.Description ?? "", true,
-            [.. arms.Select(a => new Arm(a.Name!, a.Weight, a.Settings ?? new ArmSettings()))], request.Client, assignment);
+            [.. arms.Select(a => new Arm(a.Name!, a.Weight!.Value, a.Settings ?? new ArmSettings()))], request.Client, assignment);
         return await store.CreateAsync(definition, cancellationToken) switch
         {
             ExperimentChange.Done => TypedResults.Created($"/v1/experiments/{definition.Key}", await store.ViewAsync(definition.Key, cancellationToken)),
@@ -107,12 +107,13 @@ public static partial class ExperimentsApi
     public static async Task<Results<Ok<ExperimentView>, ValidationProblem, ProblemHttpResult>> ReweightArm(string key, string arm, ArmWeight request,
         ExperimentStore store, CancellationToken cancellationToken)
     {
-        if (request.Weight is < 0 or > 10_000)
+        // A body without a weight is a mistake, not a stop: 0 is only ever said.
+        if (request.Weight is not (>= 0 and <= 10_000))
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["weight"] = ["weight is from 0 to 10000."] });
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["weight"] = ["weight is required, from 0 to 10000."] });
         }
 
-        return await store.SetWeightAsync(key, arm, request.Weight, cancellationToken)
+        return await store.SetWeightAsync(key, arm, request.Weight.Value, cancellationToken)
             ? TypedResults.Ok((await store.ViewAsync(key, cancellationToken))!)
             : TypedResults.Problem(title: "No such arm", detail: $"Experiment '{key}' has no arm '{arm}'.", statusCode: StatusCodes.Status404NotFound);
     }
@@ -132,6 +133,6 @@ public static partial class ExperimentsApi
 /// chosen from the feedback on the arms' portraits.</param>
 public sealed record NewExperiment(string? Key, string? Description, IReadOnlyList<NewArm>? Arms, string? Client = null, string? Assignment = null);
 
-public sealed record NewArm(string? Name, int Weight, ArmSettings? Settings);
+public sealed record NewArm(string? Name, int? Weight, ArmSettings? Settings);
 
-public sealed record ArmWeight(int Weight);
+public sealed record ArmWeight(int? Weight);

@@ -111,6 +111,9 @@ public sealed class ExperimentsTests(PinGlassApp pinglass)
             Assert.Equal("b", await ArmOfNewGenerationAsync(clientKey, "weights-user"));
             Assert.Equal(HttpStatusCode.NotFound, (await ops.PutAsJsonAsync($"/v1/experiments/{key}/arms/c", new { weight = 1 }, Token)).StatusCode);
             Assert.Equal(HttpStatusCode.BadRequest, (await ops.PutAsJsonAsync($"/v1/experiments/{key}/arms/a", new { weight = -1 }, Token)).StatusCode);
+            // A body that says no weight does not stop the arm.
+            Assert.Equal(HttpStatusCode.BadRequest, (await ops.PutAsJsonAsync($"/v1/experiments/{key}/arms/b", new { }, Token)).StatusCode);
+            Assert.Equal("b", await ArmOfNewGenerationAsync(clientKey, "weights-user"));
         }
         finally
         {
